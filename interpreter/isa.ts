@@ -1,0 +1,142 @@
+/**
+ * The lowered instruction set: the flat step program that the interpreter executes, one entry per
+ * step. WebAssembly is validated and lowered once into it (see lower.ts); the on-chain prover
+ * re-executes exactly one of these entries. Normative description: docs/MACHINE.md.
+ *
+ * Encoding: every instruction is 4 consecutive int32 words [op, a, b, c] of `Program.code`;
+ * instruction i starts at word 4*i and `pc` counts instructions. Unused immediates are 0.
+ *
+ * Opcode numbers: integer WebAssembly instructions keep their own opcode byte (so `0x6a` is
+ * i32.add everywhere, which keeps the executor's switch readable and jump-table friendly);
+ * instructions that exist only in the lowered machine live in 0xE0..0xFF.
+ *
+ * Value stack: every slot is 64 bits (lo, hi int32 halves). i32 values are stored zero-extended
+ * (hi = 0), so a slot has one canonical value whatever its type.
+ */
+
+/** Machine-only opcodes. WebAssembly opcodes are used as-is for every other instruction. */
+export const Op = {
+  // --- WebAssembly opcodes kept as-is (listed for reference; not exhaustive) ---
+  Unreachable: 0x00, // never emitted: lowered to TRAP(Trap.Unreachable)
+  Drop: 0x1a,
+  Select: 0x1b, // [v1, v2, c] -> c != 0 ? v1 : v2
+  LocalGet: 0x20, // a = local index (within the current frame)
+  LocalSet: 0x21, // a = local index
+  LocalTee: 0x22, // a = local index
+  GlobalGet: 0x23, // a = global index (globals defined by this module, imported ones use *Ext)
+  GlobalSet: 0x24, // a = global index
+  // loads 0x28..0x35, stores 0x36..0x3e: a = static offset (u32 as int32); alignment is dropped
+  MemorySize: 0x3f,
+  MemoryGrow: 0x40, // pushes old size in pages, or -1 when past the declared max or the page limit
+  I32Const: 0x41, // a = value
+  I64Const: 0x42, // a = low 32 bits, b = high 32 bits
+  // 0x45..0x8a integer comparisons and arithmetic, 0xa7 wrap, 0xac/0xad extend, 0xc0..0xc4 sign-ext
+
+  // --- machine-only ---
+  Jump: 0xe0, // pc = a
+  JumpIf: 0xe1, // pop i32 c; if c != 0 then pc = a else pc + 1
+  JumpUnless: 0xe2, // pop i32 c; if c == 0 then pc = a else pc + 1
+  BrTable: 0xe3, // a = n; pop i32 i; pc = pc + 1 + min(u32(i), n). The n+1 entries that follow are
+  //                 Jump instructions (to the target, or to a stub that drops values and jumps)
+  Nip: 0xe4, // remove the value just below the top: [x, y] -> [y]
+  Call: 0xe5, // a = entry pc, b = callee's number of locals (params included), c = callee's max
+  //             operand height. Traps CallStackExhausted / ValueStackExhausted. Pushes a frame
+  //             {return pc, caller locals}; the callee starts with all locals zero and its
+  //             prologue (LocalSet p-1 .. LocalSet 0) moves the arguments from the stack.
+  CallIndirect: 0xe6, // a = canonical type id, b = table index (0). Pops i32 element index.
+  //                     Traps UndefinedElement, UninitializedElement, IndirectCallTypeMismatch.
+  Return: 0xe7, // pop the frame: pc = return pc, locals = caller's. The operand stack above the
+  //               caller's operands holds exactly the results (lowering emits Nip/Drop first).
+  Halt: 0xe8, // status = halted. The entry stub is [Call start?, Call main, Halt].
+  CallHost: 0xe9, // a = imported function index. Embedding only (spec tests): calls out to JS.
+  //                 Never present in a task program (not provable).
+  InputSize: 0xea, // push i32 input length in bytes
+  InputRead: 0xeb, // resumable: [dst, off, len] copies input[off..off+len) to memory[dst..]
+  OutputWrite: 0xec, // resumable: [src, len] appends memory[src..src+len) to the output
+  MemoryCopy: 0xed, // resumable: [dst, src, n] (memmove semantics)
+  MemoryFill: 0xee, // resumable: [dst, value, n]
+  Trap: 0xef, // trap with kind a (Trap.*)
+  GlobalGetExt: 0xf0, // a = imported global index (embedding only)
+  GlobalSetExt: 0xf1, // a = imported global index (embedding only)
+} as const;
+
+/**
+ * Resumable operations (InputRead, OutputWrite, MemoryCopy, MemoryFill) keep their progress in
+ * their operands on the stack. Each step first checks the *remaining* range (so the first step
+ * traps before anything is written when the whole range is out of bounds), then moves one chunk
+ * that touches at most one 32-byte leaf on each side, updates the operands, and advances pc and
+ * pops the operands only when the count reaches 0 (a count of 0 takes one step that just pops).
+ * Chunk size: min(count, bytes left in the destination leaf, bytes left in the source leaf).
+ * MemoryCopy with dst > src copies from the end backwards (chunk ends at the current range end).
+ */
+export const LEAF_BYTES = 32;
+
+/** Trap kinds: the status code of a trapped machine. Stable numbers: they are part of the state. */
+export const Trap = {
+  None: 0,
+  Unreachable: 1,
+  IntegerDivideByZero: 2,
+  IntegerOverflow: 3,
+  OutOfBoundsMemory: 4,
+  IndirectCallTypeMismatch: 5,
+  UndefinedElement: 6,
+  UninitializedElement: 7,
+  CallStackExhausted: 8,
+  ValueStackExhausted: 9,
+  StepLimit: 10,
+  Abort: 11, // the program called its abort import (AssemblyScript's env.abort)
+  InputOutOfBounds: 12, // input_read past the end of the input
+  OutputLimit: 13, // output_write past the output limit
+  FloatUnsupported: 14, // embedding only: a float instruction was reached
+  HostError: 15, // embedding only: a host function threw
+} as const;
+export type TrapKind = (typeof Trap)[keyof typeof Trap];
+
+export const TRAP_MESSAGES: Record<number, string> = {
+  [Trap.Unreachable]: "unreachable",
+  [Trap.IntegerDivideByZero]: "integer divide by zero",
+  [Trap.IntegerOverflow]: "integer overflow",
+  [Trap.OutOfBoundsMemory]: "out of bounds memory access",
+  [Trap.IndirectCallTypeMismatch]: "indirect call type mismatch",
+  [Trap.UndefinedElement]: "undefined element",
+  [Trap.UninitializedElement]: "uninitialized element",
+  [Trap.CallStackExhausted]: "call stack exhausted",
+  [Trap.ValueStackExhausted]: "value stack exhausted",
+  [Trap.StepLimit]: "step limit reached",
+  [Trap.Abort]: "abort called",
+  [Trap.InputOutOfBounds]: "input read out of bounds",
+  [Trap.OutputLimit]: "output limit exceeded",
+  [Trap.FloatUnsupported]: "floating point is not supported",
+  [Trap.HostError]: "host function failed",
+};
+
+/** Machine status. Halted and Trapped are terminal: a step leaves a terminal state unchanged. */
+export const Status = { Running: 0, Halted: 1, Trapped: 2 } as const;
+export type StatusCode = (typeof Status)[keyof typeof Status];
+
+/** Limits are part of a task: hitting one is a deterministic trap (or memory.grow returning -1). */
+export interface Limits {
+  memoryPages: number; // memory may never exceed this many 64 KiB pages
+  callDepth: number; // frames, the entry frame included
+  stackHeight: number; // operand stack slots
+  steps: number; // a running machine at this many steps traps with StepLimit on its next step
+  outputBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  memoryPages: 1024, // 64 MiB
+  callDepth: 1024,
+  stackHeight: 65536,
+  steps: 2 ** 40,
+  outputBytes: 1 << 16,
+};
+
+/** Module and names of the task host interface (docs/TASKS.md). */
+export const HOST_MODULE = "truewasm";
+export const HostImport = {
+  inputSize: "input_size", // () -> i32
+  inputRead: "input_read", // (dst: i32, offset: i32, len: i32) -> ()
+  outputWrite: "output_write", // (src: i32, len: i32) -> ()
+} as const;
+/** AssemblyScript's default abort import, lowered to TRAP(Abort). */
+export const ABORT_IMPORT = { module: "env", name: "abort" } as const;
