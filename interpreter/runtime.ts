@@ -87,6 +87,15 @@ export class Global {
 
 export type ExternVal = FuncRef | Memory | Table | Global;
 
+/**
+ * Writes a value into slot i of a lo/hi pair of arrays in the machine's representation: 32-bit
+ * types are zero-extended (hi = 0), whatever the sign of the bigint.
+ */
+export function writeSlot(lo: Int32Array, hi: Int32Array, i: number, type: ValType, v: bigint): void {
+  lo[i] = Number(v & 0xffffffffn) | 0;
+  hi[i] = type === "i32" || type === "f32" ? 0 : Number((v >> 32n) & 0xffffffffn) | 0;
+}
+
 /** Canonical bigint of a value: i32 as signed 32-bit, i64 as signed 64-bit, floats as raw bits. */
 export function normalize(type: ValType, v: bigint): bigint {
   switch (type) {

@@ -1,0 +1,45 @@
+/**
+ * Subcommand dispatcher of the `truewasm` command line. Each subcommand lives in bin/commands/ and
+ * exports { summary, usage, run(args) }; `truewasm help CMD` and `truewasm CMD --help` print usage.
+ */
+import { UsageError, type Command } from "./commands/command.js";
+
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  run: () => import("./commands/run.js"),
+};
+
+function overview(): string {
+  return ["usage: truewasm <command> [options]", "", "commands:", ...Object.keys(commands).map((c) => `  ${c}`), "", "truewasm <command> --help for the options of a command"].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    const target = name === "help" ? rest[0] : undefined;
+    if (target && commands[target]) {
+      const c = (await commands[target]()).default;
+      console.log(`${c.summary}\n\n${c.usage}`);
+    } else console.log(overview());
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`truewasm: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  const cmd = (await load()).default;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`${cmd.summary}\n\n${cmd.usage}`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`truewasm ${name}: ${e.message}\n\n${cmd.usage}`);
+      return 2;
+    }
+    console.error(`truewasm ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,1114 @@
+/**
+ * Validation and lowering: WebAssembly module -> flat step program (isa.ts, program.ts).
+ *
+ *   compile(bytes, { floats, imports }) -> Program
+ *
+ * 1. decode.ts decodes the module structure (everything malformed is reported there, before any
+ *    validation error, like the reference interpreter).
+ * 2. Module-level validation (types, imports, index spaces, limits, constant expressions, exports,
+ *    start), then the task-mode link rules.
+ * 3. Layout: [task entry stub] [one invoke stub per function] [bodies]. Each defined function body
+ *    is decoded, validated and lowered in one pass (the validation algorithm of the spec appendix,
+ *    with the control stack carrying what lowering needs: label base height, loop start pc, and a
+ *    chain of forward jumps to patch at the block's end). Call immediates (callee entry, locals,
+ *    max height) are patched once every body is laid out.
+ *
+ * Lowering rules (each emitted instruction is one machine step; see isa.ts):
+ * - block/loop/nop/end emit nothing; `if` -> JumpUnless else-part/end; `else` -> Jump end.
+ * - A branch removes h - k - b values (h: stack height, k: label arity, b: label base height)
+ *   with Nip (k = 1) or Drop (k = 0), then jumps. br_if with drops: JumpUnless skip, drops, Jump.
+ *   br_table: BrTable n, n + 1 single-Jump entries, then out-of-line drop stubs (one per distinct
+ *   target label needing drops).
+ * - Branches to the function label and `return` drop down to the results and Return; forward
+ *   branches without drops to the function label target the function's final Return, which every
+ *   body ends with.
+ * - Code after unreachable/br/br_table/return up to the end of the enclosing block is validated
+ *   but not emitted (including nested blocks inside it).
+ */
+import { Op, Trap, HOST_MODULE, HostImport, ABORT_IMPORT } from "./isa.js";
+import {
+  WasmError,
+  type ConstExpr,
+  type DataSegment,
+  type ElemSegment,
+  type ExportInfo,
+  type FuncInfo,
+  type FuncType,
+  type GlobalInfo,
+  type MemoryInfo,
+  type Program,
+  type TableInfo,
+  type ValType,
+} from "./program.js";
+import {
+  decodeModule,
+  scanBodies,
+  readBlockType,
+  readValType,
+  typeName,
+  Reader,
+  FC_NAMES,
+  IS_FLOAT_OP,
+  MEM_ALIGN,
+  MEM_TYPE,
+  NUM_IN1,
+  NUM_IN2,
+  NUM_OUT,
+  OPCODE_NAMES,
+  T_F32,
+  T_F64,
+  T_I32,
+  T_I64,
+  T_UNKNOWN,
+  type DecodedModule,
+  type RawConstExpr,
+  type RawFuncType,
+  type RawLimits,
+} from "./decode.js";
+
+export interface CompileOptions {
+  /**
+   * "reject" (default): the first f32/f64 type or float instruction is WasmError("unsupported").
+   * "trap": floats are validated; constants, loads/stores and reinterpretations are lowered to
+   * their integer equivalents (bits), every other float instruction to Trap(FloatUnsupported).
+   */
+  floats?: "reject" | "trap";
+  /**
+   * "task" (default): only the task host ABI may be imported (truewasm.input_size/input_read/
+   * output_write, env.abort); calls to them become machine instructions.
+   * "embed": any imports; calls to imported functions become CallHost, imported globals are
+   * accessed with GlobalGetExt/GlobalSetExt.
+   */
+  imports?: "task" | "embed";
+}
+
+/** Implementation limit on the locals of one function (params included), like V8's. */
+export const MAX_LOCALS = 50000;
+/** WebAssembly 1.0 memory limit in pages. */
+const MAX_PAGES = 65536;
+
+/**
+ * Decode, validate and lower a WebAssembly module. Any failure is a WasmError (never another
+ * exception type, whatever the input bytes).
+ */
+export function compile(bytes: Uint8Array, opts: CompileOptions = {}): Program {
+  let compiler: Compiler | undefined;
+  try {
+    if (!(bytes instanceof Uint8Array)) throw new WasmError("malformed", "module bytes must be a Uint8Array");
+    compiler = new Compiler(bytes, opts.floats ?? "reject", opts.imports ?? "task");
+    return compiler.run();
+  } catch (e) {
+    if (e instanceof WasmError) {
+      // Malformed beats invalid: if validation failed before every body was decoded, report a
+      // malformation in any body instead (the spec decodes the whole module before validating).
+      if (e.kind !== "malformed" && compiler?.decoded) {
+        try {
+          scanBodies(bytes, compiler.decoded);
+        } catch (e2) {
+          if (e2 instanceof WasmError && e2.kind === "malformed") throw e2;
+        }
+      }
+      throw e;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new WasmError("malformed", `cannot decode module (${msg})`);
+  }
+}
+
+// Control frame kinds.
+const K_BLOCK = 0;
+const K_LOOP = 1;
+const K_IF = 2;
+const K_ELSE = 3;
+const K_FUNC = 4;
+
+/** The task host interface: import name -> [host op, params, results]. */
+const TASK_HOST: Record<string, { op: string; params: number[]; results: number[] }> = {
+  [`${HOST_MODULE}.${HostImport.inputSize}`]: { op: HostImport.inputSize, params: [], results: [T_I32] },
+  [`${HOST_MODULE}.${HostImport.inputRead}`]: { op: HostImport.inputRead, params: [T_I32, T_I32, T_I32], results: [] },
+  [`${HOST_MODULE}.${HostImport.outputWrite}`]: { op: HostImport.outputWrite, params: [T_I32, T_I32], results: [] },
+  [`${ABORT_IMPORT.module}.${ABORT_IMPORT.name}`]: { op: "abort", params: [T_I32, T_I32, T_I32, T_I32], results: [] },
+};
+const TASK_HOST_LIST = "truewasm.input_size, truewasm.input_read, truewasm.output_write and env.abort";
+
+function sigString(params: ArrayLike<number>, results: ArrayLike<number>): string {
+  const s = (a: ArrayLike<number>) => Array.from(a, typeName).join(" ");
+  return `[${s(params)}] -> [${s(results)}]`;
+}
+
+function sameRawSig(a: RawFuncType, b: RawFuncType): boolean {
+  if (a.params.length !== b.params.length || a.results.length !== b.results.length) return false;
+  for (let i = 0; i < a.params.length; i++) if (a.params[i] !== b.params[i]) return false;
+  for (let i = 0; i < a.results.length; i++) if (a.results[i] !== b.results[i]) return false;
+  return true;
+}
+
+const KIND_NAMES = ["func", "table", "memory", "global"] as const;
+
+class Compiler {
+  private readonly r: Reader;
+  private readonly rejectFloats: boolean;
+  private readonly task: boolean;
+  private m!: DecodedModule;
+  /** The decoded module, once decoding succeeded. */
+  decoded: DecodedModule | undefined;
+
+  // Module-level facts.
+  private nImportedFuncs = 0;
+  private nFuncs = 0;
+  private funcType: RawFuncType[] = []; // by function index
+  private canon: Int32Array = new Int32Array(0); // type index -> canonical type id
+  private globalTypes: number[] = [];
+  private globalMutable: boolean[] = [];
+  private nImportedGlobals = 0;
+  private globalSlot: number[] = [];
+  private hasMemory = false;
+  private hasTable = false;
+  private hostOp: (string | undefined)[] = []; // by function index (task mode)
+
+  // Output.
+  private code = new Int32Array(4096);
+  private src = new Int32Array(1024);
+  private n = 0; // instructions emitted
+  private callSites = new Int32Array(256); // pairs [pc, callee]
+  private nCallSites = 0;
+  private funcs: FuncInfo[] = [];
+
+  // Validation state of the body being lowered.
+  private vals = new Uint8Array(1024);
+  private vh = 0;
+  private cKind = new Uint8Array(64);
+  private cRes = new Uint8Array(64);
+  private cHeight = new Int32Array(64);
+  private cUnr = new Uint8Array(64);
+  private cDead = new Uint8Array(64);
+  private cStart = new Int32Array(64);
+  private cPatch = new Int32Array(64);
+  private cElse = new Int32Array(64);
+  private cDepth = 0;
+  private live = true;
+  private maxH = 0;
+  private localTypes = new Uint8Array(0);
+  private nLocals = 0;
+  private labels = new Int32Array(64);
+  private opAt = 0; // byte offset of the instruction being lowered
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    floats: "reject" | "trap",
+    imports: "task" | "embed",
+  ) {
+    this.r = new Reader(bytes);
+    this.rejectFloats = floats !== "trap";
+    this.task = imports !== "embed";
+  }
+
+  run(): Program {
+    const m = (this.m = this.decoded = decodeModule(this.bytes, { rejectFloats: this.rejectFloats }));
+    const { types: programTypes, globals, memory, table, data, elems, exports } = this.validateModule();
+    if (this.task) this.checkTaskLinking();
+
+    // ---- Layout: entry stub, invoke stubs, bodies.
+    const mainExport = m.exports.find((e) => e.kind === 0 && e.name === "main");
+    let taskEntry = -1;
+    if (mainExport) {
+      const t = this.funcType[mainExport.index];
+      if (t.params.length === 0 && t.results.length === 0) {
+        taskEntry = 0;
+        if (m.start) this.emitCallTo(m.start.index);
+        this.emitCallTo(mainExport.index);
+        this.emit(Op.Halt, 0, 0, 0, -1);
+      }
+    }
+    for (let f = 0; f < this.nFuncs; f++) {
+      const typeIndex = f < this.nImportedFuncs ? this.importedFuncTypeIndex[f] : m.funcTypeIndices[f - this.nImportedFuncs];
+      const info: FuncInfo = {
+        typeIndex,
+        typeId: this.canon[typeIndex],
+        entry: -1,
+        numLocals: f < this.nImportedFuncs ? this.funcType[f].params.length : 0,
+        maxHeight: 0,
+        stub: this.n,
+      };
+      if (f < this.nImportedFuncs) {
+        const ir = this.importedFuncRef[f];
+        info.import = { module: ir.module, name: ir.name };
+        if (this.hostOp[f] !== undefined) info.hostOp = this.hostOp[f];
+      }
+      this.funcs.push(info);
+      this.emitCallTo(f);
+      this.emit(Op.Halt, 0, 0, 0, -1);
+    }
+
+    for (let i = 0; i < m.bodies.length; i++) this.lowerBody(i);
+
+    // ---- Patch call immediates.
+    const code = this.code;
+    for (let i = 0; i < this.nCallSites; i++) {
+      const pc = this.callSites[2 * i];
+      const f = this.funcs[this.callSites[2 * i + 1]];
+      code[pc * 4 + 1] = f.entry;
+      code[pc * 4 + 2] = f.numLocals;
+      code[pc * 4 + 3] = f.maxHeight;
+    }
+
+    return {
+      code: code.slice(0, this.n * 4),
+      length: this.n,
+      types: programTypes,
+      funcs: this.funcs,
+      globals,
+      globalSlot: this.globalSlot,
+      memory,
+      table,
+      data,
+      elems,
+      exports,
+      start: m.start ? m.start.index : null,
+      taskEntry,
+      sourceOffsets: this.src.slice(0, this.n),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Module-level validation.
+
+  private importedFuncTypeIndex: number[] = [];
+  private importedFuncRef: { module: string; name: string }[] = [];
+
+  private invalid(reason: string, section: string | undefined, offset: number | undefined): never {
+    throw new WasmError("invalid", reason, section, offset);
+  }
+
+  private checkLimits(l: RawLimits, section: string, memory: boolean): void {
+    if (memory) {
+      if (l.min > MAX_PAGES || (l.max !== undefined && l.max > MAX_PAGES))
+        this.invalid("memory size must be at most 65536 pages (4GiB)", section, l.offset);
+    }
+    if (l.max !== undefined && l.min > l.max) this.invalid("size minimum must not be greater than maximum", section, l.offset);
+  }
+
+  private validateModule() {
+    const m = this.m;
+    const types = m.types;
+
+    // Types: MVP functions have at most one result.
+    const sigIds = new Map<string, number>();
+    this.canon = new Int32Array(types.length);
+    for (let i = 0; i < types.length; i++) {
+      const t = types[i];
+      if (t.results.length > 1) this.invalid("invalid result arity: a function type may have at most one result", "type", t.offset);
+      const key = `${t.params.join(",")}:${t.results.join(",")}`;
+      let id = sigIds.get(key);
+      if (id === undefined) sigIds.set(key, (id = i));
+      this.canon[i] = id;
+    }
+    const programTypes: FuncType[] = types.map((t) => ({
+      params: Array.from(t.params, typeName) as ValType[],
+      results: Array.from(t.results, typeName) as ValType[],
+    }));
+
+    // Imports.
+    let memory: MemoryInfo | null = null;
+    let table: TableInfo | null = null;
+    let nTables = 0;
+    let nMemories = 0;
+    const globals: GlobalInfo[] = [];
+    for (const imp of m.imports) {
+      switch (imp.kind) {
+        case 0:
+          if (imp.typeIndex >= types.length) this.invalid(`unknown type ${imp.typeIndex}`, "import", imp.offset);
+          this.importedFuncTypeIndex.push(imp.typeIndex);
+          this.importedFuncRef.push({ module: imp.module, name: imp.name });
+          this.funcType.push(types[imp.typeIndex]);
+          break;
+        case 1:
+          this.checkLimits(imp.limits!, "import", false);
+          nTables++;
+          table = { min: imp.limits!.min, import: { module: imp.module, name: imp.name } };
+          if (imp.limits!.max !== undefined) table.max = imp.limits!.max;
+          break;
+        case 2:
+          this.checkLimits(imp.limits!, "import", true);
+          nMemories++;
+          memory = { min: imp.limits!.min, import: { module: imp.module, name: imp.name } };
+          if (imp.limits!.max !== undefined) memory.max = imp.limits!.max;
+          break;
+        case 3:
+          this.globalSlot.push(this.nImportedGlobals++);
+          this.globalTypes.push(imp.globalType);
+          this.globalMutable.push(imp.mutable);
+          globals.push({ type: typeName(imp.globalType), mutable: imp.mutable, import: { module: imp.module, name: imp.name } });
+          break;
+      }
+    }
+    this.nImportedFuncs = this.funcType.length;
+
+    // Functions.
+    for (let i = 0; i < m.funcTypeIndices.length; i++) {
+      const ti = m.funcTypeIndices[i];
+      if (ti >= types.length) this.invalid(`unknown type ${ti}`, "function", m.funcSectionOffset);
+      this.funcType.push(types[ti]);
+    }
+    this.nFuncs = this.funcType.length;
+
+    // Tables and memories.
+    for (const t of m.tables) {
+      this.checkLimits(t, "table", false);
+      nTables++;
+      table = { min: t.min };
+      if (t.max !== undefined) table.max = t.max;
+    }
+    for (const mem of m.memories) {
+      this.checkLimits(mem, "memory", true);
+      nMemories++;
+      memory = { min: mem.min };
+      if (mem.max !== undefined) memory.max = mem.max;
+    }
+    if (nTables > 1) this.invalid("multiple tables", "table", m.tables.length ? m.tables[m.tables.length - 1].offset : undefined);
+    if (nMemories > 1)
+      this.invalid("multiple memories", "memory", m.memories.length ? m.memories[m.memories.length - 1].offset : undefined);
+    this.hasTable = nTables === 1;
+    this.hasMemory = nMemories === 1;
+
+    // Globals: initialisers may only read imported (immutable) globals.
+    let nDefinedGlobals = 0;
+    for (const g of m.globals) {
+      const init = this.checkConst(g.init, g.type, "global");
+      this.globalSlot.push(nDefinedGlobals++);
+      this.globalTypes.push(g.type);
+      this.globalMutable.push(g.mutable);
+      globals.push({ type: typeName(g.type), mutable: g.mutable, init });
+    }
+
+    // Exports.
+    const exports: ExportInfo[] = [];
+    const names = new Set<string>();
+    const counts = [this.nFuncs, nTables, nMemories, this.globalTypes.length];
+    const unknown = ["unknown function", "unknown table", "unknown memory", "unknown global"];
+    for (const e of m.exports) {
+      if (e.index >= counts[e.kind]) this.invalid(`${unknown[e.kind]} ${e.index}`, "export", e.offset);
+      if (names.has(e.name)) this.invalid(`duplicate export name "${e.name}"`, "export", e.offset);
+      names.add(e.name);
+      exports.push({ name: e.name, kind: KIND_NAMES[e.kind], index: e.index });
+    }
+
+    // Start.
+    if (m.start) {
+      const s = m.start;
+      if (s.index >= this.nFuncs) this.invalid(`unknown function ${s.index}`, "start", s.offset);
+      const t = this.funcType[s.index];
+      if (t.params.length || t.results.length)
+        this.invalid(`start function must have type [] -> [], not ${sigString(t.params, t.results)}`, "start", s.offset);
+    }
+
+    // Element segments.
+    const elems: ElemSegment[] = [];
+    for (const e of m.elems) {
+      if (e.table !== 0 || !this.hasTable) this.invalid(`unknown table ${e.table}`, "element", e.at);
+      const offset = this.checkConst(e.offset, T_I32, "element");
+      for (const f of e.funcs) if (f >= this.nFuncs) this.invalid(`unknown function ${f}`, "element", e.funcsOffset);
+      elems.push({ offset, funcs: e.funcs });
+    }
+
+    // Data segments.
+    const data: DataSegment[] = [];
+    for (const d of m.datas) {
+      if (d.memory !== 0 || !this.hasMemory) this.invalid(`unknown memory ${d.memory}`, "data", d.at);
+      const offset = this.checkConst(d.offset, T_I32, "data");
+      data.push({ offset, bytes: d.bytes.slice() });
+    }
+
+    return { types: programTypes, globals, memory, table, data, elems, exports };
+  }
+
+  /**
+   * A constant expression: exactly one i32/i64/f32/f64.const or global.get of an imported
+   * immutable global, of type t. Values: i32/i64 as signed integers, f32/f64 as their raw bits.
+   */
+  private checkConst(e: RawConstExpr, t: number, section: string): ConstExpr {
+    for (const ins of e.instrs) {
+      if (ins.op === 0x23) {
+        if (ins.imm >= this.nImportedGlobals)
+          this.invalid(
+            `unknown global ${ins.imm} (constant expressions may only read imported globals)`,
+            section,
+            ins.offset,
+          );
+        if (this.globalMutable[ins.imm]) this.invalid("constant expression required (global.get of a mutable global)", section, ins.offset);
+      } else if (ins.op < 0x41 || ins.op > 0x44) {
+        const name = ins.op >= 0x100 ? FC_NAMES[ins.op - 0x100] : OPCODE_NAMES[ins.op];
+        this.invalid(`constant expression required (found ${name})`, section, ins.offset);
+      }
+    }
+    if (e.instrs.length !== 1)
+      this.invalid(`type mismatch: constant expression must produce exactly one ${typeName(t)} value`, section, e.offset);
+    const ins = e.instrs[0];
+    let type: number;
+    let value = 0n;
+    switch (ins.op) {
+      case 0x41:
+        type = T_I32;
+        value = BigInt(ins.imm | 0);
+        break;
+      case 0x42:
+        type = T_I64;
+        value = BigInt.asIntN(64, (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0));
+        break;
+      case 0x43:
+        type = T_F32;
+        value = BigInt(ins.imm >>> 0);
+        break;
+      case 0x44:
+        type = T_F64;
+        value = (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0);
+        break;
+      default:
+        type = this.globalTypes[ins.imm];
+    }
+    if (type !== t) this.invalid(`type mismatch: constant expression has type ${typeName(type)}, expected ${typeName(t)}`, section, ins.offset);
+    if (ins.op === 0x23) return { kind: "global", index: ins.imm };
+    return { kind: "const", type: typeName(type), value };
+  }
+
+  /** Task programs may only import the host ABI, and host functions must stay internal. */
+  private checkTaskLinking(): void {
+    const m = this.m;
+    let f = 0;
+    for (const imp of m.imports) {
+      const what = `"${imp.module}"."${imp.name}"`;
+      if (imp.kind !== 0)
+        throw new WasmError(
+          "unlinkable",
+          `task programs cannot import a ${KIND_NAMES[imp.kind]} (${what}); the only imports provided are the functions ${TASK_HOST_LIST}`,
+          "import",
+          imp.offset,
+        );
+      const host = TASK_HOST[`${imp.module}.${imp.name}`];
+      if (!host)
+        throw new WasmError(
+          "unlinkable",
+          `unknown import ${what}: task programs may only import ${TASK_HOST_LIST}`,
+          "import",
+          imp.offset,
+        );
+      const t = this.funcType[f];
+      if (
+        t.params.length !== host.params.length ||
+        t.results.length !== host.results.length ||
+        host.params.some((p, i) => t.params[i] !== p) ||
+        host.results.some((p, i) => t.results[i] !== p)
+      )
+        throw new WasmError(
+          "unlinkable",
+          `incompatible import type for ${what}: expected ${sigString(host.params, host.results)}, got ${sigString(t.params, t.results)}`,
+          "import",
+          imp.offset,
+        );
+      this.hostOp[f] = host.op;
+      f++;
+    }
+    for (const e of m.exports)
+      if (e.kind === 0 && e.index < this.nImportedFuncs)
+        throw new WasmError(
+          "unsupported",
+          `host function "${this.importedFuncRef[e.index].module}"."${this.importedFuncRef[e.index].name}" cannot be exported (as "${e.name}") by a task program`,
+          "export",
+          e.offset,
+        );
+    for (const e of m.elems)
+      for (const fi of e.funcs)
+        if (fi < this.nImportedFuncs)
+          throw new WasmError(
+            "unsupported",
+            `host function "${this.importedFuncRef[fi].module}"."${this.importedFuncRef[fi].name}" cannot be placed in a table by a task program`,
+            "element",
+            e.funcsOffset,
+          );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Emission.
+
+  private emit(op: number, a: number, b: number, c: number, at: number): void {
+    const n = this.n;
+    if (n * 4 + 4 > this.code.length) {
+      const bigger = new Int32Array(this.code.length * 2);
+      bigger.set(this.code);
+      this.code = bigger;
+      const src = new Int32Array(this.src.length * 2);
+      src.set(this.src);
+      this.src = src;
+    }
+    const i = n * 4;
+    this.code[i] = op;
+    this.code[i + 1] = a;
+    this.code[i + 2] = b;
+    this.code[i + 3] = c;
+    this.src[n] = at;
+    this.n = n + 1;
+  }
+
+  /** Call to function f from a stub (a = entry, b, c patched at the end) or its host form. */
+  private emitCallTo(f: number, at = -1): void {
+    if (f < this.nImportedFuncs) {
+      if (this.task) this.emit(Op.Trap, Trap.Unreachable, 0, 0, at); // host functions are never invoked through stubs
+      else this.emit(Op.CallHost, f, 0, 0, at);
+      return;
+    }
+    if (this.nCallSites * 2 + 2 > this.callSites.length) {
+      const bigger = new Int32Array(this.callSites.length * 2);
+      bigger.set(this.callSites);
+      this.callSites = bigger;
+    }
+    this.callSites[this.nCallSites * 2] = this.n;
+    this.callSites[this.nCallSites * 2 + 1] = f;
+    this.nCallSites++;
+    this.emit(Op.Call, 0, 0, 0, at);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Operand and control stacks.
+
+  private typeMismatch(detail: string): never {
+    throw new WasmError("invalid", `type mismatch: ${detail}`, "code", this.opAt);
+  }
+
+  private opName(op: number): string {
+    return OPCODE_NAMES[op] || `opcode 0x${op.toString(16)}`;
+  }
+
+  private push(t: number): void {
+    if (this.vh >= this.vals.length) {
+      const bigger = new Uint8Array(this.vals.length * 2);
+      bigger.set(this.vals);
+      this.vals = bigger;
+    }
+    this.vals[this.vh++] = t;
+    if (this.vh > this.maxH && this.live) this.maxH = this.vh;
+  }
+
+  private pop(what: string): number {
+    const top = this.cDepth - 1;
+    if (this.vh === this.cHeight[top]) {
+      if (this.cUnr[top]) return T_UNKNOWN;
+      this.typeMismatch(`${what} expects an operand but the stack is empty`);
+    }
+    return this.vals[--this.vh];
+  }
+
+  private popExpect(t: number, what: string): void {
+    const top = this.cDepth - 1;
+    if (this.vh === this.cHeight[top]) {
+      if (this.cUnr[top]) return;
+      this.typeMismatch(`${what} expects ${typeName(t)} but the stack is empty`);
+    }
+    const a = this.vals[--this.vh];
+    if (a !== t && a !== T_UNKNOWN) this.typeMismatch(`${what} expects ${typeName(t)} but found ${typeName(a)}`);
+  }
+
+  private pushCtrl(kind: number, res: number): void {
+    const d = this.cDepth;
+    if (d >= this.cKind.length) {
+      const grow = <T extends Uint8Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.cKind = grow(this.cKind);
+      this.cRes = grow(this.cRes);
+      this.cHeight = grow(this.cHeight);
+      this.cUnr = grow(this.cUnr);
+      this.cDead = grow(this.cDead);
+      this.cStart = grow(this.cStart);
+      this.cPatch = grow(this.cPatch);
+      this.cElse = grow(this.cElse);
+    }
+    this.cKind[d] = kind;
+    this.cRes[d] = res;
+    this.cHeight[d] = this.vh;
+    this.cUnr[d] = 0;
+    this.cDead[d] = this.live ? 0 : 1;
+    this.cStart[d] = this.n;
+    this.cPatch[d] = -1;
+    this.cElse[d] = -1;
+    this.cDepth = d + 1;
+  }
+
+  private setUnreachable(): void {
+    const top = this.cDepth - 1;
+    this.vh = this.cHeight[top];
+    this.cUnr[top] = 1;
+    this.live = false;
+  }
+
+  /** Ctrl index of the target of a branch with label depth l. */
+  private label(l: number): number {
+    if (l >= this.cDepth) throw new WasmError("invalid", `unknown label ${l}`, "code", this.opAt);
+    return this.cDepth - 1 - l;
+  }
+
+  /** Label type of ctrl frame i: 0 (none) or the single value type (loops take no values in MVP). */
+  private labelType(i: number): number {
+    return this.cKind[i] === K_LOOP ? 0 : this.cRes[i];
+  }
+
+  /** Emit a jump to the label of ctrl frame i (forward jumps join the frame's patch chain). */
+  private emitJumpTo(op: number, i: number): void {
+    const at = this.opAt;
+    if (this.cKind[i] === K_LOOP) {
+      this.emit(op, this.cStart[i], 0, 0, at);
+    } else {
+      this.emit(op, this.cPatch[i], 0, 0, at);
+      this.cPatch[i] = this.n - 1;
+    }
+  }
+
+  /** Drops needed to branch from height h to frame i. */
+  private dropsTo(i: number, h: number): number {
+    return h - (this.labelType(i) ? 1 : 0) - this.cHeight[i];
+  }
+
+  /** [Nip|Drop x d, Jump target | Return]: an unconditional branch from height h to frame i. */
+  private emitBranch(i: number, h: number): void {
+    const d = this.dropsTo(i, h);
+    const dropOp = this.labelType(i) ? Op.Nip : Op.Drop;
+    for (let k = 0; k < d; k++) this.emit(dropOp, 0, 0, 0, this.opAt);
+    if (this.cKind[i] === K_FUNC) this.emit(Op.Return, 0, 0, 0, this.opAt);
+    else this.emitJumpTo(Op.Jump, i);
+  }
+
+  private patchChain(head: number, target: number): void {
+    const code = this.code;
+    while (head !== -1) {
+      const next = code[head * 4 + 1];
+      code[head * 4 + 1] = target;
+      head = next;
+    }
+  }
+
+  private requireMemory(op: string): void {
+    if (!this.hasMemory) throw new WasmError("invalid", `unknown memory 0 (${op} needs a memory)`, "code", this.opAt);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // One function body: decode + validate + lower.
+
+  private lowerBody(defIndex: number): void {
+    const m = this.m;
+    const body = m.bodies[defIndex];
+    const r = this.r;
+    r.section = "code";
+    r.pos = body.start;
+    r.end = body.end;
+    const funcIndex = this.nImportedFuncs + defIndex;
+    const type = this.funcType[funcIndex];
+    const nParams = type.params.length;
+    const rejectFloats = this.rejectFloats;
+    const opts = { rejectFloats };
+
+    // Locals.
+    const declAt = r.pos;
+    const nGroups = r.len32();
+    const groupCounts: number[] = [];
+    const groupTypes: number[] = [];
+    let declared = 0;
+    for (let g = 0; g < nGroups; g++) {
+      const count = r.u32();
+      const t = readValType(r, opts, "local");
+      groupCounts.push(count);
+      groupTypes.push(t);
+      declared += count;
+    }
+    if (declared >= 2 ** 32) r.fail("too many locals", declAt);
+    const nLocals = nParams + declared;
+    if (nLocals > MAX_LOCALS)
+      throw new WasmError("unsupported", `too many locals: ${nLocals} (implementation limit ${MAX_LOCALS})`, "code", declAt);
+    if (this.localTypes.length < nLocals) this.localTypes = new Uint8Array(Math.max(nLocals, this.localTypes.length * 2));
+    const localTypes = this.localTypes;
+    localTypes.set(type.params, 0);
+    let li = nParams;
+    for (let g = 0; g < nGroups; g++) {
+      localTypes.fill(groupTypes[g], li, li + groupCounts[g]);
+      li += groupCounts[g];
+    }
+    this.nLocals = nLocals;
+
+    // Prologue: move the arguments from the operand stack into the locals.
+    const entry = this.n;
+    for (let i = nParams - 1; i >= 0; i--) this.emit(Op.LocalSet, i, 0, 0, declAt);
+    const info = this.funcs[funcIndex];
+    info.entry = entry;
+    info.numLocals = nLocals;
+
+    // Validation state.
+    this.vh = 0;
+    this.cDepth = 0;
+    this.live = true;
+    this.maxH = 0;
+    const nResults = type.results.length;
+    this.pushCtrl(K_FUNC, nResults ? type.results[0] : 0);
+
+    while (this.cDepth > 0) {
+      const at = r.pos;
+      this.opAt = at;
+      const op = r.u8();
+      if (rejectFloats && IS_FLOAT_OP[op])
+        throw new WasmError("unsupported", `floating point is not supported: ${OPCODE_NAMES[op]}`, "code", at);
+      switch (op) {
+        case 0x00: // unreachable
+          if (this.live) this.emit(Op.Trap, Trap.Unreachable, 0, 0, at);
+          this.setUnreachable();
+          break;
+        case 0x01: // nop
+          break;
+        case 0x02: // block
+        case 0x03: {
+          // loop
+          const bt = readBlockType(r, opts);
+          this.pushCtrl(op === 0x02 ? K_BLOCK : K_LOOP, bt);
+          break;
+        }
+        case 0x04: {
+          // if
+          const bt = readBlockType(r, opts);
+          this.popExpect(T_I32, "if");
+          this.pushCtrl(K_IF, bt);
+          if (this.live) {
+            this.cElse[this.cDepth - 1] = this.n;
+            this.emit(Op.JumpUnless, -1, 0, 0, at);
+          }
+          break;
+        }
+        case 0x05: {
+          // else
+          const top = this.cDepth - 1;
+          if (this.cKind[top] !== K_IF) r.fail("END opcode expected (else without matching if)", at);
+          this.endOfBlockCheck(top, "else");
+          if (!this.cDead[top]) {
+            if (!this.cUnr[top]) this.emitJumpTo(Op.Jump, top); // then-part falls through: jump over else
+            this.code[this.cElse[top] * 4 + 1] = this.n;
+          }
+          this.cElse[top] = -1;
+          this.cKind[top] = K_ELSE;
+          this.cUnr[top] = 0;
+          this.vh = this.cHeight[top];
+          this.live = !this.cDead[top];
+          break;
+        }
+        case 0x0b: {
+          // end
+          const top = this.cDepth - 1;
+          this.endOfBlockCheck(top, "end");
+          const kind = this.cKind[top];
+          const res = this.cRes[top];
+          if (kind === K_IF && res)
+            this.typeMismatch(`if without else must not produce a value (expected ${typeName(res)})`);
+          if (!this.cDead[top]) {
+            this.patchChain(this.cPatch[top], this.n);
+            if (kind === K_IF && this.cElse[top] >= 0) this.code[this.cElse[top] * 4 + 1] = this.n;
+          }
+          this.cDepth--;
+          this.vh = this.cHeight[top];
+          if (kind === K_FUNC) {
+            this.emit(Op.Return, 0, 0, 0, at);
+            break;
+          }
+          const p = this.cDepth - 1;
+          this.live = !this.cUnr[p] && !this.cDead[p];
+          if (res) this.push(res);
+          break;
+        }
+        case 0x0c: {
+          // br
+          const i = this.label(r.u32());
+          const h = this.vh;
+          const lt = this.labelType(i);
+          if (lt) this.popExpect(lt, "br");
+          if (this.live) this.emitBranch(i, h);
+          this.setUnreachable();
+          break;
+        }
+        case 0x0d: {
+          // br_if
+          const i = this.label(r.u32());
+          this.popExpect(T_I32, "br_if");
+          const lt = this.labelType(i);
+          if (lt) {
+            this.popExpect(lt, "br_if");
+            this.push(lt);
+          }
+          if (this.live) {
+            const d = this.dropsTo(i, this.vh);
+            if (d === 0) this.emitJumpTo(Op.JumpIf, i);
+            else {
+              this.emit(Op.JumpUnless, this.n + d + 2, 0, 0, at);
+              this.emitBranch(i, this.vh);
+            }
+          }
+          break;
+        }
+        case 0x0e: {
+          // br_table
+          const count = r.len32();
+          if (this.labels.length < count + 1) this.labels = new Int32Array(Math.max(count + 1, this.labels.length * 2));
+          const labels = this.labels;
+          for (let k = 0; k <= count; k++) labels[k] = r.u32();
+          this.popExpect(T_I32, "br_table");
+          for (let k = 0; k <= count; k++) labels[k] = this.label(labels[k]);
+          const def = labels[count];
+          const lt = this.labelType(def);
+          for (let k = 0; k < count; k++) {
+            const t = this.labelType(labels[k]);
+            if (t !== lt)
+              this.typeMismatch(
+                `br_table targets must have the same label types ([${t ? typeName(t) : ""}] vs [${lt ? typeName(lt) : ""}])`,
+              );
+          }
+          const h = this.vh;
+          if (lt) this.popExpect(lt, "br_table");
+          if (this.live) this.emitBrTable(count, h);
+          this.setUnreachable();
+          break;
+        }
+        case 0x0f: {
+          // return
+          const h = this.vh;
+          if (nResults) this.popExpect(type.results[0], "return");
+          if (this.live) this.emitBranch(0, h);
+          this.setUnreachable();
+          break;
+        }
+        case 0x10: {
+          // call
+          const f = r.u32();
+          if (f >= this.nFuncs) throw new WasmError("invalid", `unknown function ${f}`, "code", at);
+          const ft = this.funcType[f];
+          for (let k = ft.params.length - 1; k >= 0; k--) this.popExpect(ft.params[k], "call");
+          if (ft.results.length) this.push(ft.results[0]);
+          if (this.live) {
+            if (f < this.nImportedFuncs) {
+              if (this.task) {
+                switch (this.hostOp[f]) {
+                  case HostImport.inputSize:
+                    this.emit(Op.InputSize, 0, 0, 0, at);
+                    break;
+                  case HostImport.inputRead:
+                    this.emit(Op.InputRead, 0, 0, 0, at);
+                    break;
+                  case HostImport.outputWrite:
+                    this.emit(Op.OutputWrite, 0, 0, 0, at);
+                    break;
+                  default:
+                    this.emit(Op.Trap, Trap.Abort, 0, 0, at);
+                }
+              } else this.emit(Op.CallHost, f, 0, 0, at);
+            } else this.emitCallTo(f, at);
+          }
+          break;
+        }
+        case 0x11: {
+          // call_indirect
+          const ti = r.u32();
+          r.zero();
+          if (!this.hasTable) throw new WasmError("invalid", "unknown table 0 (call_indirect needs a table)", "code", at);
+          if (ti >= m.types.length) throw new WasmError("invalid", `unknown type ${ti}`, "code", at);
+          const ft = m.types[ti];
+          this.popExpect(T_I32, "call_indirect");
+          for (let k = ft.params.length - 1; k >= 0; k--) this.popExpect(ft.params[k], "call_indirect");
+          if (ft.results.length) this.push(ft.results[0]);
+          if (this.live) this.emit(Op.CallIndirect, this.canon[ti], 0, 0, at);
+          break;
+        }
+        case 0x1a: // drop
+          this.pop("drop");
+          if (this.live) this.emit(Op.Drop, 0, 0, 0, at);
+          break;
+        case 0x1b: {
+          // select
+          this.popExpect(T_I32, "select");
+          const t1 = this.pop("select");
+          const t2 = this.pop("select");
+          if (t1 !== t2 && t1 !== T_UNKNOWN && t2 !== T_UNKNOWN)
+            this.typeMismatch(`select operands must have the same type (${typeName(t2)} vs ${typeName(t1)})`);
+          this.push(t1 === T_UNKNOWN ? t2 : t1);
+          if (this.live) this.emit(Op.Select, 0, 0, 0, at);
+          break;
+        }
+        case 0x20:
+        case 0x21:
+        case 0x22: {
+          // local.get / set / tee
+          const x = r.u32();
+          if (x >= this.nLocals) throw new WasmError("invalid", `unknown local ${x}`, "code", at);
+          const t = this.localTypes[x];
+          if (op === 0x20) this.push(t);
+          else {
+            this.popExpect(t, OPCODE_NAMES[op]);
+            if (op === 0x22) this.push(t);
+          }
+          if (this.live) this.emit(op, x, 0, 0, at);
+          break;
+        }
+        case 0x23:
+        case 0x24: {
+          // global.get / set
+          const x = r.u32();
+          if (x >= this.globalTypes.length) throw new WasmError("invalid", `unknown global ${x}`, "code", at);
+          const t = this.globalTypes[x];
+          if (op === 0x23) this.push(t);
+          else {
+            if (!this.globalMutable[x]) throw new WasmError("invalid", `global is immutable: global.set ${x}`, "code", at);
+            this.popExpect(t, "global.set");
+          }
+          if (this.live) {
+            const ext = x < this.nImportedGlobals;
+            const lop = op === 0x23 ? (ext ? Op.GlobalGetExt : Op.GlobalGet) : ext ? Op.GlobalSetExt : Op.GlobalSet;
+            this.emit(lop, this.globalSlot[x], 0, 0, at);
+          }
+          break;
+        }
+        case 0x3f: // memory.size
+          r.zero();
+          this.requireMemory("memory.size");
+          this.push(T_I32);
+          if (this.live) this.emit(Op.MemorySize, 0, 0, 0, at);
+          break;
+        case 0x40: // memory.grow
+          r.zero();
+          this.requireMemory("memory.grow");
+          this.popExpect(T_I32, "memory.grow");
+          this.push(T_I32);
+          if (this.live) this.emit(Op.MemoryGrow, 0, 0, 0, at);
+          break;
+        case 0x41: {
+          const v = r.s32();
+          this.push(T_I32);
+          if (this.live) this.emit(Op.I32Const, v, 0, 0, at);
+          break;
+        }
+        case 0x42: {
+          r.s64();
+          this.push(T_I64);
+          if (this.live) this.emit(Op.I64Const, r.i64lo, r.i64hi, 0, at);
+          break;
+        }
+        case 0x43: {
+          const bits = r.fixed32();
+          this.push(T_F32);
+          if (this.live) this.emit(Op.I32Const, bits, 0, 0, at);
+          break;
+        }
+        case 0x44: {
+          const lo = r.fixed32();
+          const hi = r.fixed32();
+          this.push(T_F64);
+          if (this.live) this.emit(Op.I64Const, lo, hi, 0, at);
+          break;
+        }
+        case 0xfc:
+          this.lowerPrefixed(at);
+          break;
+        default:
+          if (op >= 0x28 && op <= 0x3e) {
+            // loads and stores
+            const align = r.u32();
+            const offset = r.u32();
+            const name = OPCODE_NAMES[op];
+            this.requireMemory(name);
+            if (align > MEM_ALIGN[op])
+              throw new WasmError(
+                "invalid",
+                `alignment must not be larger than natural: ${name} align=${2 ** Math.min(align, 64)} > ${1 << MEM_ALIGN[op]}`,
+                "code",
+                at,
+              );
+            const t = MEM_TYPE[op];
+            let lop = op;
+            if (op <= 0x35) {
+              this.popExpect(T_I32, name);
+              this.push(t);
+              if (op === 0x2a) lop = 0x28;
+              else if (op === 0x2b) lop = 0x29;
+            } else {
+              this.popExpect(t, name);
+              this.popExpect(T_I32, name);
+              if (op === 0x38) lop = 0x36;
+              else if (op === 0x39) lop = 0x37;
+            }
+            if (this.live) this.emit(lop, offset | 0, 0, 0, at);
+          } else if (op >= 0x45 && op <= 0xc4) {
+            const name = OPCODE_NAMES[op];
+            const in2 = NUM_IN2[op];
+            if (in2) this.popExpect(in2, name);
+            this.popExpect(NUM_IN1[op], name);
+            this.push(NUM_OUT[op]);
+            if (this.live) {
+              if (!IS_FLOAT_OP[op]) this.emit(op, 0, 0, 0, at);
+              else if (op < 0xbc || op > 0xbf) this.emit(Op.Trap, Trap.FloatUnsupported, 0, 0, at);
+              // reinterpretations (0xbc..0xbf) are the identity on the bits: nothing to emit
+            }
+          } else {
+            r.fail(`illegal opcode ${op.toString(16).padStart(2, "0")}`, at);
+          }
+      }
+    }
+    if (r.pos !== body.end) r.fail("section size mismatch (function body longer than its end)", r.pos);
+    info.maxHeight = this.maxH;
+  }
+
+  /** At `else`/`end`: the block's stack must hold exactly its result above its base. */
+  private endOfBlockCheck(top: number, what: string): void {
+    const res = this.cRes[top];
+    if (res) this.popExpect(res, `${what} of block`);
+    if (this.vh !== this.cHeight[top])
+      this.typeMismatch(`${this.vh - this.cHeight[top]} value(s) left on the stack at ${what} of block`);
+  }
+
+  private emitBrTable(count: number, h: number): void {
+    const labels = this.labels;
+    const at = this.opAt;
+    this.emit(Op.BrTable, count, 0, 0, at);
+    const needStub: number[] = []; // [entry pc, ctrl index] pairs
+    for (let k = 0; k <= count; k++) {
+      const i = labels[k];
+      if (this.dropsTo(i, h) === 0) this.emitJumpTo(Op.Jump, i);
+      else {
+        needStub.push(this.n, i);
+        this.emit(Op.Jump, -1, 0, 0, at);
+      }
+    }
+    if (needStub.length === 0) return;
+    const stubOf = new Map<number, number>();
+    for (let s = 0; s < needStub.length; s += 2) {
+      const i = needStub[s + 1];
+      let stub = stubOf.get(i);
+      if (stub === undefined) {
+        stub = this.n;
+        stubOf.set(i, stub);
+        this.emitBranch(i, h);
+      }
+      this.code[needStub[s] * 4 + 1] = stub;
+    }
+  }
+
+  /** 0xFC-prefixed instructions: memory.copy and memory.fill; the rest is unsupported. */
+  private lowerPrefixed(at: number): void {
+    const r = this.r;
+    const sub = r.u32();
+    if (sub === 10 || sub === 11) {
+      const name = FC_NAMES[sub];
+      r.zero();
+      if (sub === 10) r.zero();
+      this.requireMemory(name);
+      this.popExpect(T_I32, name);
+      this.popExpect(T_I32, name);
+      this.popExpect(T_I32, name);
+      if (this.live) this.emit(sub === 10 ? Op.MemoryCopy : Op.MemoryFill, 0, 0, 0, at);
+      return;
+    }
+    if (sub < FC_NAMES.length)
+      throw new WasmError("unsupported", `${FC_NAMES[sub]} is not supported (only memory.copy and memory.fill of the bulk-memory operations are)`, "code", at);
+    r.fail(`illegal opcode fc ${sub.toString(16)}`, at);
+  }
+}

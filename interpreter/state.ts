@@ -1,0 +1,981 @@
+/**
+ * The state commitment (normative description: docs/STATE.md).
+ *
+ *   stateRoot = keccak(0x10 ‖ regs ‖ stackHash ‖ localsRoot ‖ codeRoot ‖ coldHash)
+ *   coldHash  = keccak(0x11 ‖ memInfo ‖ memRoot ‖ framesHash ‖ auxHash)
+ *   auxHash   = keccak(0x12 ‖ limits ‖ globalsRoot ‖ tableRoot ‖ inputRoot ‖ outputRoot)
+ *
+ * Everything here is lazy: the executor never hashes. A StateTracker attached to a machine keeps
+ * what is expensive to recompute between two looks at the same machine:
+ * - the memory tree, updated from the leaves the executor stamped (Machine.mark) since the tracker's
+ *   last look (Machine.nextEpoch), and re-rooted in O(1) per doubling when memory grows;
+ * - the operand-stack and frame hash chains as prefix caches: on each look the cached entries are
+ *   compared (no hashing) with the machine's and only the suffix that changed is rehashed;
+ * - the output tree (append-only: only the leaves past the last look are rehashed);
+ * - per program (WeakMap): the code tree; per input array: the input tree; per table: its tree.
+ */
+import { hashPairsAt, keccak256, scratch, zeroHashesFor } from "./hash/keccak.js";
+import { Op, Status, type Limits } from "./isa.js";
+import { fullLimits } from "./link.js";
+import { Machine, type Snapshot } from "./machine.js";
+import type { Program } from "./program.js";
+import { MAX_PAGES, PAGE_BYTES, type Table } from "./runtime.js";
+
+// ------------------------------------------------------------------------------------------------
+// Domain prefixes and constants (docs/STATE.md, "Hashes").
+
+export const P_NODE = 0x01; // Merkle internal node: keccak(0x01 ‖ left ‖ right)
+export const P_STACK = 0x02; // operand stack push: keccak(0x02 ‖ below ‖ value u64)
+export const P_FRAME = 0x03; // frame push: keccak(0x03 ‖ below ‖ callerLocalsRoot ‖ returnPc u32)
+export const P_STATE = 0x10; // state root
+export const P_COLD = 0x11; // cold part
+export const P_AUX = 0x12; // aux part
+export const P_PROGRAM = 0x13; // program descriptor (what a task registers)
+
+/** Zero-subtree roots: Z[0] = 32 zero bytes, Z[d+1] = node(Z[d], Z[d]). */
+export const Z: readonly Uint8Array[] = zeroHashesFor(P_NODE);
+export const ZERO32: Uint8Array = new Uint8Array(32);
+
+/** Leaves of the memory tree per 64 KiB page, and the depth of a one-page tree. */
+export const LEAVES_PER_PAGE = PAGE_BYTES / 32;
+export const PAGE_DEPTH = 11;
+
+/** Depth of a tree with n leaves: 0 for n <= 1, else ceil(log2(n)). */
+export function depthOf(n: number): number {
+  if (n <= 1) return 0;
+  if (n > 2 ** 32) throw new RangeError(`tree of ${n} leaves is too large`);
+  return n > 2 ** 31 ? 32 : 32 - Math.clz32(n - 1);
+}
+
+/** Depth of the memory tree for a memory of `pages` pages: 0 for no memory, else 11 + depthOf(pages). */
+export function memDepth(pages: number): number {
+  return pages === 0 ? 0 : PAGE_DEPTH + depthOf(pages);
+}
+
+/** Depth of a tree of 4 u64 values per leaf (locals, globals) holding n values. */
+export function valuesDepth(n: number): number {
+  return depthOf(Math.ceil(n / 4));
+}
+
+/** Depth of the output tree: fixed by the output limit. */
+export function outputDepth(outputLimit: number): number {
+  return depthOf(Math.ceil(outputLimit / 32));
+}
+
+/** Depth of the input tree for an input of `len` bytes. */
+export function inputDepth(len: number): number {
+  return depthOf(Math.ceil(len / 32));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Big-endian field encoding.
+
+export function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
+/** Writes a 64-bit value given as (hi, lo) int32 halves, big-endian. */
+export function put64(b: Uint8Array, o: number, hi: number, lo: number): void {
+  put32(b, o, hi);
+  put32(b, o + 4, lo);
+}
+
+/** Writes a non-negative safe integer as u64 big-endian. */
+export function putU64(b: Uint8Array, o: number, v: number): void {
+  put32(b, o, Math.floor(v / 2 ** 32));
+  put32(b, o + 4, v >>> 0);
+}
+
+export function hex(b: Uint8Array): string {
+  return "0x" + Buffer.from(b).toString("hex");
+}
+
+const buf41 = new Uint8Array(41);
+const buf69 = new Uint8Array(69);
+
+/** keccak(0x02 ‖ below ‖ value): push (hi, lo) onto the stack hash `below`. */
+export function stackPush(below: Uint8Array, hi: number, lo: number, out?: Uint8Array): Uint8Array {
+  buf41[0] = P_STACK;
+  buf41.set(below, 1);
+  put64(buf41, 33, hi, lo);
+  return keccak256(buf41, out);
+}
+
+/** keccak(0x03 ‖ below ‖ callerLocalsRoot ‖ returnPc): push a frame record onto `below`. */
+export function framePush(below: Uint8Array, callerLocalsRoot: Uint8Array, returnPc: number, out?: Uint8Array): Uint8Array {
+  buf69[0] = P_FRAME;
+  buf69.set(below, 1);
+  buf69.set(callerLocalsRoot, 33);
+  put32(buf69, 65, returnPc);
+  return keccak256(buf69, out);
+}
+
+/** keccak(prefix ‖ parts...) */
+export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  let n = 1;
+  for (const p of parts) n += p.length;
+  const b = new Uint8Array(n);
+  b[0] = prefix;
+  let o = 1;
+  for (const p of parts) {
+    b.set(p, o);
+    o += p.length;
+  }
+  return keccak256(b);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Fixed-depth Merkle tree over a byte array of 32-byte leaves.
+
+/**
+ * A fixed-depth binary Merkle tree (node = keccak(0x01 ‖ L ‖ R)) whose first `n` leaves are the
+ * 32-byte words of `leaves` and whose other leaves are zero. Only the nodes above those n leaves are
+ * stored: a node past the stored range of its level is a zero subtree Z[h]. The leaf layer is not
+ * copied (for memory it is the live memory buffer); `update` rehashes the paths of given leaves.
+ */
+export class ZTree {
+  depth: number;
+  n: number;
+  leaves: Uint8Array;
+  /** levels[h] for 1 <= h <= depth: ceil(n / 2^h) nodes of 32 bytes. */
+  levels: Uint8Array[] = [];
+
+  constructor(leaves: Uint8Array, n: number, depth: number) {
+    if (n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
+    if (leaves.length < n * 32) throw new RangeError("leaf buffer shorter than its leaves");
+    this.leaves = leaves;
+    this.n = n;
+    this.depth = depth;
+    this.levels.length = depth + 1;
+    this.rebuildFrom(1);
+  }
+
+  /** Nodes stored at level h. */
+  count(h: number): number {
+    return Math.ceil(this.n / 2 ** h);
+  }
+
+  /** Node j of level h (0 = leaves): a view into the tree, or a zero subtree. */
+  node(h: number, j: number): Uint8Array {
+    if (h === 0) return j < this.n ? this.leaves.subarray(j * 32, j * 32 + 32) : Z[0];
+    return j < this.count(h) ? this.levels[h].subarray(j * 32, j * 32 + 32) : Z[h];
+  }
+
+  root(): Uint8Array {
+    return this.node(this.depth, 0);
+  }
+
+  /** Recomputes every stored node of levels h0..depth from level h0 - 1. */
+  rebuildFrom(h0: number): void {
+    const CHUNK = 1 << 14; // pairs per WebAssembly call
+    for (let h = h0; h <= this.depth; h++) {
+      const cnt = this.count(h);
+      const below = h === 1 ? this.leaves : this.levels[h - 1];
+      const belowCount = this.count(h - 1);
+      const level = new Uint8Array(cnt * 32);
+      for (let i = 0; i < cnt; i += CHUNK) {
+        const k = Math.min(CHUNK, cnt - i);
+        const s = scratch(k * 64);
+        const from = 2 * i, to = Math.min(2 * (i + k), belowCount);
+        s.set(below.subarray(from * 32, to * 32), 0);
+        if (to < 2 * (i + k)) s.set(Z[h - 1], (to - from) * 32); // odd count: the last right child is a zero subtree
+        hashPairsAt(P_NODE, 0, 0, k);
+        level.set(s.subarray(0, k * 32), i * 32);
+      }
+      this.levels[h] = level;
+    }
+  }
+
+  /**
+   * Resizes to n leaves (n >= the old count) and depth (>= the old depth) over a new leaf buffer.
+   * New leaves must be zero or be passed to `update` afterwards.
+   */
+  resize(leaves: Uint8Array, n: number, depth: number): void {
+    if (n < this.n || depth < this.depth) throw new RangeError("ZTree.resize only grows");
+    if (n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
+    const oldDepth = this.depth;
+    this.leaves = leaves;
+    if (n !== this.n) {
+      this.n = n;
+      for (let h = 1; h <= oldDepth; h++) {
+        const cnt = this.count(h);
+        const old = this.levels[h];
+        if (old.length === cnt * 32) continue;
+        const level = new Uint8Array(cnt * 32);
+        level.set(old);
+        for (let j = old.length / 32; j < cnt; j++) level.set(Z[h], j * 32);
+        this.levels[h] = level;
+      }
+    }
+    if (depth > oldDepth) {
+      this.depth = depth;
+      this.levels.length = depth + 1;
+      this.rebuildFrom(oldDepth + 1);
+    }
+  }
+
+  /** Rehashes the paths of the leaves `dirty[0..k)` (sorted ascending, distinct). */
+  update(dirty: ArrayLike<number>, k: number = dirty.length): void {
+    if (k === 0) return;
+    let cur = Int32Array.from({ length: k }, (_, i) => dirty[i]);
+    let len = k;
+    for (let h = 1; h <= this.depth; h++) {
+      // parents, deduplicated (cur is sorted)
+      const par = new Int32Array(len);
+      let m = 0;
+      for (let t = 0; t < len; t++) {
+        const p = cur[t] >> 1;
+        if (m === 0 || par[m - 1] !== p) par[m++] = p;
+      }
+      const s = scratch(m * 64);
+      for (let t = 0; t < m; t++) {
+        const p = par[t];
+        s.set(this.node(h - 1, 2 * p), t * 64);
+        s.set(this.node(h - 1, 2 * p + 1), t * 64 + 32);
+      }
+      hashPairsAt(P_NODE, 0, 0, m);
+      const level = this.levels[h];
+      for (let t = 0; t < m; t++) level.set(s.subarray(t * 32, t * 32 + 32), par[t] * 32);
+      cur = par;
+      len = m;
+    }
+  }
+
+  /** The siblings of leaf i, bottom-up: depth × 32 bytes. */
+  proof(i: number): Uint8Array {
+    const out = new Uint8Array(this.depth * 32);
+    for (let h = 0; h < this.depth; h++) out.set(this.node(h, Math.floor(i / 2 ** h) ^ 1), h * 32);
+    return out;
+  }
+
+  /**
+   * Combined proof of two distinct leaves p < q (docs/STATE.md, "Two-leaf proofs"): with
+   * t = bitlength(p xor q), the siblings of p at heights 0..t-2, those of q at heights 0..t-2, then
+   * the shared siblings at heights t..depth-1.
+   */
+  proof2(p: number, q: number): Uint8Array {
+    if (!(p < q)) throw new RangeError("proof2 needs p < q");
+    const t = bitLength(p ^ q);
+    const out = new Uint8Array((this.depth + t - 2) * 32);
+    let o = 0;
+    for (let h = 0; h < t - 1; h++, o += 32) out.set(this.node(h, Math.floor(p / 2 ** h) ^ 1), o);
+    for (let h = 0; h < t - 1; h++, o += 32) out.set(this.node(h, Math.floor(q / 2 ** h) ^ 1), o);
+    for (let h = t; h < this.depth; h++, o += 32) out.set(this.node(h, Math.floor(p / 2 ** h) ^ 1), o);
+    return out;
+  }
+}
+
+export function bitLength(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+/** Root of a fixed-depth tree over `bytes` (zero-padded to whole leaves). */
+export function treeRoot(bytes: Uint8Array, depth: number): Uint8Array {
+  return padTree(bytes, depth).root();
+}
+
+/** A ZTree over `bytes` zero-padded to a whole number of leaves. */
+export function padTree(bytes: Uint8Array, depth: number): ZTree {
+  const n = Math.ceil(bytes.length / 32);
+  let leaves = bytes;
+  if (bytes.length !== n * 32) {
+    leaves = new Uint8Array(n * 32);
+    leaves.set(bytes);
+  }
+  return new ZTree(leaves, n, depth);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Values trees (locals, globals): 4 u64 per leaf.
+
+/** Leaf bytes of n values (lo/hi halves from `off`), 4 per 32-byte leaf, big-endian. */
+export function valueLeaves(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
+  const b = new Uint8Array(Math.ceil(n / 4) * 32);
+  for (let i = 0; i < n; i++) put64(b, i * 8, hi[off + i], lo[off + i]);
+  return b;
+}
+
+export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: number): ZTree {
+  const leaves = valueLeaves(lo, hi, off, n);
+  return new ZTree(leaves, leaves.length / 32, valuesDepth(n));
+}
+
+export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
+  if (n === 0) return Z[0];
+  return valuesTree(lo, hi, off, n).root();
+}
+
+// ------------------------------------------------------------------------------------------------
+// The program: code tree (with the provable-immediates adapter) and descriptor.
+
+const LOCAL_OPS = new Set<number>([Op.LocalGet, Op.LocalSet, Op.LocalTee]);
+const GLOBAL_OPS = new Set<number>([Op.GlobalGet, Op.GlobalSet]);
+
+/**
+ * TEMPORARY ADAPTER (until lower.ts emits them): the immediates the on-chain step needs but the
+ * executor does not read. LocalGet/LocalSet/LocalTee: b = numLocals of the enclosing function;
+ * GlobalGet/GlobalSet: b = number of defined globals; CallIndirect: c = table length. Where lower.ts
+ * already sets them the values are checked, so this becomes the identity once it does.
+ */
+export function provableCode(program: Program): Int32Array {
+  const code = program.code.slice();
+  const bodies = program.funcs.filter((f) => f.entry >= 0).sort((x, y) => x.entry - y.entry);
+  const nGlobals = program.globals.filter((g) => !g.import).length;
+  const tableLen = program.table ? program.table.min : 0;
+  let fi = -1;
+  for (let pc = 0; pc < program.length; pc++) {
+    while (fi + 1 < bodies.length && bodies[fi + 1].entry <= pc) fi++;
+    const op = code[pc * 4];
+    let slot = -1, want = 0;
+    if (LOCAL_OPS.has(op)) {
+      if (fi < 0) throw new Error(`local access outside any function at pc ${pc}`);
+      (slot = 2), (want = bodies[fi].numLocals);
+    } else if (GLOBAL_OPS.has(op)) (slot = 2), (want = nGlobals);
+    else if (op === Op.CallIndirect) (slot = 3), (want = tableLen);
+    if (slot < 0) continue;
+    const have = code[pc * 4 + slot];
+    if (have !== 0 && have !== want) throw new Error(`pc ${pc}: immediate ${slot} is ${have}, expected ${want}`);
+    code[pc * 4 + slot] = want;
+  }
+  return code;
+}
+
+/** Code leaves: 2 instructions per 32-byte leaf, each op u8, 3 zero bytes, a, b, c u32 big-endian. */
+export function codeLeaves(code: Int32Array, length: number): Uint8Array {
+  const b = new Uint8Array(Math.ceil(length / 2) * 32);
+  for (let i = 0; i < length; i++) {
+    const o = i * 16;
+    b[o] = code[i * 4];
+    put32(b, o + 4, code[i * 4 + 1]);
+    put32(b, o + 8, code[i * 4 + 2]);
+    put32(b, o + 12, code[i * 4 + 3]);
+  }
+  return b;
+}
+
+export interface ProgramCommit {
+  code: Int32Array; // provable code (see provableCode)
+  tree: ZTree;
+  depth: number;
+  root: Uint8Array;
+}
+
+const programCache = new WeakMap<Program, ProgramCommit>();
+
+export function programCommit(program: Program): ProgramCommit {
+  let c = programCache.get(program);
+  if (!c) {
+    const code = provableCode(program);
+    const leaves = codeLeaves(code, program.length);
+    const n = leaves.length / 32;
+    const depth = depthOf(n);
+    if (depth > 32) throw new RangeError("program too large");
+    const tree = new ZTree(leaves, n, depth);
+    c = { code, tree, depth, root: tree.root() };
+    programCache.set(program, c);
+  }
+  return c;
+}
+
+/** The code root of a program. */
+export function codeRoot(program: Program): Uint8Array {
+  return programCommit(program).root;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Per-input and per-table caches.
+
+const inputCache = new WeakMap<Uint8Array, ZTree>();
+
+export function inputTree(input: Uint8Array): ZTree {
+  let t = inputCache.get(input);
+  if (!t) {
+    t = padTree(input, inputDepth(input.length));
+    inputCache.set(input, t);
+  }
+  return t;
+}
+
+/** Root of the input tree of task input bytes. */
+export function inputRoot(input: Uint8Array): Uint8Array {
+  return inputTree(input).root();
+}
+
+/** Table leaf flags (byte 16): 1 = a function of this program; 2 = anything else (embedding only: unprovable). */
+export const TABLE_PRESENT = 1;
+export const TABLE_FOREIGN = 2;
+
+/** Leaf of one table element: entry u32, typeId u32, numLocals u32, maxHeight u32, present u8. */
+export function tableLeaves(program: Program, table: Table | null, owner: object | null): Uint8Array {
+  const els = table ? table.elements : [];
+  const b = new Uint8Array(els.length * 32);
+  els.forEach((ref, i) => {
+    if (ref === null) return;
+    const o = i * 32;
+    const f = ref.owner === owner && ref.index !== undefined ? program.funcs[ref.index] : undefined;
+    if (f && f.entry >= 0) {
+      put32(b, o, f.entry);
+      put32(b, o + 4, f.typeId);
+      put32(b, o + 8, f.numLocals);
+      put32(b, o + 12, f.maxHeight);
+      b[o + 16] = TABLE_PRESENT;
+    } else b[o + 16] = TABLE_FOREIGN;
+  });
+  return b;
+}
+
+const tableCache = new WeakMap<object, ZTree>();
+
+/** The table tree (tables are immutable in the lowered machine: no table.set/grow). */
+export function tableTree(program: Program, table: Table | null, owner: object | null): ZTree {
+  const key = table ?? program;
+  let t = tableCache.get(key);
+  if (!t) {
+    const leaves = tableLeaves(program, table, owner);
+    t = new ZTree(leaves, leaves.length / 32, depthOf(leaves.length / 32));
+    tableCache.set(key, t);
+  }
+  return t;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Limits word and registers.
+
+/** Effective memory ceiling in pages: what memory.grow compares against. */
+export function memCeiling(program: Program, limits: Limits, declaredMax?: number): number {
+  const max = declaredMax ?? program.memory?.max ?? MAX_PAGES;
+  return Math.min(max, limits.memoryPages, MAX_PAGES);
+}
+
+function checkU32(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} ${v} does not fit in u32`);
+  return v;
+}
+
+/** limits (20 bytes): stackLimit, callDepthLimit, memCeiling, outputLimit, inputLen; u32 big-endian each. */
+export function limitsBytes(limits: Limits, ceiling: number, inputLen: number): Uint8Array {
+  const b = new Uint8Array(20);
+  put32(b, 0, checkU32(limits.stackHeight, "stack limit"));
+  put32(b, 4, checkU32(limits.callDepth, "call depth limit"));
+  put32(b, 8, checkU32(ceiling, "memory ceiling"));
+  put32(b, 12, checkU32(limits.outputBytes, "output limit"));
+  put32(b, 16, checkU32(inputLen, "input length"));
+  return b;
+}
+
+export interface Regs {
+  pc: number;
+  steps: number;
+  stepLimit: number;
+  sp: number;
+  depth: number;
+  status: number;
+  trap: number;
+  codeDepth: number;
+}
+
+/** regs (32 bytes): pc u32, steps u64, stepLimit u64, sp u32, depth u32, status u8, trap u8, codeDepth u8, 0. */
+export function regsBytes(r: Regs): Uint8Array {
+  const b = new Uint8Array(32);
+  put32(b, 0, r.pc);
+  putU64(b, 4, r.steps);
+  putU64(b, 12, r.stepLimit);
+  put32(b, 20, r.sp);
+  put32(b, 24, r.depth);
+  b[28] = r.status;
+  b[29] = r.trap;
+  b[30] = r.codeDepth;
+  return b;
+}
+
+/** memInfo (8 bytes): memPages u32, outLen u32. */
+export function memInfoBytes(pages: number, outLen: number): Uint8Array {
+  const b = new Uint8Array(8);
+  put32(b, 0, pages);
+  put32(b, 4, outLen);
+  return b;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Incremental memory and output trees.
+
+class MemoryCommit {
+  tree: ZTree | null = null;
+  since = 0;
+  private dirty = new Int32Array(1024);
+
+  /** Brings the tree up to date with the machine's memory; returns it. */
+  sync(m: Machine): ZTree {
+    const bytes = m.memoryBytes();
+    const e = m.nextEpoch();
+    const n = bytes.length >>> 5;
+    const d = memDepth(bytes.length / PAGE_BYTES);
+    let t = this.tree;
+    if (t === null || n < t.n) {
+      this.tree = new ZTree(bytes, n, d);
+      this.since = e;
+      return this.tree;
+    }
+    if (t.leaves !== bytes || n !== t.n || d !== t.depth) t.resize(bytes, n, d);
+    const mark = m.mark;
+    const since = this.since;
+    let dirty = this.dirty;
+    let k = 0;
+    const lim = Math.min(n, mark.length);
+    for (let l = 0; l < lim; l++) {
+      if (mark[l] > since) {
+        if (k === dirty.length) {
+          const bigger = new Int32Array(dirty.length * 2);
+          bigger.set(dirty);
+          dirty = this.dirty = bigger;
+        }
+        dirty[k++] = l;
+      }
+    }
+    t.update(dirty, k);
+    this.since = e;
+    return t;
+  }
+}
+
+class OutputCommit {
+  tree: ZTree | null = null;
+  buf = new Uint8Array(0);
+  len = 0;
+
+  sync(m: Machine): ZTree {
+    const depth = outputDepth(m.limits.outputBytes);
+    const outLen = m.outLen;
+    let t = this.tree;
+    if (t === null || outLen < this.len || t.depth !== depth) {
+      this.len = 0;
+      this.buf = new Uint8Array(0);
+      t = this.tree = new ZTree(this.buf, 0, depth);
+    }
+    if (outLen === this.len) return t;
+    const n = Math.ceil(outLen / 32);
+    if (this.buf.length < n * 32) {
+      const bigger = new Uint8Array(Math.max(n * 32, this.buf.length * 2));
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    const first = this.len >>> 5;
+    this.buf.set(m.out.subarray(this.len, outLen), this.len);
+    this.len = outLen;
+    t.resize(this.buf, n, depth);
+    const dirty: number[] = [];
+    for (let l = first; l < n; l++) dirty.push(l);
+    t.update(dirty);
+    return t;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Hash chains with prefix caches.
+
+/** The operand stack chain: hashes[i] = chain of the first i + 1 values. */
+class StackChain {
+  lo = new Int32Array(64);
+  hi = new Int32Array(64);
+  hashes = new Uint8Array(64 * 32);
+  valid = 0;
+
+  /** Chain hash of the bottom `n` values of the machine's stack (n <= sp). */
+  at(m: Machine, n: number): Uint8Array {
+    const sl = m.sl, sh = m.sh;
+    let v = Math.min(this.valid, n);
+    for (let i = 0; i < v; i++) {
+      if (this.lo[i] !== sl[i] || this.hi[i] !== sh[i]) {
+        v = i;
+        break;
+      }
+    }
+    if (n > this.lo.length) {
+      let size = this.lo.length;
+      while (size < n) size *= 2;
+      const lo = new Int32Array(size), hi = new Int32Array(size), hs = new Uint8Array(size * 32);
+      lo.set(this.lo);
+      hi.set(this.hi);
+      hs.set(this.hashes);
+      this.lo = lo;
+      this.hi = hi;
+      this.hashes = hs;
+    }
+    for (let i = v; i < n; i++) {
+      this.lo[i] = sl[i];
+      this.hi[i] = sh[i];
+      const below = i === 0 ? ZERO32 : this.hashes.subarray((i - 1) * 32, i * 32);
+      stackPush(below, sh[i], sl[i], this.hashes.subarray(i * 32, i * 32 + 32));
+    }
+    // entries past n may be stale relative to the machine but are still a correct chain of their
+    // own cached values, so keep them (a later look may re-validate them)
+    this.valid = Math.max(n, v === n ? this.valid : n);
+    return n === 0 ? ZERO32 : this.hashes.slice((n - 1) * 32, n * 32);
+  }
+}
+
+interface FrameEntry {
+  ret: number;
+  fp: number;
+  nl: number;
+  lo: Int32Array;
+  hi: Int32Array;
+  localsRoot: Uint8Array;
+  hash: Uint8Array; // chain including this frame
+}
+
+/** The frame chain: entries[i] = record of the i-th saved caller frame (bottom first). */
+class FrameChain {
+  entries: FrameEntry[] = [];
+
+  private same(e: FrameEntry, m: Machine, i: number): boolean {
+    if (e.ret !== m.fRet[i] || e.fp !== m.fFp[i] || e.nl !== m.fNl[i]) return false;
+    const ll = m.ll, lh = m.lh, fp = e.fp;
+    for (let k = 0; k < e.nl; k++) if (e.lo[k] !== ll[fp + k] || e.hi[k] !== lh[fp + k]) return false;
+    return true;
+  }
+
+  /** Chain hash of the bottom n saved frames (n <= depth - 1). */
+  at(m: Machine, n: number): Uint8Array {
+    let v = Math.min(this.entries.length, n);
+    for (let i = 0; i < v; i++) {
+      if (!this.same(this.entries[i], m, i)) {
+        v = i;
+        break;
+      }
+    }
+    if (v < n) this.entries.length = v;
+    for (let i = v; i < n; i++) {
+      const fp = m.fFp[i], nl = m.fNl[i];
+      const lo = m.ll.slice(fp, fp + nl), hi = m.lh.slice(fp, fp + nl);
+      const localsRoot = valuesRoot(lo, hi, 0, nl);
+      const below = i === 0 ? ZERO32 : this.entries[i - 1].hash;
+      this.entries.push({ ret: m.fRet[i], fp, nl, lo, hi, localsRoot, hash: framePush(below, localsRoot, m.fRet[i]) });
+    }
+    return n === 0 ? ZERO32 : this.entries[n - 1].hash;
+  }
+
+  entry(i: number): FrameEntry {
+    return this.entries[i];
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The tracker.
+
+export interface Components {
+  regs: Uint8Array;
+  stackHash: Uint8Array;
+  localsRoot: Uint8Array;
+  codeRoot: Uint8Array;
+  coldHash: Uint8Array;
+  memInfo: Uint8Array;
+  memRoot: Uint8Array;
+  framesHash: Uint8Array;
+  auxHash: Uint8Array;
+  limits: Uint8Array;
+  globalsRoot: Uint8Array;
+  tableRoot: Uint8Array;
+  inputRoot: Uint8Array;
+  outputRoot: Uint8Array;
+  root: Uint8Array;
+}
+
+/** Lazily maintained commitment of one machine. Obtain it with tracker(machine). */
+export class StateTracker {
+  readonly prog: ProgramCommit;
+  readonly mem = new MemoryCommit();
+  readonly out = new OutputCommit();
+  readonly stack = new StackChain();
+  readonly frames = new FrameChain();
+  private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
+  private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
+
+  constructor(readonly m: Machine) {
+    this.prog = programCommit(m.program);
+  }
+
+  regs(): Regs {
+    const m = this.m;
+    return {
+      pc: m.pc,
+      steps: m.steps,
+      stepLimit: m.limits.steps,
+      sp: m.sp,
+      depth: m.depth,
+      status: m.status,
+      trap: m.trap,
+      codeDepth: this.prog.depth,
+    };
+  }
+
+  memTree(): ZTree {
+    return this.mem.sync(this.m);
+  }
+
+  outTree(): ZTree {
+    return this.out.sync(this.m);
+  }
+
+  inputTree(): ZTree {
+    return inputTree(this.m.env.input);
+  }
+
+  tableTree(): ZTree {
+    return tableTree(this.m.program, this.m.env.table, this.m.env.owner);
+  }
+
+  /** Tree of the current frame's locals. */
+  localsTree(): ZTree {
+    const m = this.m, fp = m.fp, nl = m.nl;
+    const c = this.localsCache;
+    if (c && c.fp === fp && c.lo.length === nl) {
+      let same = true;
+      for (let k = 0; k < nl; k++) {
+        if (c.lo[k] !== m.ll[fp + k] || c.hi[k] !== m.lh[fp + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return c.tree;
+    }
+    const lo = m.ll.slice(fp, fp + nl), hi = m.lh.slice(fp, fp + nl);
+    const tree = valuesTree(lo, hi, 0, nl);
+    this.localsCache = { fp, lo, hi, tree };
+    return tree;
+  }
+
+  globalsTree(): ZTree {
+    const gl = this.m.env.globalsLo, gh = this.m.env.globalsHi;
+    const c = this.globalsCache;
+    if (c && c.lo.length === gl.length && c.lo.every((v, i) => v === gl[i]) && c.hi.every((v, i) => v === gh[i])) return c.tree;
+    const tree = valuesTree(gl, gh, 0, gl.length);
+    this.globalsCache = { lo: gl.slice(), hi: gh.slice(), tree };
+    return tree;
+  }
+
+  limitsBytes(): Uint8Array {
+    const m = this.m;
+    return limitsBytes(m.limits, memCeiling(m.program, m.limits, m.env.memory?.max), m.env.input.length);
+  }
+
+  stackHashAt(n: number): Uint8Array {
+    return this.stack.at(this.m, n);
+  }
+
+  framesHashAt(n: number): Uint8Array {
+    return this.frames.at(this.m, n);
+  }
+
+  components(): Components {
+    const m = this.m;
+    const regs = regsBytes(this.regs());
+    const stackHash = this.stackHashAt(m.sp);
+    const localsRoot = this.localsTree().root();
+    const codeRoot = this.prog.root;
+    const limits = this.limitsBytes();
+    const globalsRoot = this.globalsTree().root();
+    const tableRoot = this.tableTree().root();
+    const inRoot = this.inputTree().root();
+    const outputRoot = this.outTree().root();
+    const auxHash = hashParts(P_AUX, limits, globalsRoot, tableRoot, inRoot, outputRoot);
+    const memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen);
+    const memRoot = this.memTree().root();
+    const framesHash = this.framesHashAt(m.depth - 1);
+    const coldHash = hashParts(P_COLD, memInfo, memRoot, framesHash, auxHash);
+    const root = hashParts(P_STATE, regs, stackHash, localsRoot, codeRoot, coldHash);
+    return {
+      regs,
+      stackHash,
+      localsRoot,
+      codeRoot,
+      coldHash,
+      memInfo,
+      memRoot: memRoot.slice(),
+      framesHash,
+      auxHash,
+      limits,
+      globalsRoot: globalsRoot.slice(),
+      tableRoot: tableRoot.slice(),
+      inputRoot: inRoot.slice(),
+      outputRoot: outputRoot.slice(),
+      root,
+    };
+  }
+
+  root(): Uint8Array {
+    return this.components().root;
+  }
+}
+
+const trackers = new WeakMap<Machine, StateTracker>();
+
+/** The tracker of a machine (created on first use; the first look hashes the whole memory). */
+export function tracker(m: Machine): StateTracker {
+  let t = trackers.get(m);
+  if (!t) {
+    t = new StateTracker(m);
+    trackers.set(m, t);
+  }
+  return t;
+}
+
+/** The state root of a machine. */
+export function stateRoot(m: Machine): Uint8Array {
+  return tracker(m).root();
+}
+
+/** Component roots of a machine (for tests, tools and the witness). */
+export function stateComponents(m: Machine): Components {
+  return tracker(m).components();
+}
+
+/** Root of the current frame's locals. */
+export function localsRoot(m: Machine): Uint8Array {
+  return tracker(m).localsTree().root();
+}
+
+/** Root of the program's own globals. */
+export function globalsRoot(m: Machine): Uint8Array {
+  return tracker(m).globalsTree().root();
+}
+
+/** Root of the table. */
+export function tableRoot(m: Machine): Uint8Array {
+  return tracker(m).tableTree().root();
+}
+
+/** Root of the memory (incremental). */
+export function memoryRoot(m: Machine): Uint8Array {
+  return tracker(m).memTree().root();
+}
+
+/** Root of the output tree. */
+export function outputRoot(m: Machine): Uint8Array {
+  return tracker(m).outTree().root();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Program descriptor and initial state (what the chain computes when a task is posted).
+
+export interface ProgramDescriptor {
+  codeRoot: Uint8Array;
+  memRoot: Uint8Array; // initial memory (data segments applied)
+  globalsRoot: Uint8Array; // initial globals
+  tableRoot: Uint8Array;
+  entryPc: number;
+  codeDepth: number;
+  initPages: number;
+  memMax: number; // declared maximum in pages (65536 when none)
+}
+
+/** Bytes hashed into the program root: the four roots, then entryPc, codeDepth, initPages, memMax (u32 each). */
+export function descriptorBytes(d: ProgramDescriptor): Uint8Array {
+  const b = new Uint8Array(128 + 16);
+  b.set(d.codeRoot, 0);
+  b.set(d.memRoot, 32);
+  b.set(d.globalsRoot, 64);
+  b.set(d.tableRoot, 96);
+  put32(b, 128, d.entryPc);
+  put32(b, 132, d.codeDepth);
+  put32(b, 136, d.initPages);
+  put32(b, 140, d.memMax);
+  return b;
+}
+
+/** The descriptor of a task program (its initial state without input and limits). */
+export function programDescriptor(program: Program): ProgramDescriptor {
+  const m = Machine.forTask(program, new Uint8Array(0), { memoryPages: MAX_PAGES });
+  const t = tracker(m);
+  return {
+    codeRoot: t.prog.root,
+    memRoot: t.memTree().root().slice(),
+    globalsRoot: t.globalsTree().root().slice(),
+    tableRoot: t.tableTree().root().slice(),
+    entryPc: program.taskEntry,
+    codeDepth: t.prog.depth,
+    initPages: program.memory ? program.memory.min : 0,
+    memMax: Math.min(program.memory?.max ?? MAX_PAGES, MAX_PAGES),
+  };
+}
+
+/** keccak(0x13 ‖ descriptor): the program root a task registers. */
+export function programRoot(program: Program | ProgramDescriptor): Uint8Array {
+  const d = "code" in program ? programDescriptor(program) : program;
+  return hashParts(P_PROGRAM, descriptorBytes(d));
+}
+
+/**
+ * The initial state root of a task from its descriptor, input and limits, computed the way the
+ * contract does it (docs/STATE.md, "Initial state"). Throws when initPages exceeds the page limit.
+ */
+export function initialStateRoot(d: ProgramDescriptor, input: Uint8Array, limitsIn: Partial<Limits> = {}): Uint8Array {
+  const limits = fullLimits(limitsIn);
+  if (d.initPages > limits.memoryPages) throw new RangeError("initial memory exceeds the page limit");
+  const ceiling = Math.min(d.memMax, limits.memoryPages, MAX_PAGES);
+  const regs = regsBytes({ pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, status: Status.Running, trap: 0, codeDepth: d.codeDepth });
+  const aux = hashParts(P_AUX, limitsBytes(limits, ceiling, input.length), d.globalsRoot, d.tableRoot, inputRoot(input), Z[outputDepth(limits.outputBytes)]);
+  const cold = hashParts(P_COLD, memInfoBytes(d.initPages, 0), d.memRoot, ZERO32, aux);
+  return hashParts(P_STATE, regs, ZERO32, Z[0], d.codeRoot, cold);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Roots at many steps in one pass.
+
+export interface RootsOptions {
+  /** Also return a snapshot of the machine at each requested step (same order as `steps`). */
+  snapshots?: boolean;
+}
+
+export interface RootsResult {
+  roots: Uint8Array[];
+  snapshots?: Snapshot[];
+  /** The machine after the last requested step (for continuing). */
+  machine: Machine;
+}
+
+/**
+ * State roots after each of `steps` steps from the initial state of a task, in one forward pass:
+ * the machine runs at full speed (Machine.run) between requested steps and the commitment is
+ * brought up to date only there. A step count past termination gives the terminal state's root.
+ */
+export function rootsAtSteps(program: Program, input: Uint8Array, limits: Partial<Limits>, steps: number[]): Uint8Array[];
+export function rootsAtSteps(program: Program, input: Uint8Array, limits: Partial<Limits>, steps: number[], opts: RootsOptions): RootsResult;
+export function rootsAtSteps(
+  program: Program,
+  input: Uint8Array,
+  limits: Partial<Limits>,
+  steps: number[],
+  opts?: RootsOptions,
+): Uint8Array[] | RootsResult {
+  const m = Machine.forTask(program, input, limits);
+  const r = rootsOnMachine(m, steps, opts?.snapshots ?? false);
+  return opts ? { ...r, machine: m } : r.roots;
+}
+
+/** rootsAtSteps on an existing machine (step numbers are absolute: compared with machine.steps). */
+export function rootsOnMachine(m: Machine, steps: number[], snapshots = false): { roots: Uint8Array[]; snapshots?: Snapshot[] } {
+  const order = steps.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
+  const roots: Uint8Array[] = new Array(steps.length);
+  const snaps: Snapshot[] | undefined = snapshots ? new Array(steps.length) : undefined;
+  const t = tracker(m);
+  let last: Uint8Array | null = null;
+  let lastSnap: Snapshot | null = null;
+  let lastKey = -1;
+  for (const [s, i] of order) {
+    if (s < m.steps) throw new RangeError(`step ${s} is before the machine's current step ${m.steps}`);
+    if (m.status === Status.Running && s > m.steps) m.run(s - m.steps);
+    // a terminal machine no longer changes, so its step counter identifies the state
+    if (last === null || m.steps !== lastKey) {
+      last = t.root();
+      lastSnap = snaps ? m.snapshot() : null;
+      lastKey = m.steps;
+    }
+    roots[i] = last;
+    if (snaps) snaps[i] = lastSnap!;
+  }
+  return snaps ? { roots, snapshots: snaps } : { roots };
+}
