@@ -693,7 +693,6 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
     codeSectionOffset: -1,
   };
   let lastRank = 0;
-  let codeSeen = false;
 
   while (r.pos < buf.length) {
     r.section = undefined;
@@ -851,7 +850,6 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
         break;
       }
       case 10: {
-        codeSeen = true;
         m.codeSectionOffset = start;
         const n = r.len32();
         for (let i = 0; i < n; i++) {
@@ -885,7 +883,6 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
     if (r.pos !== declaredEnd) r.fail("section size mismatch", start);
   }
   r.section = undefined;
-  void codeSeen;
   if (m.funcTypeIndices.length !== m.bodies.length)
     r.fail("function and code section have inconsistent lengths", buf.length);
   if (m.dataCount !== null && m.dataCount !== m.datas.length)

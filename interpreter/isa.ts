@@ -20,11 +20,11 @@ export const Op = {
   Unreachable: 0x00, // never emitted: lowered to TRAP(Trap.Unreachable)
   Drop: 0x1a,
   Select: 0x1b, // [v1, v2, c] -> c != 0 ? v1 : v2
-  LocalGet: 0x20, // a = local index (within the current frame)
-  LocalSet: 0x21, // a = local index
-  LocalTee: 0x22, // a = local index
-  GlobalGet: 0x23, // a = global index (globals defined by this module, imported ones use *Ext)
-  GlobalSet: 0x24, // a = global index
+  LocalGet: 0x20, // a = local index (within the current frame), b = the frame's number of locals
+  LocalSet: 0x21, // a = local index, b = number of locals
+  LocalTee: 0x22, // a = local index, b = number of locals
+  GlobalGet: 0x23, // a = index among defined globals (imported ones use *Ext), b = number of defined globals
+  GlobalSet: 0x24, // a = index among defined globals, b = number of defined globals
   // loads 0x28..0x35, stores 0x36..0x3e: a = static offset (u32 as int32); alignment is dropped
   MemorySize: 0x3f,
   MemoryGrow: 0x40, // pushes old size in pages, or -1 when past the declared max or the page limit
@@ -43,7 +43,8 @@ export const Op = {
   //             operand height. Traps CallStackExhausted / ValueStackExhausted. Pushes a frame
   //             {return pc, caller locals}; the callee starts with all locals zero and its
   //             prologue (LocalSet p-1 .. LocalSet 0) moves the arguments from the stack.
-  CallIndirect: 0xe6, // a = canonical type id, b = table index (0). Pops i32 element index.
+  CallIndirect: 0xe6, // a = canonical type id, b = table index (0), c = table length. Pops the i32
+  //                     element index.
   //                     Traps UndefinedElement, UninitializedElement, IndirectCallTypeMismatch.
   Return: 0xe7, // pop the frame: pc = return pc, locals = caller's. The operand stack above the
   //               caller's operands holds exactly the results (lowering emits Nip/Drop first).

@@ -164,6 +164,9 @@ class Compiler {
   private globalSlot: number[] = [];
   private hasMemory = false;
   private hasTable = false;
+  /** Table size at instantiation (fixed in WebAssembly 1.0): CallIndirect's `c` immediate. */
+  private tableLength = 0;
+  private nDefinedGlobals = 0;
   private hostOp: (string | undefined)[] = []; // by function index (task mode)
 
   // Output.
@@ -206,7 +209,7 @@ class Compiler {
   run(): Program {
     const m = (this.m = this.decoded = decodeModule(this.bytes, { rejectFloats: this.rejectFloats }));
     const { types: programTypes, globals, memory, table, data, elems, exports } = this.validateModule();
-    if (this.task) this.checkTaskLinking();
+    const linkError = this.task ? this.checkTaskLinking() : undefined;
 
     // ---- Layout: entry stub, invoke stubs, bodies.
     const mainExport = m.exports.find((e) => e.kind === 0 && e.name === "main");
@@ -241,6 +244,7 @@ class Compiler {
     }
 
     for (let i = 0; i < m.bodies.length; i++) this.lowerBody(i);
+    if (linkError) throw linkError;
 
     // ---- Patch call immediates.
     const code = this.code;
@@ -369,6 +373,7 @@ class Compiler {
     if (nMemories > 1)
       this.invalid("multiple memories", "memory", m.memories.length ? m.memories[m.memories.length - 1].offset : undefined);
     this.hasTable = nTables === 1;
+    this.tableLength = table ? table.min : 0;
     this.hasMemory = nMemories === 1;
 
     // Globals: initialisers may only read imported (immutable) globals.
@@ -376,6 +381,7 @@ class Compiler {
     for (const g of m.globals) {
       const init = this.checkConst(g.init, g.type, "global");
       this.globalSlot.push(nDefinedGlobals++);
+      this.nDefinedGlobals = nDefinedGlobals;
       this.globalTypes.push(g.type);
       this.globalMutable.push(g.mutable);
       globals.push({ type: typeName(g.type), mutable: g.mutable, init });
@@ -471,60 +477,63 @@ class Compiler {
     return { kind: "const", type: typeName(type), value };
   }
 
-  /** Task programs may only import the host ABI, and host functions must stay internal. */
-  private checkTaskLinking(): void {
+  /**
+   * Task programs may only import the host ABI, and host functions must stay internal. Sets
+   * hostOp for the recognised imports and returns the first link error (thrown by run() only
+   * after every body has been validated, so an invalid module is reported as invalid).
+   */
+  private checkTaskLinking(): WasmError | undefined {
     const m = this.m;
+    let error: WasmError | undefined;
+    const fail = (kind: "unlinkable" | "unsupported", reason: string, section: string, offset: number) => {
+      error ??= new WasmError(kind, reason, section, offset);
+    };
     let f = 0;
     for (const imp of m.imports) {
       const what = `"${imp.module}"."${imp.name}"`;
-      if (imp.kind !== 0)
-        throw new WasmError(
+      if (imp.kind !== 0) {
+        fail(
           "unlinkable",
           `task programs cannot import a ${KIND_NAMES[imp.kind]} (${what}); the only imports provided are the functions ${TASK_HOST_LIST}`,
           "import",
           imp.offset,
         );
+        continue;
+      }
+      const t = this.funcType[f++];
       const host = TASK_HOST[`${imp.module}.${imp.name}`];
-      if (!host)
-        throw new WasmError(
-          "unlinkable",
-          `unknown import ${what}: task programs may only import ${TASK_HOST_LIST}`,
-          "import",
-          imp.offset,
-        );
-      const t = this.funcType[f];
+      if (!host) {
+        fail("unlinkable", `unknown import ${what}: task programs may only import ${TASK_HOST_LIST}`, "import", imp.offset);
+        continue;
+      }
       if (
         t.params.length !== host.params.length ||
         t.results.length !== host.results.length ||
         host.params.some((p, i) => t.params[i] !== p) ||
         host.results.some((p, i) => t.results[i] !== p)
-      )
-        throw new WasmError(
+      ) {
+        fail(
           "unlinkable",
           `incompatible import type for ${what}: expected ${sigString(host.params, host.results)}, got ${sigString(t.params, t.results)}`,
           "import",
           imp.offset,
         );
-      this.hostOp[f] = host.op;
-      f++;
+        continue;
+      }
+      this.hostOp[f - 1] = host.op;
     }
     for (const e of m.exports)
-      if (e.kind === 0 && e.index < this.nImportedFuncs)
-        throw new WasmError(
-          "unsupported",
-          `host function "${this.importedFuncRef[e.index].module}"."${this.importedFuncRef[e.index].name}" cannot be exported (as "${e.name}") by a task program`,
-          "export",
-          e.offset,
-        );
+      if (e.kind === 0 && e.index < this.nImportedFuncs) {
+        const ir = this.importedFuncRef[e.index];
+        fail("unsupported", `host function "${ir.module}"."${ir.name}" cannot be exported (as "${e.name}") by a task program`, "export", e.offset);
+      }
     for (const e of m.elems)
       for (const fi of e.funcs)
-        if (fi < this.nImportedFuncs)
-          throw new WasmError(
-            "unsupported",
-            `host function "${this.importedFuncRef[fi].module}"."${this.importedFuncRef[fi].name}" cannot be placed in a table by a task program`,
-            "element",
-            e.funcsOffset,
-          );
+        if (fi < this.nImportedFuncs) {
+          const ir = this.importedFuncRef[fi];
+          fail("unsupported", `host function "${ir.module}"."${ir.name}" cannot be placed in a table by a task program`, "element", e.funcsOffset);
+        }
+    return error;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -736,7 +745,7 @@ class Compiler {
 
     // Prologue: move the arguments from the operand stack into the locals.
     const entry = this.n;
-    for (let i = nParams - 1; i >= 0; i--) this.emit(Op.LocalSet, i, 0, 0, declAt);
+    for (let i = nParams - 1; i >= 0; i--) this.emit(Op.LocalSet, i, nLocals, 0, declAt);
     const info = this.funcs[funcIndex];
     info.entry = entry;
     info.numLocals = nLocals;
@@ -917,7 +926,7 @@ class Compiler {
           this.popExpect(T_I32, "call_indirect");
           for (let k = ft.params.length - 1; k >= 0; k--) this.popExpect(ft.params[k], "call_indirect");
           if (ft.results.length) this.push(ft.results[0]);
-          if (this.live) this.emit(Op.CallIndirect, this.canon[ti], 0, 0, at);
+          if (this.live) this.emit(Op.CallIndirect, this.canon[ti], 0, this.tableLength, at);
           break;
         }
         case 0x1a: // drop
@@ -947,7 +956,7 @@ class Compiler {
             this.popExpect(t, OPCODE_NAMES[op]);
             if (op === 0x22) this.push(t);
           }
-          if (this.live) this.emit(op, x, 0, 0, at);
+          if (this.live) this.emit(op, x, this.nLocals, 0, at); // b: the frame's locals count (state witness)
           break;
         }
         case 0x23:
@@ -964,7 +973,8 @@ class Compiler {
           if (this.live) {
             const ext = x < this.nImportedGlobals;
             const lop = op === 0x23 ? (ext ? Op.GlobalGetExt : Op.GlobalGet) : ext ? Op.GlobalSetExt : Op.GlobalSet;
-            this.emit(lop, this.globalSlot[x], 0, 0, at);
+            // b: the number of defined globals (the globals tree size, for the state witness)
+            this.emit(lop, this.globalSlot[x], ext ? 0 : this.nDefinedGlobals, 0, at);
           }
           break;
         }
