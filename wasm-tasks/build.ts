@@ -1,0 +1,214 @@
+/**
+ * Builds every task wasm-tasks/<name>/assembly/index.ts to wasm-tasks/build/<name>.wasm (+ .wat),
+ * with the asc API (asc.main), run in two plain `node` child processes (asc-run.mjs) that each
+ * compile their share of the stale tasks in sequence.
+ *
+ *   npm run build:tasks                 (= tsx wasm-tasks/build.ts)
+ *   tsx wasm-tasks/build.ts sha256d     only the named tasks
+ *   tsx wasm-tasks/build.ts --force     rebuild even when up to date
+ *
+ * A task is up to date when wasm-tasks/build/<name>.stamp holds the hash of everything that goes
+ * into it (its assembly/ sources, wasm-tasks/lib/, the compiler flags and version). Each built
+ * module is checked: it must validate, import only the task host interface (truewasm.input_size,
+ * input_read, output_write, and env.abort), export `main: () -> ()` and `memory`, and contain no
+ * floating-point type or instruction. Any failure exits with status 1.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const ROOT = dirname(fileURLToPath(import.meta.url)); // wasm-tasks/
+const OUT = join(ROOT, "build");
+const LIB = join(ROOT, "lib");
+
+/**
+ * Compiler flags. -O3 (speed): the machine's cost is the number of executed instructions, which is
+ * what binaryen's speed passes minimise. Stub runtime: a bump allocator, no GC, no floats, no extra
+ * imports. Asserts stay on (they trap through env.abort, which the machine supports).
+ */
+export const ASC_FLAGS = ["-O3", "--runtime", "stub", "--noColors"];
+
+const ALLOWED_IMPORTS = new Set(["truewasm.input_size", "truewasm.input_read", "truewasm.output_write", "env.abort"]);
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.name.endsWith(".ts")) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Task names: directories of wasm-tasks/ that contain assembly/index.ts. */
+export function listTasks(): string[] {
+  return readdirSync(ROOT, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(ROOT, e.name, "assembly", "index.ts")))
+    .map((e) => e.name)
+    .sort();
+}
+
+function ascVersion(): string {
+  const req = createRequire(import.meta.url);
+  return JSON.parse(readFileSync(req.resolve("assemblyscript/package.json"), "utf8")).version;
+}
+
+function inputsHash(name: string, version: string): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ flags: ASC_FLAGS, version }));
+  for (const f of [...filesUnder(join(ROOT, name, "assembly")), ...filesUnder(LIB), join(ROOT, "asc-run.mjs")]) {
+    h.update(relative(ROOT, f));
+    h.update(readFileSync(f));
+  }
+  return h.digest("hex");
+}
+
+/** Throws unless the module is a well-formed, float-free task. Returns a one-line summary. */
+async function checkModule(name: string, bytes: Uint8Array): Promise<string> {
+  const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  for (const imp of WebAssembly.Module.imports(mod)) {
+    if (imp.kind !== "function" || !ALLOWED_IMPORTS.has(`${imp.module}.${imp.name}`))
+      throw new Error(`${name}: imports ${imp.kind} ${imp.module}.${imp.name} (only the task host interface is allowed)`);
+  }
+  const exps = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
+  if (exps.get("main") !== "function") throw new Error(`${name}: no exported function main`);
+  if (exps.get("memory") !== "memory") throw new Error(`${name}: memory is not exported`);
+
+  const wabt = await (await import("wabt")).default();
+  const m = wabt.readWasm(bytes, { readDebugNames: false });
+  try {
+    m.validate();
+    const text = m.toText({ foldExprs: false, inlineExport: false });
+    let instrs = 0;
+    for (const line of text.split("\n")) {
+      const t = line.trim();
+      if (t.startsWith("(data") || t.startsWith(";;")) continue;
+      if (/\bf(32|64)\b|\bf(32|64)\./.test(t)) throw new Error(`${name}: floating point is not allowed: ${t}`);
+      if (/^[a-z]/.test(t)) instrs++;
+    }
+    return `${bytes.length} bytes, ${instrs} instructions`;
+  } finally {
+    m.destroy();
+  }
+}
+
+interface Job {
+  name: string;
+  wasm: string;
+  wat: string;
+  stamp: string;
+  hash: string;
+}
+
+/** Compiles a group of tasks, one after the other, in one child `node` process (asc-run.mjs). */
+function compileGroup(jobs: Job[]): Promise<Map<string, { ok: boolean; diagnostics: string }>> {
+  const spec = jobs.map((j) => ({
+    name: j.name,
+    args: [join(ROOT, j.name, "assembly", "index.ts"), ...ASC_FLAGS, "-o", `${j.wasm}.tmp`, "-t", `${j.wat}.tmp`],
+  }));
+  return new Promise((resolveP, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "asc-run.mjs"), JSON.stringify(spec)], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const results = new Map<string, { ok: boolean; diagnostics: string }>();
+      for (const line of stdout.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const r = JSON.parse(line) as { name: string; ok: boolean; diagnostics: string };
+        results.set(r.name, r);
+      }
+      for (const j of jobs)
+        if (!results.has(j.name))
+          results.set(j.name, { ok: false, diagnostics: `compiler process exited with ${code}\n${stderr}` });
+      resolveP(results);
+    });
+  });
+}
+
+/** Checks a freshly compiled task and moves it into place. */
+async function install(j: Job): Promise<string> {
+  const bytes = new Uint8Array(readFileSync(`${j.wasm}.tmp`));
+  let summary: string;
+  try {
+    summary = await checkModule(j.name, bytes);
+  } catch (e) {
+    rmSync(`${j.wasm}.tmp`, { force: true });
+    rmSync(`${j.wat}.tmp`, { force: true });
+    throw e;
+  }
+  renameSync(`${j.wasm}.tmp`, j.wasm);
+  renameSync(`${j.wat}.tmp`, j.wat);
+  writeFileSync(j.stamp, j.hash + "\n");
+  return summary;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const force = args.includes("--force");
+  const named = args.filter((a) => !a.startsWith("--"));
+  const all = listTasks();
+  for (const n of named) if (!all.includes(n)) throw new Error(`unknown task ${n} (have: ${all.join(", ")})`);
+  const tasks = named.length ? named : all;
+  mkdirSync(OUT, { recursive: true });
+  const version = ascVersion();
+  const t0 = Date.now();
+  const stale: Job[] = [];
+  for (const name of tasks) {
+    const j: Job = {
+      name,
+      wasm: join(OUT, `${name}.wasm`),
+      wat: join(OUT, `${name}.wat`),
+      stamp: join(OUT, `${name}.stamp`),
+      hash: inputsHash(name, version),
+    };
+    const fresh = existsSync(j.wasm) && existsSync(j.stamp) && readFileSync(j.stamp, "utf8").trim() === j.hash;
+    if (force || !fresh) stale.push(j);
+  }
+  // Two compiler processes (2 cores), each compiling its share in sequence; biggest tasks first,
+  // dealt alternately (weight: the previous build's size), so that both finish at about the same time.
+  const weight = (j: Job) => (existsSync(j.wasm) ? statSync(j.wasm).size : 0);
+  stale.sort((a, b) => weight(b) - weight(a));
+  const groups: Job[][] = [[], []];
+  const load = [0, 0];
+  for (const j of stale) {
+    const g = load[0] <= load[1] ? 0 : 1;
+    groups[g].push(j);
+    load[g] += weight(j) + 20000; // + a fixed cost per task (parsing the standard library)
+  }
+  const results = await Promise.all(groups.filter((g) => g.length).map(compileGroup));
+  const failures: string[] = [];
+  let built = 0;
+  for (const j of stale) {
+    const r = results.find((m) => m.has(j.name))!.get(j.name)!;
+    if (!r.ok) {
+      failures.push(`asc failed for ${j.name}:\n${r.diagnostics}`);
+      continue;
+    }
+    if (r.diagnostics.trim()) process.stderr.write(r.diagnostics); // warnings
+    try {
+      console.log(`  ${j.name}: ${await install(j)}`);
+      built++;
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (failures.length) throw new Error(failures.join("\n"));
+  console.log(`wasm-tasks: ${built} built, ${tasks.length - built} up to date (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
