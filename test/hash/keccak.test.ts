@@ -1,0 +1,204 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import keccak256Npm from "keccak256";
+import { describe, expect, it } from "vitest";
+import { KECCAK_AS_PATH, generateKeccakAS } from "../../interpreter/hash/gen-keccak.js";
+import {
+  hash2,
+  hash2Into,
+  hashPairsAt,
+  hashPairsInPlace,
+  keccak256,
+  keccak256Hex,
+  keccakAt,
+  scratch,
+  subtreeRoot,
+  zeroHashesFor,
+} from "../../interpreter/hash/keccak.js";
+
+// Two references: the `keccak256` package (native `keccak` addon where its prebuild loads) and the
+// pure-JS implementation of the same `keccak` package, so a bug shared with one native build cannot
+// hide.
+const req = createRequire(import.meta.url);
+const createKeccakJs = req("keccak/js") as (alg: string) => { update(b: Buffer): { digest(): Buffer } };
+const refNative = (d: Uint8Array) => new Uint8Array(keccak256Npm(Buffer.from(d)));
+const refJs = (d: Uint8Array) => new Uint8Array(createKeccakJs("keccak256").update(Buffer.from(d)).digest());
+const hex = (u: Uint8Array) => Buffer.from(u).toString("hex");
+
+/** deterministic bytes */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+function bytes(n: number, seed: number): Uint8Array {
+  const r = rng(seed), b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r() & 255;
+  return b;
+}
+
+describe("keccak256", () => {
+  it("matches known Ethereum vectors (Keccak, not SHA3)", () => {
+    expect(keccak256Hex(new Uint8Array(0))).toBe("0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+    expect(keccak256Hex(new TextEncoder().encode("abc"))).toBe(
+      "0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45",
+    );
+  });
+
+  it("matches both references at block boundaries", () => {
+    for (const n of [0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 66, 127, 128, 134, 135, 136, 137, 200, 271, 272, 273, 407, 408, 409, 1000]) {
+      const d = bytes(n, n + 1);
+      const h = hex(keccak256(d));
+      expect(h, `len ${n}`).toBe(hex(refNative(d)));
+      expect(h, `len ${n}`).toBe(hex(refJs(d)));
+    }
+  });
+
+  it("matches the reference on 500 random lengths 0..1000", () => {
+    const r = rng(7);
+    for (let k = 0; k < 500; k++) {
+      const n = r() % 1001;
+      const d = bytes(n, r());
+      expect(hex(keccak256(d)), `len ${n}`).toBe(hex(refNative(d)));
+    }
+  });
+
+  it("hashes large inputs (growing the module memory) and subarrays with offsets", () => {
+    for (const n of [1 << 20, 3 * (1 << 20) + 17]) {
+      const d = bytes(n, n);
+      expect(hex(keccak256(d))).toBe(hex(refNative(d)));
+    }
+    const big = bytes(5000, 3);
+    for (const [a, b] of [[1, 66], [3, 140], [17, 4000]]) {
+      expect(hex(keccak256(big.subarray(a, b)))).toBe(hex(refNative(big.subarray(a, b))));
+    }
+  });
+
+  it("writes into `out` and returns fresh arrays otherwise", () => {
+    const d = bytes(65, 1);
+    const out = new Uint8Array(32);
+    expect(keccak256(d, out)).toBe(out);
+    expect(hex(out)).toBe(hex(refNative(d)));
+    const x = keccak256(d), y = keccak256(d);
+    expect(x).not.toBe(y);
+    x[0] ^= 1;
+    expect(hex(y)).toBe(hex(refNative(d)));
+  });
+
+  it("hashes data that already lives in the scratch region", () => {
+    const s = scratch(4096);
+    s.set(bytes(300, 9));
+    const copy = s.slice(0, 300);
+    expect(hex(keccak256(s.subarray(0, 300)))).toBe(hex(refNative(copy)));
+    expect(hex(keccak256(s.subarray(10, 50)))).toBe(hex(refNative(copy.subarray(10, 50))));
+    keccakAt(0, 300, 1000);
+    expect(hex(scratch().subarray(1000, 1032))).toBe(hex(refNative(copy)));
+  });
+});
+
+describe("hash2 and batches", () => {
+  const concat = (p: number, a: Uint8Array, b: Uint8Array) => {
+    const m = new Uint8Array((p >= 0 ? 1 : 0) + 64);
+    if (p >= 0) m[0] = p;
+    m.set(a, p >= 0 ? 1 : 0);
+    m.set(b, p >= 0 ? 33 : 32);
+    return m;
+  };
+
+  it("hash2 = keccak256(prefix ‖ a ‖ b) for every prefix byte, and without prefix", () => {
+    const r = rng(11);
+    for (let p = -1; p < 256; p++) {
+      const a = bytes(32, r()), b = bytes(32, r());
+      expect(hex(hash2(p, a, b)), `prefix ${p}`).toBe(hex(refNative(concat(p, a, b))));
+    }
+  });
+
+  it("hash2 allows out to alias an operand, and hash2Into works on slices", () => {
+    const a = bytes(32, 1), b = bytes(32, 2);
+    const want = hex(refNative(concat(1, a, b)));
+    const a2 = a.slice();
+    hash2(1, a2, b, a2);
+    expect(hex(a2)).toBe(want);
+    const src = new Uint8Array(100);
+    src.set(a, 5);
+    src.set(b, 37);
+    const dst = new Uint8Array(50);
+    hash2Into(1, src, 5, dst, 7);
+    expect(hex(dst.subarray(7, 39))).toBe(want);
+    expect(() => hash2(1, a, new Uint8Array(31))).toThrow(RangeError);
+  });
+
+  it("hashPairsInPlace = one hash2 per pair (odd counts, SIMD pairs, chunking past 16 Ki pairs)", () => {
+    for (const prefix of [0x01, -1, 0xff]) {
+      for (const n of [0, 1, 2, 3, 8, 33, 40001]) {
+        const data = bytes(n * 64, n + prefix);
+        const buf = data.slice();
+        hashPairsInPlace(prefix, buf, n);
+        const step = n > 100 ? 997 : 1; // spot-check the big one
+        for (let i = 0; i < n; i += step) {
+          const want = refNative(concat(prefix, data.subarray(64 * i, 64 * i + 32), data.subarray(64 * i + 32, 64 * i + 64)));
+          expect(hex(buf.subarray(32 * i, 32 * i + 32)), `prefix ${prefix} n ${n} i ${i}`).toBe(hex(want));
+        }
+        if (n > 0) {
+          const last = n - 1;
+          const want = refNative(concat(prefix, data.subarray(64 * last, 64 * last + 32), data.subarray(64 * last + 32, 64 * n)));
+          expect(hex(buf.subarray(32 * last, 32 * n))).toBe(hex(want));
+        }
+      }
+    }
+  });
+
+  it("hashPairsInPlace on a scratch view is zero-copy and correct; hashPairsAt out of place", () => {
+    const n = 5;
+    const data = bytes(n * 64, 99);
+    let s = scratch(n * 64 + n * 32 + 1024);
+    s.set(data);
+    hashPairsInPlace(1, s.subarray(0, n * 64), n);
+    s = scratch();
+    for (let i = 0; i < n; i++) expect(hex(s.subarray(32 * i, 32 * i + 32))).toBe(hex(hash2(1, data.subarray(64 * i, 64 * i + 32), data.subarray(64 * i + 32, 64 * i + 64))));
+    s.set(data, 0);
+    hashPairsAt(1, 0, 4096, n);
+    s = scratch();
+    for (let i = 0; i < n; i++) expect(hex(s.subarray(4096 + 32 * i, 4096 + 32 * i + 32))).toBe(hex(hash2(1, data.subarray(64 * i, 64 * i + 32), data.subarray(64 * i + 32, 64 * i + 64))));
+  });
+
+  it("subtreeRoot matches a naive tree built with the reference hash", () => {
+    const H = (a: Uint8Array, b: Uint8Array) => refNative(concat(1, a, b));
+    for (const [len, depth] of [[0, 0], [0, 5], [32, 0], [20, 1], [64, 1], [96, 2], [1000, 6], [4096, 7], [333, 12]]) {
+      const d = bytes(len, len + depth);
+      let level: Uint8Array[] = [];
+      const leaves = Math.min(2 ** depth, Math.max(1, Math.ceil(len / 32)));
+      for (let i = 0; i < 2 ** Math.min(depth, 12); i++) {
+        const w = new Uint8Array(32);
+        if (i < leaves) w.set(d.subarray(32 * i, 32 * i + 32));
+        level.push(w);
+      }
+      while (level.length > 1) {
+        const next: Uint8Array[] = [];
+        for (let i = 0; i < level.length; i += 2) next.push(H(level[i], level[i + 1]));
+        level = next;
+      }
+      expect(hex(subtreeRoot(1, d, depth)), `len ${len} depth ${depth}`).toBe(hex(level[0]));
+    }
+    expect(() => subtreeRoot(1, new Uint8Array(65), 1)).toThrow(RangeError);
+  });
+
+  it("zero hashes chain through the reference hash", () => {
+    const z = zeroHashesFor(0x01);
+    expect(z.length).toBe(33);
+    expect(hex(z[0])).toBe("00".repeat(32));
+    for (let d = 0; d < 32; d++) expect(hex(z[d + 1])).toBe(hex(refNative(concat(1, z[d], z[d]))));
+  });
+});
+
+describe("generated AssemblyScript", () => {
+  it("assembly/keccak.ts is exactly what gen-keccak.ts produces", () => {
+    expect(readFileSync(KECCAK_AS_PATH, "utf8") === generateKeccakAS()).toBe(true);
+  });
+});
