@@ -14,6 +14,7 @@ import {
   OUTPUT_BYTES,
   decodeInput,
   decodeOutput,
+  encodeDenseHeaders,
   encodeInput,
   encodeOutput,
   hashToHex,
@@ -95,6 +96,103 @@ describe("btc-headers: embedded batch (828576..830591)", () => {
     const back = decodeInput(compact);
     expect(back.compact).toBe(true);
     expect(back.checkpoint).toEqual(cp);
+  });
+
+  it("dense mode (42 bytes a header) gives the same result as full mode", () => {
+    const full = run(cp, headers);
+    const dense = encodeInput(cp, headers, { dense: true });
+    expect(dense.length).toBe(136 + 2016 * 42);
+    expect(decodeOutput(runNative(wasm, dense).output)).toEqual(full);
+    expect(run(cp, headers, { dense: true })).toEqual(full);
+    // round trip: prev-hash and nBits are not in the input (zero), every other field is
+    const back = decodeInput(dense);
+    expect([back.dense, back.compact]).toEqual([true, false]);
+    expect(back.checkpoint).toEqual(cp);
+    back.headers.forEach((h, i) => {
+      const want = Uint8Array.from(headers[i]);
+      want.fill(0, 4, 36);
+      want.fill(0, 72, 76);
+      expect(Buffer.from(h)).toEqual(Buffer.from(want));
+    });
+    // the headers part is what the relay's submitBatch takes
+    expect(Buffer.from(dense.subarray(136))).toEqual(Buffer.from(encodeDenseHeaders(cp.timestamps[10], headers)));
+    expect(() => encodeInput(cp, headers, { dense: true, compact: true })).toThrow(/exclusive/);
+  });
+
+  it("dense mode: time deltas beyond ±32,767 s are escaped (46-byte records), both ways", () => {
+    const after0 = run(cp, headers.slice(0, 1)).next;
+    const t0 = after0.timestamps[10];
+    for (const last of [t0 - 40_000, t0 + 50_000]) {
+      // one timestamp: the median rule waits, 828,577 is not a retarget, so the batch stays valid
+      const c: Checkpoint = { ...after0, timestamps: [last] };
+      const batch = headers.slice(1, 6);
+      const input = encodeInput(c, batch, { dense: true });
+      expect(input.length).toBe(136 + 46 + 4 * 42);
+      const r = run(c, batch, { dense: true });
+      expect(r.valid).toBe(true);
+      expect(r).toEqual(run(c, batch));
+      expect(decodeInput(input).headers.map((h) => headerFields(h).time)).toEqual(batch.map((h) => headerFields(h).time));
+    }
+  });
+
+  it("dense mode: the rules it can express give the same verdicts as full mode; link and bits cannot fail", () => {
+    const i = 700;
+    const prev = [...cp.timestamps, ...headers.slice(0, i).map((h) => headerFields(h).time)].slice(-11);
+    const cases: [string, Uint8Array][] = [
+      ["pow", field(headers[i], NONCE, headerFields(headers[i]).nonce + 1)],
+      ["time", field(headers[i], TIME, medianTime(prev))],
+      ["time", field(headers[i], TIME, medianTime(prev) - 40_000)], // an escaped time
+      ["version", field(headers[i], VERSION, 3)],
+      ["version", field(headers[i], VERSION, 0x80000004)],
+    ];
+    for (const [rule, bad] of cases) {
+      const batch = withHeader(i, bad);
+      const full = expectRejected(batch, i, rule);
+      expect(run(cp, batch, { dense: true })).toEqual(full);
+    }
+    // a broken prev-hash or nBits field is not even sent: the task takes the expected values
+    const badLink = Uint8Array.from(headers[i]);
+    badLink[4 + 17] ^= 1;
+    const badBits = field(headers[i], BITS, 0x1703ba5e);
+    for (const bad of [badLink, badBits]) {
+      expect(run(cp, withHeader(i, bad)).valid).toBe(false);
+      expect(run(cp, withHeader(i, bad), { dense: true })).toEqual(run(cp, headers));
+    }
+    // so does a broken link of header 0 (unlike compact mode)
+    const bad0 = Uint8Array.from(headers[0]);
+    bad0[35] ^= 0x80;
+    expect(run(cp, withHeader(0, bad0), { dense: true }).valid).toBe(true);
+  });
+
+  it("dense mode: malformed inputs trap (abort) whatever the verdict", () => {
+    const traps = (input: Uint8Array) => {
+      try {
+        runNative(wasm, input);
+      } catch (e) {
+        return (e as TaskTrap).kind;
+      }
+      return -1;
+    };
+    const batch = headers.slice(0, 3);
+    const good = encodeInput(cp, batch, { dense: true });
+    expect(traps(good)).toBe(-1);
+    expect(traps(good.subarray(0, good.length - 1))).toBe(Trap.Abort);
+    expect(traps(Buffer.concat([good, new Uint8Array(1)]))).toBe(Trap.Abort);
+    const escapeNoRoom = Uint8Array.from(good);
+    new DataView(escapeNoRoom.buffer).setInt16(136 + 2 * 42 + 36, -32768, true);
+    expect(traps(escapeNoRoom)).toBe(Trap.Abort);
+    // malformed after an invalid header: still an abort, not a verdict
+    const invalidFirst = encodeInput(cp, withHeader(0, field(headers[0], NONCE, 1)).slice(0, 3), { dense: true });
+    expect(run(cp, withHeader(0, field(headers[0], NONCE, 1)).slice(0, 3), { dense: true }).rule).toBe("pow");
+    expect(traps(invalidFirst.subarray(0, invalidFirst.length - 2))).toBe(Trap.Abort);
+    const count = Uint8Array.from(good);
+    new DataView(count.buffer).setUint32(132, 4, true);
+    expect(traps(count)).toBe(Trap.Abort);
+    const mode3 = Uint8Array.from(good);
+    mode3[4] = 3;
+    expect(traps(mode3)).toBe(Trap.Abort);
+    expect(() => decodeInput(mode3)).toThrow(/mode/);
+    expect(() => decodeInput(good.subarray(0, good.length - 1))).toThrow();
   });
 
   it("input encoding round-trips", () => {
@@ -324,13 +422,18 @@ describe("btc-headers: ../shared/fixtures/btc", () => {
     expect([...new Set(checked)]).toEqual([822528, 824543, 824544, 826559, 826560, 828575, 828576, 830591, 830592]);
   });
 
-  it("batches that straddle retargets, in compact mode too", () => {
+  it("batches that straddle retargets, in compact and dense mode too", () => {
     const hs = range();
     const prefix = validateHeaders(startCheckpoint(), hs.slice(0, 1372)); // up to 823899
     const batch = hs.slice(1372, 1372 + 1500); // 823900..825399, crosses 824544
     const full = run(prefix.next, batch);
     expect(full.valid).toBe(true);
     expect(run(prefix.next, batch, { compact: true })).toEqual(full);
+    expect(run(prefix.next, batch, { dense: true })).toEqual(full);
+    // the whole range in dense mode, one batch: four retargets derived by the task
+    const all = run(startCheckpoint(), hs, { dense: true });
+    expect(all).toEqual(validateHeaders(startCheckpoint(), hs));
+    expect([all.valid, all.height, all.next.bits]).toEqual([true, 830592, 0x170371b1]);
   });
 
   it("every retarget in history recomputes exactly (reference and task), chain work = Core's", () => {
@@ -356,6 +459,7 @@ describe("btc-headers: ../shared/fixtures/btc", () => {
       const r = run(cp, [hdr]);
       expect(r.valid, `height ${2016 * k}`).toBe(true);
       expect(r.chainWork).toBe(cw.get(2016 * k)!.toString());
+      expect(run(cp, [hdr], { dense: true })).toEqual(r); // the task derives the retarget itself
       n++;
     }
     expect(n).toBe(413);
@@ -375,6 +479,7 @@ describe("btc-headers: ../shared/fixtures/btc", () => {
       expect(cp.timestamps.length).toBe(11);
       const r = run(cp, [hdr]);
       expect(r.valid, `stale ${h}`).toBe(true);
+      expect(run(cp, [hdr], { dense: true })).toEqual(r);
       expect(r.height).toBe(h);
       expect(r.tipHash).not.toBe(hashHex(hs[h - FIRST])); // not the main-chain block
       expect(run(cp, [hs[h - FIRST]]).valid).toBe(true); // which is valid too

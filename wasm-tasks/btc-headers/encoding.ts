@@ -2,6 +2,7 @@
  * Input and output encodings of the btc-headers task (normative description: docs/TASKS.md).
  *
  *   const input = encodeInput(checkpoint, headers);          // bytes for the task
+ *   encodeInput(checkpoint, headers, { dense: true })        // the relay's mode (42 bytes a header)
  *   const result = decodeOutput(outputBytes);                // { valid, rule, tipHash, ... }
  *
  * All integers are little-endian. Hashes are 32 bytes in Bitcoin's internal byte order (the order
@@ -11,8 +12,13 @@
 
 export const BTC_FORMAT = 1;
 export const FLAG_COMPACT = 1;
+export const FLAG_DENSE = 2;
 export const HEADER_BYTES = 80;
 export const COMPACT_HEADER_BYTES = 48; // an 80-byte header without its prev-hash field (bytes 4..36)
+/** Dense record: version 4 | merkle root 32 | time delta i16 | nonce 4 (46 with the escaped time). */
+export const DENSE_HEADER_BYTES = 42;
+/** Time delta value meaning "the full u32 time follows" (deltas outside ±32,767 s). */
+export const DENSE_TIME_ESCAPE = -32768;
 export const CHECKPOINT_BYTES = 124;
 export const INPUT_FIXED_BYTES = 8 + CHECKPOINT_BYTES + 4; // format, flags, checkpoint, count = 136
 export const OUTPUT_BYTES = 16 + CHECKPOINT_BYTES + 32; // = 172
@@ -185,6 +191,82 @@ export interface EncodeOptions {
    * Default false: full 80-byte headers, every link checked.
    */
   compact?: boolean;
+  /**
+   * Dense mode (the relay's): every header is sent without its prev-hash and nBits fields, its time
+   * as a 16-bit delta from the previous block's (42 bytes; see encodeDenseHeaders). The task takes
+   * the previous hash and the expected nBits instead, so neither link nor bits can fail. Exclusive
+   * with compact.
+   */
+  dense?: boolean;
+}
+
+function flagsOf(opts: EncodeOptions): number {
+  if (opts.compact && opts.dense) throw new Error("compact and dense modes are exclusive");
+  return opts.dense ? FLAG_DENSE : opts.compact ? FLAG_COMPACT : 0;
+}
+
+/**
+ * The headers part of a dense-mode input: per header version (4) ‖ merkle root (32) ‖ time delta
+ * (i16 LE, time − the previous block's time, `prevTime` for the first header) ‖ nonce (4); a delta
+ * outside ±32,767 s is sent as −32768 followed by the u32 time (46 bytes). The prev-hash and nBits
+ * fields are dropped (the task derives them). This is exactly what BtcRelay.submitBatch takes.
+ */
+export function encodeDenseHeaders(prevTime: number, headers: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const hs = splitHeaders(headers);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let prev = prevTime;
+  for (const h of hs) {
+    const time = new DataView(h.buffer, h.byteOffset, 80).getUint32(68, true);
+    const dt = time - prev;
+    const escaped = dt < -32767 || dt > 32767;
+    const rec = new Uint8Array(escaped ? DENSE_HEADER_BYTES + 4 : DENSE_HEADER_BYTES);
+    const dv = new DataView(rec.buffer);
+    rec.set(h.subarray(0, 4), 0);
+    rec.set(h.subarray(36, 68), 4);
+    dv.setInt16(36, escaped ? DENSE_TIME_ESCAPE : dt, true);
+    if (escaped) dv.setUint32(38, time, true);
+    rec.set(h.subarray(76, 80), rec.length - 4);
+    parts.push(rec);
+    size += rec.length;
+    prev = time;
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+}
+
+/**
+ * Decodes the headers part of a dense-mode input (count records after `prevTime`) into 80-byte
+ * headers whose prev-hash and nBits fields are zero (not in the input). Throws on a malformed part.
+ */
+export function decodeDenseHeaders(prevTime: number, part: Uint8Array, count: number): Uint8Array[] {
+  const dv = new DataView(part.buffer, part.byteOffset, part.byteLength);
+  const out: Uint8Array[] = [];
+  let o = 0;
+  let prev = prevTime >>> 0;
+  for (let i = 0; i < count; i++) {
+    if (o + DENSE_HEADER_BYTES > part.length) throw new Error(`dense header ${i} is cut short`);
+    const h = new Uint8Array(80);
+    const hv = new DataView(h.buffer);
+    h.set(part.subarray(o, o + 4), 0);
+    h.set(part.subarray(o + 4, o + 36), 36);
+    const dt = dv.getInt16(o + 36, true);
+    let time: number;
+    if (dt === DENSE_TIME_ESCAPE) {
+      if (o + DENSE_HEADER_BYTES + 4 > part.length) throw new Error(`dense header ${i} is cut short`);
+      time = dv.getUint32(o + 38, true);
+      o += 4;
+    } else time = (prev + dt) >>> 0;
+    hv.setUint32(68, time, true);
+    h.set(part.subarray(o + 38, o + 42), 76);
+    o += DENSE_HEADER_BYTES;
+    prev = time;
+    out.push(h);
+  }
+  if (o !== part.length) throw new Error(`dense headers: ${part.length - o} bytes after ${count} headers`);
+  return out;
 }
 
 /** Task input for a checkpoint and the headers that follow it (80-byte headers, in order). */
@@ -194,14 +276,20 @@ export function encodeInput(
   opts: EncodeOptions = {},
 ): Uint8Array {
   const hs = splitHeaders(headers);
-  const compact = !!opts.compact;
-  const size = INPUT_FIXED_BYTES + (hs.length === 0 ? 0 : 80 + (hs.length - 1) * (compact ? 48 : 80));
+  const flags = flagsOf(opts);
+  const compact = flags === FLAG_COMPACT;
+  const dense = flags === FLAG_DENSE ? encodeDenseHeaders(normalizeCheckpoint(checkpoint).timestamps.at(-1)!, hs) : null;
+  const size = INPUT_FIXED_BYTES + (dense ? dense.length : hs.length === 0 ? 0 : 80 + (hs.length - 1) * (compact ? 48 : 80));
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, BTC_FORMAT, true);
-  dv.setUint32(4, compact ? FLAG_COMPACT : 0, true);
+  dv.setUint32(4, flags, true);
   out.set(encodeCheckpoint(checkpoint), 8);
   dv.setUint32(8 + CHECKPOINT_BYTES, hs.length, true);
+  if (dense) {
+    out.set(dense, INPUT_FIXED_BYTES);
+    return out;
+  }
   let o = INPUT_FIXED_BYTES;
   hs.forEach((h, i) => {
     if (compact && i > 0) {
@@ -219,14 +307,23 @@ export function encodeInput(
 /**
  * Decodes task input. In compact mode the prev-hash fields of headers after the first are not in
  * the input: they come back as zero bytes and `compact` is true (reference.ts then derives them).
+ * In dense mode the prev-hash and nBits fields of every header come back as zero bytes (the time is
+ * reconstructed) and `dense` is true.
  */
-export function decodeInput(input: Uint8Array): { checkpoint: Checkpoint; headers: Uint8Array[]; compact: boolean } {
+export function decodeInput(input: Uint8Array): { checkpoint: Checkpoint; headers: Uint8Array[]; compact: boolean; dense: boolean } {
   if (input.length < INPUT_FIXED_BYTES) throw new Error("input shorter than the fixed header");
   const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
   if (dv.getUint32(0, true) !== BTC_FORMAT) throw new Error("unknown input format");
-  const compact = (dv.getUint32(4, true) & FLAG_COMPACT) !== 0;
+  const flags = dv.getUint32(4, true);
+  if (flags > FLAG_DENSE) throw new Error(`unknown input mode (flags ${flags})`);
+  const compact = flags === FLAG_COMPACT;
   const checkpoint = decodeCheckpoint(input.subarray(8, 8 + CHECKPOINT_BYTES));
   const count = dv.getUint32(8 + CHECKPOINT_BYTES, true);
+  if (flags === FLAG_DENSE) {
+    if (checkpoint.timestamps.length < 1) throw new Error("the checkpoint needs 1 to 11 timestamps");
+    const headers = decodeDenseHeaders(checkpoint.timestamps.at(-1)!, input.subarray(INPUT_FIXED_BYTES), count);
+    return { checkpoint, headers, compact: false, dense: true };
+  }
   const expected = INPUT_FIXED_BYTES + (count === 0 ? 0 : 80 + (count - 1) * (compact ? 48 : 80));
   if (input.length !== expected) throw new Error(`input length ${input.length} != ${expected} for ${count} headers`);
   const headers: Uint8Array[] = [];
@@ -243,7 +340,7 @@ export function decodeInput(input: Uint8Array): { checkpoint: Checkpoint; header
     }
     headers.push(h);
   }
-  return { checkpoint, headers, compact };
+  return { checkpoint, headers, compact, dense: false };
 }
 
 /** Decodes the 172-byte task output. */

@@ -137,16 +137,18 @@ export function validateHeaders(
 
   for (let i = 0; i < headers.length; i++) {
     const hdr = Uint8Array.from(headers[i]);
-    if (opts.compact && i > 0) hdr.set(tipHash, 4); // prev-hash omitted: derived
+    if (opts.compact && opts.dense) throw new Error("compact and dense modes are exclusive");
+    if ((opts.compact && i > 0) || opts.dense) hdr.set(tipHash, 4); // prev-hash omitted: derived
     const dv = new DataView(hdr.buffer);
     const h = height + 1;
+    const expected = h % RETARGET_INTERVAL === 0 ? retargetBits(bits, periodStart, times[times.length - 1]) : bits;
+    if (opts.dense) dv.setUint32(72, expected, true); // nBits omitted: the expected value
     const hBits = dv.getUint32(72, true);
     const time = dv.getUint32(68, true);
     const version = dv.getUint32(0, true);
     const hash = blockHash(hdr);
 
     let r: RuleName | null = null;
-    const expected = h % RETARGET_INTERVAL === 0 ? retargetBits(bits, periodStart, times[times.length - 1]) : bits;
     const need = Math.min(11, h);
     if (!bytesEqual(hdr.subarray(4, 36), tipHash)) r = "link";
     else if (hBits !== expected) r = "bits";
@@ -194,8 +196,8 @@ export function validateHeaders(
 
 /** Validates task input bytes (the same result the task computes from them). */
 export function validateInput(input: Uint8Array): BtcResult {
-  const { checkpoint, headers, compact } = decodeInput(input);
-  return validateHeaders(checkpoint, headers, { compact });
+  const { checkpoint, headers, compact, dense } = decodeInput(input);
+  return validateHeaders(checkpoint, headers, { compact, dense });
 }
 
 /** Bitcoin's Merkle tree (as for txids) over 32-byte hashes in internal order; zero for none. */

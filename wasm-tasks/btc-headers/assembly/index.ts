@@ -6,6 +6,11 @@
 // accepted block hashes. Input and output layouts: docs/TASKS.md (and encoding.ts, which encodes
 // and decodes them; reference.ts is an independent bigint implementation of the same function).
 //
+// Three input modes (docs/TASKS.md): full 80-byte headers; compact (48 bytes: prev-hash omitted
+// after header 0, link can only fail for header 0); dense (42 bytes: prev-hash and nBits omitted for
+// every header, time sent as a delta; the task takes the previous hash and the expected nBits, so
+// neither link nor bits can fail — the Bitcoin relay's mode, where calldata is the cost).
+//
 // Rules, checked per header in this order (the first failing one is reported):
 //   1 link     prev-hash field == hash of the previous block (the checkpoint for header 0)
 //   3 bits     nBits == the expected value: the previous nBits inside a 2016-block period; at
@@ -31,7 +36,10 @@ import {
 } from "../../lib/u256";
 
 const FORMAT: u32 = 1;
-const FLAG_COMPACT: u32 = 1;
+const FLAG_COMPACT: u32 = 1; // flags value 1: compact mode (prev-hash omitted after header 0)
+const FLAG_DENSE: u32 = 2; // flags value 2: dense mode (prev-hash and nBits omitted, time as a delta)
+const DENSE_BYTES: u32 = 42; // version 4 | merkle root 32 | time delta i16 | nonce 4
+const DENSE_ESCAPE: u32 = 0x8000; // time delta -32768: the full u32 time follows (46-byte record)
 
 // Checkpoint layout (124 bytes), used both in the input (at offset 8) and in the output (at 16).
 const CP_HEIGHT = 0;
@@ -203,15 +211,30 @@ export function main(): void {
   if (size < IN_HEADER_BYTES) abort("input shorter than the fixed header");
   input_read(TMP, 0, 8);
   if (load<u32>(TMP, 0) != FORMAT) abort("unknown input format");
-  const compact = (load<u32>(TMP, 4) & FLAG_COMPACT) != 0;
+  const flags = load<u32>(TMP, 4);
+  if (flags > FLAG_DENSE) abort("unknown input mode");
+  const compact = flags == FLAG_COMPACT;
+  const dense = flags == FLAG_DENSE;
   input_read(CP, 8, CP_BYTES);
   input_read(TMP, 8 + CP_BYTES, 4);
   const count = load<u32>(TMP);
   const nTimes = cp32(CP_NTIMES);
   if (nTimes < 1 || nTimes > 11) abort("the checkpoint needs 1 to 11 timestamps");
-  const expected: u64 =
-    count == 0 ? <u64>IN_HEADER_BYTES : <u64>IN_HEADER_BYTES + 80 + <u64>(count - 1) * (compact ? 48 : 80);
-  if (<u64>size != expected) abort("input length does not match the header count");
+  if (dense) {
+    // Records are 42 or 46 bytes: walk their time-delta fields once, so that a malformed input
+    // aborts whatever the verdict (as a length mismatch does in the other modes).
+    let o: u64 = <u64>IN_HEADER_BYTES;
+    for (let i: u32 = 0; i < count; i++) {
+      if (o + <u64>DENSE_BYTES > <u64>size) abort("input length does not match the header count");
+      input_read(TMP, <i32>o + 36, 2);
+      o += load<u16>(TMP) == <u16>DENSE_ESCAPE ? <u64>DENSE_BYTES + 4 : <u64>DENSE_BYTES;
+    }
+    if (<u64>size != o) abort("input length does not match the header count");
+  } else {
+    const expected: u64 =
+      count == 0 ? <u64>IN_HEADER_BYTES : <u64>IN_HEADER_BYTES + 80 + <u64>(count - 1) * (compact ? 48 : 80);
+    if (<u64>size != expected) abort("input length does not match the header count");
+  }
 
   for (let i = nTimes; i < 11; i++) store<u32>(CP + CP_TIMES + (<usize>i << 2), 0); // unused slots
   // Core's powLimit: 2^224 - 1 (limbs 0..6 all ones). See docs/TASKS.md for why this and the
@@ -229,7 +252,25 @@ export function main(): void {
   let off = IN_HEADER_BYTES;
   const h0 = cp32(CP_HEIGHT);
   for (let i: u32 = 0; i < count; i++) {
-    if (compact && i > 0) {
+    const h = h0 + 1 + i;
+    if (dense) {
+      // version | merkle root | time delta | [time] | nonce; prev-hash = the tip, nBits = expected
+      input_read(HDR, off, 4);
+      u256Copy(HDR + 4, CP + CP_HASH);
+      input_read(HDR + 36, off + 4, 34); // the merkle root, then the delta into the time field
+      off += 38;
+      const dt = load<u16>(HDR, 68);
+      if (<u32>dt == DENSE_ESCAPE) {
+        input_read(HDR + 68, off, 4);
+        off += 4;
+      } else {
+        const last = load<u32>(CP + CP_TIMES + ((<usize>cp32(CP_NTIMES) - 1) << 2));
+        store<u32>(HDR, last + <u32><i32><i16>dt, 68);
+      }
+      store<u32>(HDR, expectedBits(h), 72);
+      input_read(HDR + 76, off, 4);
+      off += 4;
+    } else if (compact && i > 0) {
       input_read(HDR, off, 4);
       u256Copy(HDR + 4, CP + CP_HASH);
       input_read(HDR + 36, off + 4, 44);
@@ -238,7 +279,6 @@ export function main(): void {
       input_read(HDR, off, 80);
       off += 80;
     }
-    const h = h0 + 1 + i;
     const r = check(h);
     if (r != RULE_OK) {
       rule = r;

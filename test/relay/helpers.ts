@@ -1,0 +1,263 @@
+/**
+ * The Bitcoin relay on the in-process Hardhat network, driven by hand: deployment of the real
+ * contracts (TaskMarket with the real OneStepProver, BtcRelay), registration of the real
+ * btc-headers program, batch submission in the task's dense encoding, an honest solver (the task
+ * run in the interpreter, the real final state committed with its opening), finalization, and the
+ * Merkle branches verifyTx needs. Shared by test/relay/*.test.ts and bench/btc.ts. The node software
+ * (client/, solver/, verifier/) will do the same from chain events.
+ */
+import hre from "hardhat";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { getBytes, hexlify, type Signer } from "ethers";
+import { compile } from "../../interpreter/lower.js";
+import { Machine } from "../../interpreter/machine.js";
+import { DEFAULT_LIMITS, type Limits } from "../../interpreter/isa.js";
+import type { Program } from "../../interpreter/program.js";
+import { initialStateRoot, programDescriptor, programRoot, stateComponents, type ProgramDescriptor } from "../../interpreter/state.js";
+import { descriptorStruct, openingOfComponents, openingRoot } from "../contracts/model.js";
+import {
+  type BtcResult,
+  type Checkpoint,
+  type CheckpointJson,
+  decodeCheckpoint,
+  decodeOutput,
+  encodeCheckpoint,
+  encodeDenseHeaders,
+  hexToHash,
+  normalizeCheckpoint,
+} from "../../wasm-tasks/btc-headers/encoding.js";
+import { sha256d } from "../../wasm-tasks/btc-headers/reference.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = any;
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const BTC_WASM = resolve(ROOT, "wasm-tasks/build/btc-headers.wasm");
+export const ETH = 10n ** 18n;
+
+export interface RelayConfig {
+  confirmations: number;
+  window: number;
+  deadlineDelay: number;
+  solverBond: bigint;
+  challengerBond: bigint;
+  stepsBase: bigint;
+  stepsPerHeader: bigint;
+  memoryPages: number;
+  callDepth: number;
+  stackHeight: number;
+}
+
+export const DEFAULT_RELAY_CONFIG: RelayConfig = {
+  confirmations: 6,
+  window: 3600,
+  deadlineDelay: 86_400,
+  solverBond: ETH / 2n,
+  challengerBond: ETH / 4n,
+  stepsBase: 1_000_000n,
+  stepsPerHeader: 40_000n, // the task needs ~27,900 per header
+  memoryPages: DEFAULT_LIMITS.memoryPages,
+  callDepth: DEFAULT_LIMITS.callDepth,
+  stackHeight: DEFAULT_LIMITS.stackHeight,
+};
+
+export interface Market {
+  ethers: Any;
+  signers: Signer[];
+  market: Any;
+  prover: Any;
+  proverName: string;
+  program: Program;
+  descriptor: ProgramDescriptor;
+  programRoot: string;
+  wasm: Uint8Array;
+}
+
+let connection: Promise<Any> | undefined;
+export async function network(): Promise<Any> {
+  connection ??= hre.network.connect();
+  return connection;
+}
+
+let compiled: { program: Program; wasm: Uint8Array } | undefined;
+/** The btc-headers program, compiled once per process. */
+export function btcProgram(): { program: Program; wasm: Uint8Array } {
+  if (!compiled) {
+    const wasm = new Uint8Array(readFileSync(BTC_WASM));
+    compiled = { wasm, program: compile(wasm, { imports: "task" }) };
+  }
+  return compiled;
+}
+
+/** Deploys the real prover and the market, and registers the btc-headers program. */
+export async function deployMarket(opts: { callbackGas?: number; k?: number; clock?: number } = {}): Promise<Market> {
+  const { ethers } = await network();
+  const signers = await ethers.getSigners();
+  const proverName = "OneStepProver";
+  const prover = await ethers.deployContract(proverName);
+  const market = await ethers.deployContract("TaskMarket", [await prover.getAddress(), opts.k ?? 16, opts.clock ?? 86_400, 5_000, opts.callbackGas ?? 500_000]);
+  const { program, wasm } = btcProgram();
+  const descriptor = programDescriptor(program);
+  const root = hexlify(programRoot(descriptor));
+  await (await market.register(wasm, descriptorStruct(descriptor))).wait();
+  return { ethers, signers, market, prover, proverName, program, descriptor, programRoot: root, wasm };
+}
+
+export function checkpointStruct(cpIn: CheckpointJson | Checkpoint) {
+  const cp = normalizeCheckpoint(cpIn);
+  return {
+    height: cp.height,
+    hash: hexlify(hexToHash(cp.hash)),
+    bits: cp.bits,
+    periodStartTime: cp.periodStartTime,
+    timestamps: cp.timestamps,
+    chainWork: BigInt(cp.chainWork),
+  };
+}
+
+export interface Relay {
+  m: Market;
+  relay: Any;
+  address: string;
+  config: RelayConfig;
+  /** Checkpoint of every stored tip, by tip id (from the TipStored events). */
+  records: Map<bigint, Checkpoint>;
+}
+
+export async function deployRelay(m: Market, cp: CheckpointJson | Checkpoint, config: Partial<RelayConfig> = {}): Promise<Relay> {
+  const cfg = { ...DEFAULT_RELAY_CONFIG, ...config };
+  const relay = await m.ethers.deployContract("BtcRelay", [await m.market.getAddress(), m.programRoot, checkpointStruct(cp), cfg]);
+  await relay.waitForDeployment();
+  const records = new Map<bigint, Checkpoint>([[0n, normalizeCheckpoint(cp)]]);
+  return { m, relay, address: await relay.getAddress(), config: cfg, records };
+}
+
+export interface Submitted {
+  taskId: bigint;
+  parent: bigint;
+  input: Uint8Array;
+  initialRoot: string;
+  limits: Limits;
+  gas: bigint[];
+  calldataBytes: number;
+}
+
+/** Submits `headers` (80-byte headers) as a batch extending tip `parent`. */
+export async function submitBatch(
+  r: Relay,
+  parent: bigint,
+  headers: readonly Uint8Array[],
+  opts: { reward?: bigint; from?: Signer; dense?: Uint8Array } = {},
+): Promise<Submitted> {
+  const cp = r.records.get(parent);
+  if (!cp) throw new Error(`no checkpoint known for tip ${parent}`);
+  const dense = opts.dense ?? encodeDenseHeaders(cp.timestamps.at(-1)!, headers);
+  const relay = opts.from ? r.relay.connect(opts.from) : r.relay;
+  const tx = await relay.submitBatch(parent, encodeCheckpoint(cp), headers.length, dense, { value: opts.reward ?? ETH / 100n });
+  const rc = await tx.wait();
+  const ev = rc.logs.map((l: Any) => safeParse(r.m.market, l)).find((x: Any) => x?.name === "TaskPosted");
+  const l = ev.args.limits;
+  const limits: Limits = { steps: Number(l.steps), memoryPages: Number(l.memoryPages), callDepth: Number(l.callDepth), stackHeight: Number(l.stackHeight), outputBytes: Number(l.outputBytes) };
+  return { taskId: ev.args.taskId, parent, input: getBytes(ev.args.input), initialRoot: ev.args.initialRoot, limits, gas: [rc.gasUsed], calldataBytes: getBytes(tx.data).length };
+}
+
+function safeParse(c: Any, log: Any): Any {
+  try {
+    return c.interface.parseLog(log);
+  } catch {
+    return null;
+  }
+}
+
+export interface Solution {
+  finalRoot: string;
+  steps: bigint;
+  output: Uint8Array;
+  opening: string;
+  halted: boolean;
+  result: BtcResult | null;
+}
+
+/** The honest solver's work: runs the task in the interpreter and opens its final state. */
+export function solve(m: Market, input: Uint8Array, limits: Limits): Solution {
+  const machine = Machine.forTask(m.program, input, limits);
+  machine.run();
+  const opening = openingOfComponents(stateComponents(machine));
+  const output = machine.halted ? machine.output() : new Uint8Array(0);
+  return {
+    finalRoot: hexlify(openingRoot(opening)),
+    steps: BigInt(machine.steps),
+    output,
+    opening: hexlify(opening),
+    halted: machine.halted,
+    result: machine.halted ? decodeOutput(output) : null,
+  };
+}
+
+/** The initial state root the market computed must be the one the interpreter derives. */
+export function expectedInitialRoot(m: Market, s: Submitted): string {
+  return hexlify(initialStateRoot(m.descriptor, s.input, s.limits));
+}
+
+export async function advance(m: Market, seconds: number): Promise<void> {
+  await m.ethers.provider.send("evm_increaseTime", [seconds]);
+  await m.ethers.provider.send("evm_mine", []);
+}
+
+/**
+ * Commits the honest solution (signer 1 by default), waits out the challenge window and finalizes
+ * (signer 2): the relay's callback runs. Returns the solution and the gas of both transactions.
+ */
+export async function solveAndFinalize(r: Relay, s: Submitted, opts: { solver?: Signer; finalizer?: Signer } = {}): Promise<{ solution: Solution; gas: bigint[]; finalizeReceipt: Any }> {
+  const m = r.m;
+  const solution = solve(m, s.input, s.limits);
+  const solver = opts.solver ?? m.signers[1];
+  const finalizer = opts.finalizer ?? m.signers[2];
+  const c = await (
+    await m.market.connect(solver).commit(s.taskId, solution.finalRoot, solution.steps, solution.output, solution.opening, { value: r.config.solverBond })
+  ).wait();
+  await advance(m, r.config.window + 1);
+  const f = await (await m.market.connect(finalizer).finalize(s.taskId, s.initialRoot, solution.finalRoot, solution.output)).wait();
+  for (const log of f.logs) {
+    if (safeParse(m.market, log)?.name === "CallbackFailed") throw new Error(`the relay's callback failed for task ${s.taskId}`);
+    const ev = safeParse(r.relay, log);
+    if (ev?.name === "TipStored") r.records.set(ev.args.id, decodeCheckpoint(getBytes(ev.args.record)));
+  }
+  return { solution, gas: [c.gasUsed, f.gasUsed], finalizeReceipt: f };
+}
+
+/** Events of the relay in a receipt. */
+export function relayEvents(r: Relay, receipt: Any): Any[] {
+  return receipt.logs.map((l: Any) => safeParse(r.relay, l)).filter((x: Any) => x);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Bitcoin Merkle branches (the tree of txids in a block, and of block hashes in a batch)
+
+function pair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(64);
+  c.set(a);
+  c.set(b, 32);
+  return sha256d(c);
+}
+
+/** The branch of leaf `index` (siblings bottom-up; the last node of an odd level is its own sibling). */
+export function merkleBranch(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
+  if (index < 0 || index >= leaves.length) throw new Error("leaf index out of range");
+  const branch: Uint8Array[] = [];
+  let level = [...leaves];
+  let i = index;
+  while (level.length > 1) {
+    if (level.length % 2) level.push(level[level.length - 1]);
+    branch.push(level[i ^ 1]);
+    const up: Uint8Array[] = [];
+    for (let j = 0; j < level.length; j += 2) up.push(pair(level[j], level[j + 1]));
+    level = up;
+    i >>= 1;
+  }
+  return branch;
+}
+
+export const hex32 = (b: Uint8Array) => hexlify(b);
