@@ -6,6 +6,14 @@ import { UsageError, type Command } from "./commands/command.js";
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import("./commands/run.js"),
+  deploy: () => import("./commands/deploy.js"),
+  register: () => import("./commands/register.js"),
+  post: () => import("./commands/post.js"),
+  status: () => import("./commands/status.js"),
+  solver: () => import("./commands/solver.js"),
+  challenger: () => import("./commands/challenger.js"),
+  replay: () => import("./commands/replay.js"),
+  btc: () => import("./commands/btc.js"),
 };
 
 function overview(): string {

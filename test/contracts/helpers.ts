@@ -6,8 +6,9 @@
 import hre from "hardhat";
 import { getBytes, hexlify, keccak256, type BaseContract, type ContractTransactionResponse, type Signer } from "ethers";
 import { DEFAULT_LIMITS, type Limits } from "../../interpreter/isa.js";
-import { BACKEND, descriptorStruct, limitsStruct, openingRoot, type Backend, type Hex, type MachineModel, type TaskProgram } from "./model.js";
-import { Z, outputDepth } from "../../interpreter/state.js";
+import { BACKEND, descriptorStruct, limitsStruct, type Backend, type Hex, type MachineModel, type TaskProgram } from "./model.js";
+import { chooseSegment, innerPoints, Phase } from "../../client/game.js";
+import { falseClaim, type Claim } from "../../client/encoding.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Any = any;
@@ -162,13 +163,8 @@ export async function postTask(env: Env, program: TaskProgram, input: Uint8Array
   return { id, program, input, terms: tt, model: env.backend.model(program, input, tt.limits), initialRoot: ev.args.initialRoot };
 }
 
-/** A solution as committed: the final root, steps, output and opening. */
-export interface Claim {
-  finalRoot: Hex;
-  steps: bigint;
-  output: Hex;
-  opening: Hex;
-}
+/** A solution as committed: the final root, steps, output and opening (client/encoding.ts). */
+export type { Claim };
 
 export function honestClaim(m: MachineModel): Claim {
   return { finalRoot: m.rootAt(m.steps), steps: m.steps, output: m.output(), opening: m.finalOpening() };
@@ -183,15 +179,8 @@ export async function commit(env: Env, task: PostedTask, claim: Claim, from: Sig
  * output): the true final state's opening with its step count replaced and its output taken away.
  */
 export function falseClaimAt(m: MachineModel, steps: bigint, outputLimit: number): Claim {
-  const o = getBytes(m.finalOpening()).slice();
-  const dv = new DataView(o.buffer, o.byteOffset);
-  dv.setBigUint64(4, steps); // regs.steps
-  o[28] = 1; // halted
-  o[29] = 0;
-  dv.setUint32(132, 0); // memInfo.outLen
-  o.set(Z[outputDepth(outputLimit)], 316); // outputRoot
-  const claim = { finalRoot: hexlify(openingRoot(o)), steps, output: "0x", opening: hexlify(o) };
-  if (steps === m.steps && claim.finalRoot === m.rootAt(m.steps)) throw new Error("the run's true result has an empty output");
+  const claim = falseClaim(m.finalOpening(), m.output(), { steps, output: new Uint8Array(0) });
+  if (new DataView(getBytes(claim.opening).buffer).getUint32(212) !== outputLimit) throw new Error("the model's output limit differs");
   return claim;
 }
 
@@ -222,17 +211,7 @@ export function lyingAt(m: MachineModel, at: bigint, root: Hex): Roots {
   return (t) => (t === at ? root : m.rootAt(t));
 }
 
-/** The inner points of [lo, hi] for degree k (VerificationGame.points). */
-export function innerPoints(lo: bigint, hi: bigint, k: number): bigint[] {
-  const len = hi - lo;
-  if (len <= 1n) return [];
-  const d = len < BigInt(k) ? len : BigInt(k);
-  const p: bigint[] = [];
-  for (let j = 1n; j < d; j++) p.push(lo + (len * j) / d);
-  return p;
-}
-
-export const Phase = { None: 0, Bisect: 1, Select: 2, Step: 3, SolverWon: 4, ChallengerWon: 5, Aborted: 6 } as const;
+export { Phase, innerPoints };
 
 export interface GamePlayer {
   signer: Signer;
@@ -267,16 +246,7 @@ export async function bisect(env: Env, g: GameTrack, solver: GamePlayer): Promis
 export async function select(env: Env, g: GameTrack, challenger: GamePlayer, index?: number): Promise<Any> {
   const pts = [g.lo, ...innerPoints(g.lo, g.hi, env.k), g.hi];
   const ends = [g.rootLo, ...g.roots, g.rootHi];
-  let i = index ?? -1;
-  if (i < 0) {
-    for (let j = 1; j < pts.length; j++) {
-      if (challenger.roots(pts[j]) !== ends[j]) {
-        i = j - 1;
-        break;
-      }
-    }
-    if (i < 0) i = pts.length - 2; // agrees with everything: disputes the last part all the same
-  }
+  const i = index ?? chooseSegment(ends, pts.map((t, j) => (j === 0 ? ends[0] : challenger.roots(t))));
   const r = await send(env, env.game.connect(challenger.signer).select(g.id, g.rootLo, g.rootHi, g.roots, i));
   [g.lo, g.hi, g.rootLo, g.rootHi] = [pts[i], pts[i + 1], ends[i], ends[i + 1]];
   g.roots = [];

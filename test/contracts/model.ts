@@ -15,32 +15,12 @@ import { AbiCoder, getBytes, hexlify, keccak256 } from "ethers";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import type { Limits } from "../../interpreter/isa.js";
-import { fullLimits } from "../../interpreter/link.js";
 import type { Program } from "../../interpreter/program.js";
-import {
-  P_AUX,
-  P_COLD,
-  P_STATE,
-  Z,
-  ZERO32,
-  hashParts,
-  inputRoot,
-  limitsBytes,
-  memInfoBytes,
-  outputDepth,
-  programDescriptor,
-  programRoot,
-  regsBytes,
-  rootsAtSteps,
-  stateComponents,
-  treeRoot,
-  type Components,
-  type ProgramDescriptor,
-  type Regs,
-} from "../../interpreter/state.js";
+import { Z, ZERO32, outputDepth, programDescriptor, programRoot, rootsAtSteps, stateComponents, treeRoot, type ProgramDescriptor } from "../../interpreter/state.js";
+import { encodeOpening, initialOpening, openingOfComponents, openingRoot, type Hex, type Opening } from "../../client/encoding.js";
 import { witness as stepWitness } from "../../interpreter/witness.js";
 
-export type Hex = string;
+export type { Hex };
 
 /** What a node knows about one task run. Step numbers are bigints (games go to 2^32 and beyond). */
 export interface MachineModel {
@@ -76,101 +56,18 @@ export interface Backend {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Openings (the preimages of a state root, TaskState.open layout)
+// Openings and contract structs: shared with the nodes (client/encoding.ts)
 
-export interface Opening {
-  regs: Regs;
-  stackHash: Uint8Array;
-  localsRoot: Uint8Array;
-  codeRoot: Uint8Array;
-  pages: number;
-  outLen: number;
-  memRoot: Uint8Array;
-  framesHash: Uint8Array;
-  limits: Uint8Array; // 20 bytes
-  globalsRoot: Uint8Array;
-  tableRoot: Uint8Array;
-  inputRoot: Uint8Array;
-  outputRoot: Uint8Array;
-}
-
-export const OPENING_LENGTH = 348;
-
-export function encodeOpening(o: Opening): Uint8Array {
-  const parts = [
-    regsBytes(o.regs),
-    o.stackHash,
-    o.localsRoot,
-    o.codeRoot,
-    memInfoBytes(o.pages, o.outLen),
-    o.memRoot,
-    o.framesHash,
-    o.limits,
-    o.globalsRoot,
-    o.tableRoot,
-    o.inputRoot,
-    o.outputRoot,
-  ];
-  const out = new Uint8Array(OPENING_LENGTH);
-  let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
-  if (at !== OPENING_LENGTH) throw new Error(`opening of ${at} bytes`);
-  return out;
-}
-
-/** The state root of an encoded opening (docs/STATE.md §2). */
-export function openingRoot(b: Uint8Array): Uint8Array {
-  const aux = hashParts(P_AUX, b.subarray(200, 348));
-  const cold = hashParts(P_COLD, b.subarray(128, 200), aux);
-  return hashParts(P_STATE, b.subarray(0, 128), cold);
-}
-
-/** The opening of a real machine state from its components. */
-export function openingOfComponents(c: Components): Uint8Array {
-  const parts = [c.regs, c.stackHash, c.localsRoot, c.codeRoot, c.memInfo, c.memRoot, c.framesHash, c.limits, c.globalsRoot, c.tableRoot, c.inputRoot, c.outputRoot];
-  const out = new Uint8Array(OPENING_LENGTH);
-  let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
-  return out;
-}
-
-/** The initial state of a task (docs/STATE.md §6) as an opening. */
-export function initialOpening(d: ProgramDescriptor, input: Uint8Array, limitsIn: Partial<Limits>): Opening {
-  const limits = fullLimits(limitsIn);
-  const ceiling = Math.min(d.memMax, limits.memoryPages, 65536);
-  return {
-    regs: { pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, status: 0, trap: 0, codeDepth: d.codeDepth },
-    stackHash: ZERO32,
-    localsRoot: Z[0],
-    codeRoot: d.codeRoot,
-    pages: d.initPages,
-    outLen: 0,
-    memRoot: d.memRoot,
-    framesHash: ZERO32,
-    limits: limitsBytes(limits, ceiling, input.length),
-    globalsRoot: d.globalsRoot,
-    tableRoot: d.tableRoot,
-    inputRoot: inputRoot(input),
-    outputRoot: Z[outputDepth(limits.outputBytes)],
-  };
-}
-
-export function descriptorStruct(d: ProgramDescriptor) {
-  return {
-    codeRoot: hexlify(d.codeRoot),
-    memRoot: hexlify(d.memRoot),
-    globalsRoot: hexlify(d.globalsRoot),
-    tableRoot: hexlify(d.tableRoot),
-    entryPc: d.entryPc,
-    codeDepth: d.codeDepth,
-    initPages: d.initPages,
-    memMax: d.memMax,
-  };
-}
-
-export function limitsStruct(l: Limits) {
-  return { steps: BigInt(l.steps), memoryPages: l.memoryPages, callDepth: l.callDepth, stackHeight: l.stackHeight, outputBytes: l.outputBytes };
-}
+export {
+  OPENING_LENGTH,
+  descriptorStruct,
+  encodeOpening,
+  initialOpening,
+  limitsStruct,
+  openingOfComponents,
+  openingRoot,
+  type Opening,
+} from "../../client/encoding.js";
 
 // ------------------------------------------------------------------------------------------------
 // The toy machine (contracts/test/ToyProver.sol)

@@ -1,0 +1,102 @@
+/**
+ * Options shared by the subcommands that talk to a chain: the RPC endpoint, the deployment file, the
+ * key, and logging.
+ */
+import { resolve } from "node:path";
+import { parseEther, type JsonRpcProvider, type Wallet } from "ethers";
+import { Contracts } from "../../client/contracts.js";
+import { defaultDeploymentPath, readDeployment, type Deployment } from "../../client/deployment.js";
+import { KEY_ENV, loadWallet, PASSWORD_ENV } from "../../client/keys.js";
+import { createLogger, type Level, type Logger } from "../../client/log.js";
+import { connectRpc } from "../../client/rpc.js";
+import { UsageError } from "./command.js";
+
+export const RPC_OPTIONS = {
+  rpc: { type: "string" },
+  deployment: { type: "string" },
+  "rpc-timeout": { type: "string" },
+} as const;
+
+export const KEY_OPTIONS = {
+  keystore: { type: "string" },
+  "key-env": { type: "string" },
+} as const;
+
+export const LOG_OPTIONS = {
+  "log-level": { type: "string" },
+} as const;
+
+export const RPC_USAGE = `  --rpc URL             JSON-RPC endpoint (default $TRUEWASM_RPC)
+  --deployment FILE     deployment file (default .truewasm/deployment-<chainId>.json)
+  --rpc-timeout MS      per-request timeout (default 30000)`;
+
+export const KEY_USAGE = `  --keystore FILE       ethers encrypted JSON keystore; password in $${PASSWORD_ENV}
+  --key-env NAME        environment variable holding the private key (default ${KEY_ENV})`;
+
+export const LOG_USAGE = `  --log-level LEVEL     debug | info | warn | error (default info); JSON lines on stderr`;
+
+export interface Connected {
+  provider: JsonRpcProvider;
+  chainId: number;
+  deployment: Deployment;
+  deploymentPath: string;
+  contracts: Contracts;
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+export function rpcUrl(values: Values): string {
+  const url = (values.rpc as string | undefined) ?? process.env.TRUEWASM_RPC;
+  if (!url) throw new UsageError("--rpc URL is required (or set $TRUEWASM_RPC)");
+  return url;
+}
+
+export async function connectProvider(values: Values, signal?: AbortSignal, log?: Logger): Promise<{ provider: JsonRpcProvider; chainId: number }> {
+  const timeoutMs = values["rpc-timeout"] ? Number(values["rpc-timeout"]) : undefined;
+  const provider = await connectRpc(rpcUrl(values), { timeoutMs, retry: { signal, log, giveUpAfterMs: signal ? Infinity : undefined } });
+  return { provider, chainId: Number((await provider.getNetwork()).chainId) };
+}
+
+/** Connects, reads the deployment file and checks it is for this chain. */
+export async function connect(values: Values, signal?: AbortSignal, log?: Logger): Promise<Connected> {
+  const { provider, chainId } = await connectProvider(values, signal, log);
+  const deploymentPath = values.deployment ? resolve(values.deployment as string) : defaultDeploymentPath(chainId);
+  let deployment: Deployment;
+  try {
+    deployment = readDeployment(deploymentPath);
+  } catch (e) {
+    provider.destroy();
+    throw e;
+  }
+  if (deployment.chainId !== chainId) {
+    provider.destroy();
+    throw new Error(`${deploymentPath} is for chain ${deployment.chainId}, the RPC endpoint is chain ${chainId}`);
+  }
+  return { provider, chainId, deployment, deploymentPath, contracts: new Contracts(provider, deployment) };
+}
+
+export async function wallet(values: Values, provider: JsonRpcProvider): Promise<Wallet> {
+  return loadWallet({ keystore: values.keystore as string | undefined, keyEnv: values["key-env"] as string | undefined }, provider);
+}
+
+export function logger(values: Values): Logger {
+  const level = (values["log-level"] as string | undefined) ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  return createLogger({ level: level as Level });
+}
+
+export function ether(value: string | undefined, name: string, fallback: bigint): bigint {
+  if (value === undefined) return fallback;
+  try {
+    const v = parseEther(value);
+    if (v < 0n) throw new Error();
+    return v;
+  } catch {
+    throw new UsageError(`--${name} must be an amount of ETH, got "${value}"`);
+  }
+}
+
+/** Prints a JSON value on stdout (bigints as decimal strings). */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+}

@@ -1,0 +1,245 @@
+/**
+ * Chain sync and what nodes read from the chain (docs/GAME.md, "What nodes need"): the market's and
+ * the game's events from a persisted cursor (up to `head − confirmations`, in chunks), task inputs
+ * (from the event, or from the calldata of the `post` transaction when the event's input is empty),
+ * and program bytes from `ProgramRegistered` events, checked against the program root.
+ */
+import { getBytes, hexlify, type Log, type Provider } from "ethers";
+import { compile } from "../interpreter/lower.js";
+import type { Limits } from "../interpreter/isa.js";
+import type { Program } from "../interpreter/program.js";
+import { initialStateRoot, programDescriptor, programRoot, type ProgramDescriptor } from "../interpreter/state.js";
+import type { Contracts } from "./contracts.js";
+import { limitsFromStruct, type Hex } from "./encoding.js";
+import { errorMessage, silentLogger, type Logger } from "./log.js";
+import { retry, type RetryOptions } from "./rpc.js";
+import type { Store } from "./store.js";
+
+export interface EventLoc {
+  block: number;
+  logIndex: number;
+  tx: Hex;
+}
+
+export type ChainEvent = EventLoc &
+  (
+    | { kind: "TaskPosted"; taskId: bigint; programRoot: Hex; poster: string; initialRoot: Hex; limits: Limits; inputLength: number; input: Hex }
+    | { kind: "Committed"; taskId: bigint; solver: string; finalRoot: Hex; steps: bigint; status: number; trap: number; output: Hex }
+    | { kind: "Challenged"; taskId: bigint; gameId: bigint; challenger: string }
+    | { kind: "SolutionDefeated"; taskId: bigint; solver: string; gameId: bigint }
+    | { kind: "ChallengeReleased"; taskId: bigint; gameId: bigint }
+    | { kind: "Finalized"; taskId: bigint; solver: string; status: number }
+    | { kind: "Expired"; taskId: bigint }
+    | { kind: "Withdrawal"; account: string; amount: bigint }
+    | { kind: "GameOpened"; gameId: bigint; solver: string; challenger: string; rootLo: Hex; rootHi: Hex; steps: bigint }
+    | { kind: "Bisected"; gameId: bigint; lo: bigint; hi: bigint; roots: Hex[] }
+    | { kind: "Selected"; gameId: bigint; index: number; lo: bigint; hi: bigint }
+    | { kind: "GameResolved"; gameId: bigint; solverWon: boolean; timeout: boolean }
+    | { kind: "GameAborted"; gameId: bigint }
+  );
+
+export type EventOf<K extends ChainEvent["kind"]> = Extract<ChainEvent, { kind: K }>;
+
+const MARKET_EVENTS = ["TaskPosted", "Committed", "Challenged", "SolutionDefeated", "ChallengeReleased", "Finalized", "Expired", "Withdrawal"];
+const GAME_EVENTS = ["GameOpened", "Bisected", "Selected", "GameResolved", "GameAborted"];
+
+/** Decodes a market or game log into a ChainEvent (null for logs of other events). */
+export function decodeEvent(c: Contracts, log: Log): ChainEvent | null {
+  const loc: EventLoc = { block: log.blockNumber, logIndex: log.index, tx: log.transactionHash };
+  const isGame = log.address.toLowerCase() === c.addresses.game.toLowerCase();
+  const parsed = (isGame ? c.gameIface : c.marketIface).parseLog({ topics: [...log.topics], data: log.data });
+  if (!parsed) return null;
+  const a = parsed.args;
+  switch (parsed.name) {
+    case "TaskPosted":
+      return { ...loc, kind: "TaskPosted", taskId: a.taskId, programRoot: a.programRoot, poster: a.poster, initialRoot: a.initialRoot, limits: limitsFromStruct(a.limits), inputLength: Number(a.inputLength), input: a.input };
+    case "Committed":
+      return { ...loc, kind: "Committed", taskId: a.taskId, solver: a.solver, finalRoot: a.finalRoot, steps: a.steps, status: Number(a.status), trap: Number(a.trap), output: a.output };
+    case "Challenged":
+      return { ...loc, kind: "Challenged", taskId: a.taskId, gameId: a.gameId, challenger: a.challenger };
+    case "SolutionDefeated":
+      return { ...loc, kind: "SolutionDefeated", taskId: a.taskId, solver: a.solver, gameId: a.gameId };
+    case "ChallengeReleased":
+      return { ...loc, kind: "ChallengeReleased", taskId: a.taskId, gameId: a.gameId };
+    case "Finalized":
+      return { ...loc, kind: "Finalized", taskId: a.taskId, solver: a.solver, status: Number(a.status) };
+    case "Expired":
+      return { ...loc, kind: "Expired", taskId: a.taskId };
+    case "Withdrawal":
+      return { ...loc, kind: "Withdrawal", account: a.account, amount: a.amount };
+    case "GameOpened":
+      return { ...loc, kind: "GameOpened", gameId: a.gameId, solver: a.solver, challenger: a.challenger, rootLo: a.rootLo, rootHi: a.rootHi, steps: a.steps };
+    case "Bisected":
+      return { ...loc, kind: "Bisected", gameId: a.gameId, lo: a.lo, hi: a.hi, roots: [...a.roots] };
+    case "Selected":
+      return { ...loc, kind: "Selected", gameId: a.gameId, index: Number(a.index), lo: a.lo, hi: a.hi };
+    case "GameResolved":
+      return { ...loc, kind: "GameResolved", gameId: a.gameId, solverWon: a.solverWon, timeout: a.timeout };
+    case "GameAborted":
+      return { ...loc, kind: "GameAborted", gameId: a.gameId };
+    default:
+      return null;
+  }
+}
+
+export interface SyncOptions {
+  /** Events are handled once their block has this many confirmations (0: at once). */
+  confirmations?: number;
+  /** Blocks per eth_getLogs request. */
+  chunk?: number;
+  log?: Logger;
+  retry?: RetryOptions;
+}
+
+export interface Cursor {
+  /** Last block whose events were all handled. */
+  block: number;
+  market: string;
+  chainId: number;
+}
+
+/** Fetches the market's and game's events after a cursor persisted in the store. */
+export class ChainSync {
+  private readonly topics: string[];
+  private readonly log: Logger;
+  cursor: Cursor;
+
+  constructor(
+    readonly provider: Provider,
+    readonly contracts: Contracts,
+    private readonly store: Store | null,
+    startBlock: number,
+    chainId: number,
+    private readonly opts: SyncOptions = {},
+  ) {
+    this.log = opts.log ?? silentLogger;
+    this.topics = [...MARKET_EVENTS.map((n) => contracts.marketIface.getEvent(n)!.topicHash), ...GAME_EVENTS.map((n) => contracts.gameIface.getEvent(n)!.topicHash)];
+    const saved = store?.getRoot<Cursor>("cursor");
+    if (saved && saved.market.toLowerCase() !== contracts.addresses.market.toLowerCase()) throw new Error(`the store at ${store!.dir} belongs to the market ${saved.market}, not ${contracts.addresses.market}`);
+    this.cursor = saved ?? { block: startBlock - 1, market: contracts.addresses.market, chainId };
+  }
+
+  private rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retry(fn, { what, log: this.log, ...this.opts.retry });
+  }
+
+  /** The newest block whose events may be handled. */
+  async safeHead(): Promise<number> {
+    const head = await this.rpc("getBlockNumber", () => this.provider.getBlockNumber());
+    return head - (this.opts.confirmations ?? 0);
+  }
+
+  /**
+   * Handles every new event up to the safe head, chunk by chunk; the cursor is persisted after each
+   * chunk's handler has returned (so an interrupted chunk is handled again: handlers are idempotent).
+   */
+  async poll(handle: (events: ChainEvent[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    const target = await this.safeHead();
+    const chunk = this.opts.chunk ?? 5_000;
+    while (this.cursor.block < target && !signal?.aborted) {
+      const from = this.cursor.block + 1;
+      const to = Math.min(target, from + chunk - 1);
+      const logs = await this.rpc("getLogs", () =>
+        this.provider.getLogs({ address: [this.contracts.addresses.market, this.contracts.addresses.game], topics: [this.topics], fromBlock: from, toBlock: to }),
+      );
+      logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+      const events = logs.map((l) => decodeEvent(this.contracts, l)).filter((e): e is ChainEvent => e !== null);
+      if (events.length) await handle(events);
+      this.cursor = { ...this.cursor, block: to };
+      this.store?.putRoot("cursor", this.cursor);
+    }
+  }
+}
+
+/** All events of one game (for rebuilding a position, status and transcripts). */
+export async function gameEvents(provider: Provider, c: Contracts, gameId: bigint, fromBlock: number, opts: RetryOptions = {}): Promise<ChainEvent[]> {
+  const idTopic = "0x" + gameId.toString(16).padStart(64, "0");
+  const topics = GAME_EVENTS.map((n) => c.gameIface.getEvent(n)!.topicHash);
+  const logs = await retry(() => provider.getLogs({ address: c.addresses.game, topics: [topics, idTopic], fromBlock, toBlock: "latest" }), { what: "getLogs", ...opts });
+  logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+  return logs.map((l) => decodeEvent(c, l)).filter((e): e is ChainEvent => e !== null);
+}
+
+/** All market events of one task (indexed by task id). */
+export async function taskEvents(provider: Provider, c: Contracts, taskId: bigint, fromBlock: number, opts: RetryOptions = {}): Promise<ChainEvent[]> {
+  const idTopic = "0x" + taskId.toString(16).padStart(64, "0");
+  const topics = MARKET_EVENTS.filter((n) => n !== "Withdrawal").map((n) => c.marketIface.getEvent(n)!.topicHash);
+  const logs = await retry(() => provider.getLogs({ address: c.addresses.market, topics: [topics, idTopic], fromBlock, toBlock: "latest" }), { what: "getLogs", ...opts });
+  logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+  return logs.map((l) => decodeEvent(c, l)).filter((e): e is ChainEvent => e !== null);
+}
+
+/**
+ * The input of a posted task: the event's, or (plain-account posters) decoded from the calldata of
+ * the `post` transaction that emitted it.
+ */
+export async function taskInput(provider: Provider, c: Contracts, ev: EventOf<"TaskPosted">, opts: RetryOptions = {}): Promise<Uint8Array> {
+  const logged = getBytes(ev.input);
+  if (logged.length === ev.inputLength) return logged;
+  const tx = await retry(() => provider.getTransaction(ev.tx), { what: "getTransaction", ...opts });
+  if (!tx) throw new Error(`task ${ev.taskId}: transaction ${ev.tx} not found`);
+  let parsed;
+  try {
+    parsed = c.marketIface.parseTransaction({ data: tx.data, value: tx.value });
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || parsed.name !== "post" || tx.to?.toLowerCase() !== c.addresses.market.toLowerCase()) throw new Error(`task ${ev.taskId}: transaction ${ev.tx} is not a direct call to post`);
+  const input = getBytes(parsed.args.input);
+  if (input.length !== ev.inputLength) throw new Error(`task ${ev.taskId}: calldata input of ${input.length} bytes, event says ${ev.inputLength}`);
+  return input;
+}
+
+/** A program whose bytes lower to its registered root. */
+export interface VerifiedProgram {
+  root: Hex;
+  wasm: Uint8Array;
+  program: Program;
+  descriptor: ProgramDescriptor;
+}
+
+/**
+ * Finds a registration of `root` whose WebAssembly bytes lower to that root (any registration may
+ * carry wrong bytes: they are skipped). Null when none does: nodes refuse the program.
+ */
+export async function fetchProgram(provider: Provider, c: Contracts, root: Hex, fromBlock: number, opts: { retry?: RetryOptions; log?: Logger; cached?: Uint8Array } = {}): Promise<VerifiedProgram | null> {
+  const log = opts.log ?? silentLogger;
+  if (opts.cached) {
+    const v = verifyProgram(opts.cached, root);
+    if (v) return v;
+  }
+  const topic = c.marketIface.getEvent("ProgramRegistered")!.topicHash;
+  const logs = await retry(() => provider.getLogs({ address: c.addresses.market, topics: [topic, root], fromBlock, toBlock: "latest" }), { what: "getLogs", ...opts.retry });
+  for (const l of logs) {
+    const parsed = c.marketIface.parseLog({ topics: [...l.topics], data: l.data });
+    if (!parsed) continue;
+    const wasm = getBytes(parsed.args.wasm);
+    const v = verifyProgram(wasm, root);
+    if (v) return v;
+    log.warn("registration with wrong bytes", { programRoot: root, tx: l.transactionHash });
+  }
+  return null;
+}
+
+/** The program if `wasm` lowers to `root`, else null. */
+export function verifyProgram(wasm: Uint8Array, root: Hex): VerifiedProgram | null {
+  let program: Program;
+  try {
+    program = compile(wasm, { imports: "task" });
+  } catch {
+    return null;
+  }
+  const descriptor = programDescriptor(program);
+  if (hexlify(programRoot(descriptor)).toLowerCase() !== root.toLowerCase()) return null;
+  return { root: hexlify(programRoot(descriptor)), wasm, program, descriptor };
+}
+
+/** Checks a task's initial root against its program, input and limits (what the chain computed). */
+export function checkInitialRoot(p: VerifiedProgram, input: Uint8Array, limits: Limits, initialRoot: Hex): string | null {
+  try {
+    const r = hexlify(initialStateRoot(p.descriptor, input, limits));
+    return r.toLowerCase() === initialRoot.toLowerCase() ? null : `initial root ${r} differs from the chain's ${initialRoot}`;
+  } catch (e) {
+    return errorMessage(e);
+  }
+}

@@ -1,0 +1,599 @@
+/**
+ * What the solver and the challenger nodes share: the main loop (sync the chain's events from the
+ * persisted cursor, then act), the records of tasks and games in the store, the machine runs, the
+ * transaction manager, withdrawals, timeouts and transcripts. The roles (solver/, verifier/) only
+ * decide which moves to make.
+ *
+ * Restarts: everything a node needs to carry on is either in its store (cursor, tasks, games, sent
+ * transactions) or on the chain; machine state is rebuilt by re-running the task once (with
+ * checkpoints) when a game needs it. Events are applied idempotently (each record keeps the
+ * position of the last event applied), the cursor is written after its chunk, and every transaction
+ * has an intent key, so a node killed at any point and started again neither misses nor repeats
+ * anything.
+ */
+import { hexlify, type Provider, type Wallet } from "ethers";
+import type { Limits } from "../interpreter/isa.js";
+import { ChainSync, checkInitialRoot, fetchProgram, taskInput, type ChainEvent, type EventOf, type VerifiedProgram } from "./chain.js";
+import { Contracts, Stage, type Call, type GameView } from "./contracts.js";
+import type { Deployment } from "./deployment.js";
+import type { Hex } from "./encoding.js";
+import { TaskRun, type TaskRunOptions } from "./execution.js";
+import { afterBisect, afterSelect, isActive, openingPosition, Phase, positionPhase, type Position } from "./game.js";
+import { toJson } from "./store.js";
+import { createLogger, errorMessage, type Logger } from "./log.js";
+import { AbortedError, retry, sleep, type RetryOptions } from "./rpc.js";
+import { Store } from "./store.js";
+import { buildTranscript } from "./transcript.js";
+import { TxManager, TxWouldRevert, type TxOutcome } from "./txs.js";
+
+export type Role = "solver" | "challenger";
+
+export interface NodeOptions {
+  provider: Provider;
+  wallet: Wallet;
+  deployment: Deployment;
+  /** The store's directory. */
+  dataDir: string;
+  /** Poll interval (ms). Default 2000. */
+  pollMs?: number;
+  /** Confirmations before events are acted on. Default 0. */
+  confirmations?: number;
+  log?: Logger;
+  run?: TaskRunOptions;
+  retry?: RetryOptions;
+  /** Write a transcript of each finished game. Default true. */
+  transcripts?: boolean;
+}
+
+export interface SolutionRecord {
+  solver: string;
+  finalRoot: Hex;
+  steps: bigint;
+  status: number;
+  trap: number;
+  output: Hex;
+  tx: Hex;
+  block: number;
+}
+
+/** A claim this node (the solver) committed, recorded before the transaction is sent. */
+export interface CommittedClaim {
+  epoch: number;
+  finalRoot: Hex;
+  steps: bigint;
+  output: Hex;
+  opening: Hex;
+  /** Test behaviour: the claim's roots are made up from this step on (null: an honest claim). */
+  lieFrom: bigint | null;
+}
+
+export interface TaskRecord {
+  id: bigint;
+  programRoot: Hex;
+  poster: string;
+  initialRoot: Hex;
+  limits: Limits;
+  inputLength: number;
+  postTx: Hex;
+  postBlock: number;
+  /** Input logged in the event (contract posters), else fetched from the post calldata when needed. */
+  loggedInput: Hex | null;
+  program: "unknown" | "ok" | "refused";
+  refusal?: string;
+  stage: "open" | "finalized" | "expired";
+  /** Solutions defeated so far (the market's epoch). */
+  epoch: number;
+  solution: SolutionRecord | null;
+  games: bigint[];
+  seen: string;
+  /** Role data. */
+  claims?: CommittedClaim[];
+  /** The challenger's check of the solution held: null when its window closed before the check. */
+  verdict?: { epoch: number; finalRoot: Hex; correct: boolean | null };
+  challenged?: number[];
+  finalizeTried?: number;
+}
+
+export interface GameRecord {
+  id: bigint;
+  taskId: bigint | null;
+  solver: string;
+  challenger: string;
+  role: Role;
+  steps: bigint;
+  /** The solver's claimed final root (the game's root at `steps`). */
+  claimRoot: Hex;
+  openedBlock: number;
+  /** The market's epoch of the task when the game was opened. */
+  epoch: number | null;
+  position: Position;
+  result: null | { solverWon: boolean; timeout: boolean } | { aborted: true };
+  transcript?: string;
+  seen: string;
+}
+
+function eventKey(e: ChainEvent): string {
+  return `${e.block}.${e.logIndex}`;
+}
+function after(key: string, seen: string): boolean {
+  if (!seen) return true;
+  const [b1, l1] = key.split(".").map(Number);
+  const [b2, l2] = seen.split(".").map(Number);
+  return b1 > b2 || (b1 === b2 && l1 > l2);
+}
+
+export abstract class Node {
+  readonly store: Store;
+  readonly contracts: Contracts;
+  readonly txs: TxManager;
+  readonly sync: ChainSync;
+  readonly log: Logger;
+  readonly address: string;
+  readonly k: number;
+  protected readonly provider: Provider;
+  protected readonly deployment: Deployment;
+  protected readonly tasks = new Map<string, TaskRecord>();
+  protected readonly games = new Map<string, GameRecord>();
+  protected readonly runs = new Map<string, TaskRun>();
+  private readonly programs = new Map<string, VerifiedProgram | null>();
+  private readonly controller = new AbortController();
+  private readonly retryOpts: RetryOptions;
+  private owedCheck = true;
+  private retiredSteps = 0;
+  private stopped: Promise<void> | null = null;
+  private clock: { block: number; timestamp: number; seenAt: number } | null = null;
+  private failing = new Map<string, number>();
+  private snapshotMeta = new Map<string, string>();
+
+  constructor(
+    readonly role: Role,
+    protected readonly opts: NodeOptions,
+  ) {
+    this.provider = opts.provider;
+    this.deployment = opts.deployment;
+    this.store = new Store(opts.dataDir);
+    this.log = (opts.log ?? createLogger()).child({ node: role });
+    this.retryOpts = { log: this.log, signal: this.controller.signal, ...opts.retry };
+    this.contracts = new Contracts(opts.provider, { market: opts.deployment.market, game: opts.deployment.game }, this.retryOpts);
+    const wallet = opts.wallet.provider ? opts.wallet : opts.wallet.connect(opts.provider);
+    this.address = wallet.address;
+    this.k = opts.deployment.parameters.k;
+    this.txs = new TxManager(opts.provider, wallet, this.store, {
+      pollMs: Math.min(opts.pollMs ?? 2000, 500),
+      confirmations: opts.confirmations ?? 0,
+      log: this.log,
+      signal: this.controller.signal,
+      retry: this.retryOpts,
+      contracts: this.contracts,
+    });
+    this.sync = new ChainSync(opts.provider, this.contracts, this.store, opts.deployment.block, opts.deployment.chainId, { confirmations: opts.confirmations ?? 0, log: this.log, retry: this.retryOpts });
+    const meta = this.store.getRoot<{ role: Role; address: string }>("meta");
+    if (meta && (meta.role !== role || meta.address.toLowerCase() !== this.address.toLowerCase())) throw new Error(`the store at ${opts.dataDir} belongs to the ${meta.role} ${meta.address}`);
+    this.store.putRoot("meta", { role, address: this.address, market: opts.deployment.market, chainId: opts.deployment.chainId });
+    for (const [key, t] of this.store.all<TaskRecord>("tasks")) this.tasks.set(key, t);
+    for (const [key, g] of this.store.all<GameRecord>("games")) this.games.set(key, g);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Steps executed by this node's machines (all tasks, since start). */
+  get stepsExecuted(): number {
+    let n = this.retiredSteps;
+    for (const r of this.runs.values()) n += r.stepsExecuted;
+    return n;
+  }
+
+  /** Runs until stop(): recovers pending transactions, then polls and acts. */
+  start(): Promise<void> {
+    this.stopped ??= this.loop();
+    return this.stopped;
+  }
+
+  /** Asks the loop to stop: the current RPC call is abandoned, the store is already persisted. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.stopped;
+  }
+
+  private async loop(): Promise<void> {
+    this.log.info("started", { address: this.address, market: this.deployment.market, chainId: this.deployment.chainId, cursor: this.sync.cursor.block, tasks: this.tasks.size, games: this.games.size });
+    try {
+      await this.txs.recover();
+    } catch (e) {
+      if (!(e instanceof AbortedError)) this.log.error("recovery failed", { error: errorMessage(e) });
+    }
+    while (!this.signal.aborted) {
+      try {
+        await this.tick();
+      } catch (e) {
+        if (e instanceof AbortedError || this.signal.aborted) break;
+        this.log.error("tick failed", { error: errorMessage(e) });
+      }
+      try {
+        await sleep(this.opts.pollMs ?? 2000, this.signal);
+      } catch {
+        break;
+      }
+    }
+    this.log.info("stopped", { cursor: this.sync.cursor.block, stepsExecuted: this.stepsExecuted });
+  }
+
+  /** One round: new events, then the role's moves, withdrawals and transcripts. */
+  async tick(): Promise<void> {
+    await this.sync.poll(async (events) => {
+      for (const e of events) await this.apply(e);
+    }, this.signal);
+    await this.refreshClock();
+    await this.act();
+    await this.withdrawIfOwed();
+    await this.writeTranscripts();
+    this.pruneRuns();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Events -> records
+
+  protected saveTask(t: TaskRecord): void {
+    this.tasks.set(t.id.toString(), t);
+    this.store.put("tasks", t.id.toString(), t);
+  }
+
+  protected saveGame(g: GameRecord): void {
+    this.games.set(g.id.toString(), g);
+    this.store.put("games", g.id.toString(), g);
+  }
+
+  protected task(id: bigint): TaskRecord | undefined {
+    return this.tasks.get(id.toString());
+  }
+
+  protected game(id: bigint): GameRecord | undefined {
+    return this.games.get(id.toString());
+  }
+
+  private mine(addr: string): boolean {
+    return addr.toLowerCase() === this.address.toLowerCase();
+  }
+
+  private async apply(e: ChainEvent): Promise<void> {
+    const key = eventKey(e);
+    switch (e.kind) {
+      case "TaskPosted": {
+        if (this.task(e.taskId)) return;
+        this.saveTask({
+          id: e.taskId,
+          programRoot: e.programRoot,
+          poster: e.poster,
+          initialRoot: e.initialRoot,
+          limits: e.limits,
+          inputLength: e.inputLength,
+          postTx: e.tx,
+          postBlock: e.block,
+          loggedInput: e.input !== "0x" ? e.input : null,
+          program: "unknown",
+          stage: "open",
+          epoch: 0,
+          solution: null,
+          games: [],
+          seen: key,
+        });
+        this.log.info("task seen", { taskId: e.taskId, programRoot: e.programRoot, inputBytes: e.inputLength, stepLimit: e.limits.steps });
+        return;
+      }
+      case "Committed":
+      case "SolutionDefeated":
+      case "Finalized":
+      case "Expired":
+      case "Challenged":
+      case "ChallengeReleased": {
+        const t = this.task(e.taskId);
+        if (!t || !after(key, t.seen)) return;
+        t.seen = key;
+        if (e.kind === "Committed") {
+          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, trap: e.trap, output: e.output, tx: e.tx, block: e.block };
+          this.log.info("solution committed", { taskId: e.taskId, solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, mine: this.mine(e.solver) });
+        } else if (e.kind === "SolutionDefeated") {
+          t.solution = null;
+          t.epoch += 1;
+          this.log.info("solution defeated", { taskId: e.taskId, solver: e.solver, gameId: e.gameId, mine: this.mine(e.solver) });
+        } else if (e.kind === "Finalized") {
+          t.stage = "finalized";
+          this.log.info("task finalized", { taskId: e.taskId, solver: e.solver, mine: this.mine(e.solver) });
+          if (this.mine(e.solver)) this.owedCheck = true;
+        } else if (e.kind === "Expired") {
+          t.stage = "expired";
+          this.log.info("task expired", { taskId: e.taskId });
+        } else if (e.kind === "Challenged") {
+          if (!t.games.includes(e.gameId)) t.games.push(e.gameId);
+          const g = this.game(e.gameId);
+          if (g && g.taskId === null) {
+            g.taskId = e.taskId;
+            g.epoch = t.epoch;
+            this.saveGame(g);
+          }
+        } else if (e.kind === "ChallengeReleased") {
+          const g = this.game(e.gameId);
+          if (g) this.owedCheck = true;
+        }
+        this.saveTask(t);
+        await this.onTaskEvent(t, e);
+        return;
+      }
+      case "GameOpened": {
+        if (this.game(e.gameId)) return;
+        const role: Role | null = this.mine(e.solver) ? "solver" : this.mine(e.challenger) ? "challenger" : null;
+        if (!role) return;
+        this.saveGame({
+          id: e.gameId,
+          taskId: null,
+          solver: e.solver,
+          challenger: e.challenger,
+          role,
+          steps: e.steps,
+          claimRoot: e.rootHi,
+          openedBlock: e.block,
+          epoch: null,
+          position: openingPosition(e.rootLo, e.rootHi, e.steps),
+          result: null,
+          seen: key,
+        });
+        this.log.info("game opened", { gameId: e.gameId, role, solver: e.solver, challenger: e.challenger, steps: e.steps });
+        return;
+      }
+      case "Bisected":
+      case "Selected":
+      case "GameResolved":
+      case "GameAborted": {
+        const g = this.game(e.gameId);
+        if (!g || !after(key, g.seen)) return;
+        g.seen = key;
+        if (e.kind === "Bisected") g.position = afterBisect(g.position, e.lo, e.hi, e.roots);
+        else if (e.kind === "Selected") {
+          g.position = afterSelect(g.position, e.index, this.k, e.lo, e.hi);
+          this.log.info("segment selected", { gameId: g.id, index: e.index, lo: e.lo, hi: e.hi });
+        } else if (e.kind === "GameResolved") {
+          g.result = { solverWon: e.solverWon, timeout: e.timeout };
+          const won = (g.role === "solver") === e.solverWon;
+          this.log.info(won ? "game won" : "game lost", { gameId: g.id, role: g.role, solverWon: e.solverWon, timeout: e.timeout });
+          this.owedCheck = true;
+        } else {
+          g.result = { aborted: true };
+          this.log.info("game aborted", { gameId: g.id });
+          this.owedCheck = true;
+        }
+        this.saveGame(g);
+        return;
+      }
+      case "Withdrawal":
+        return;
+    }
+  }
+
+  /** Role hook: whether to keep a task's run (its checkpoints) while the task is open and no game is. */
+  protected needsRun(_t: TaskRecord): boolean {
+    return true;
+  }
+
+  /** Role hook, after a task record changed. */
+  protected async onTaskEvent(_t: TaskRecord, _e: ChainEvent): Promise<void> {}
+
+  /** The role's moves. */
+  protected abstract act(): Promise<void>;
+
+  // ----------------------------------------------------------------------------------------------
+  // Programs, inputs, runs
+
+  /** The program of a task when its registered bytes lower to its root (refuses it otherwise). */
+  protected async program(t: TaskRecord): Promise<VerifiedProgram | null> {
+    if (t.program === "refused") return null;
+    let p = this.programs.get(t.programRoot);
+    if (p === undefined) {
+      const cached = this.store.getBytes("programs", t.programRoot, ".wasm");
+      p = await fetchProgram(this.provider, this.contracts, t.programRoot, this.deployment.block, { retry: this.retryOpts, log: this.log, cached });
+      this.programs.set(t.programRoot, p);
+      if (p && !cached) this.store.putBytes("programs", t.programRoot, p.wasm, ".wasm");
+    }
+    if (!p) {
+      t.program = "refused";
+      t.refusal = "no registration of the program root has bytes that lower to it";
+      this.log.warn("program refused", { taskId: t.id, programRoot: t.programRoot, reason: t.refusal });
+      this.saveTask(t);
+      return null;
+    }
+    if (t.program !== "ok") {
+      t.program = "ok";
+      this.saveTask(t);
+    }
+    return p;
+  }
+
+  protected async input(t: TaskRecord): Promise<Uint8Array> {
+    const stored = this.store.getBytes("inputs", t.id.toString());
+    if (stored && stored.length === t.inputLength) return stored;
+    const ev: EventOf<"TaskPosted"> = {
+      kind: "TaskPosted",
+      block: t.postBlock,
+      logIndex: 0,
+      tx: t.postTx,
+      taskId: t.id,
+      programRoot: t.programRoot,
+      poster: t.poster,
+      initialRoot: t.initialRoot,
+      limits: t.limits,
+      inputLength: t.inputLength,
+      input: t.loggedInput ?? "0x",
+    };
+    const input = await taskInput(this.provider, this.contracts, ev, this.retryOpts);
+    this.store.putBytes("inputs", t.id.toString(), input);
+    return input;
+  }
+
+  /** The task's run (created on first use, its first pass started); null when the task is refused. */
+  protected async taskRun(t: TaskRecord): Promise<TaskRun | null> {
+    const key = t.id.toString();
+    let run = this.runs.get(key);
+    if (run) return run;
+    const p = await this.program(t);
+    if (!p) return null;
+    let input: Uint8Array;
+    try {
+      input = await this.input(t);
+    } catch (e) {
+      if (e instanceof AbortedError) throw e;
+      return this.refuse(t, `input: ${errorMessage(e)}`);
+    }
+    const bad = checkInitialRoot(p, input, t.limits, t.initialRoot);
+    if (bad) return this.refuse(t, bad);
+    run = new TaskRun(p.program, input, t.limits, { ...this.opts.run, log: this.log.child({ taskId: key }), signal: this.signal });
+    this.runs.set(key, run);
+    await run.run();
+    return run;
+  }
+
+  private refuse(t: TaskRecord, reason: string): null {
+    t.program = "refused";
+    t.refusal = reason;
+    this.saveTask(t);
+    this.log.warn("task refused", { taskId: t.id, reason });
+    return null;
+  }
+
+  /** Drops the runs of tasks this node has nothing more to do with; prunes round snapshots. */
+  private pruneRuns(): void {
+    for (const [key, run] of this.runs) {
+      const t = this.tasks.get(key);
+      const active = [...this.games.values()].filter((g) => g.taskId?.toString() === key && g.result === null);
+      if (!t || (active.length === 0 && (t.stage !== "open" || !this.needsRun(t)))) {
+        this.retiredSteps += run.stepsExecuted;
+        this.runs.delete(key);
+        continue;
+      }
+      run.retain(active.map((g) => [g.position.lo, g.position.hi] as const));
+      const meta = toJson(run.snapshotSteps());
+      if (this.snapshotMeta.get(key) !== meta) {
+        this.snapshotMeta.set(key, meta);
+        this.store.put("snapshots", key, run.snapshotSteps());
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Sends a call under an intent key. Returns null (and logs) when it would revert; a transient
+   * failure is rethrown (the tick ends and the next one tries again).
+   */
+  protected async send(intent: string, call: Call): Promise<TxOutcome | null> {
+    try {
+      const out = await this.txs.send(intent, call);
+      this.failing.delete(intent);
+      if (out.status === "reverted") this.log.warn("move reverted", { intent });
+      return out;
+    } catch (e) {
+      if (e instanceof TxWouldRevert) {
+        const n = (this.failing.get(intent) ?? 0) + 1;
+        this.failing.set(intent, n);
+        // log the first refusal and then every 20th, not each poll
+        if (n === 1 || n % 20 === 0) this.log.info("not sent", { intent, reason: e.errorName ?? e.detail, attempts: n });
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Whether a transaction for this intent was mined successfully (or is in flight). */
+  protected sent(intent: string): boolean {
+    const r = this.txs.get(intent);
+    return !!r && (r.status === "sent" || r.status === "mined");
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Time, games, withdrawals
+
+  /** Latest block number and timestamp, with the wall time when it was seen. */
+  private async refreshClock(): Promise<void> {
+    const b = await retry(() => this.provider.getBlock("latest"), { what: "getBlock", ...this.retryOpts });
+    if (!b) return;
+    if (!this.clock || b.number !== this.clock.block) this.clock = { block: b.number, timestamp: b.timestamp, seenAt: Date.now() };
+  }
+
+  /** The chain's time estimated from the latest block and the wall clock since it was seen. */
+  protected chainNow(): number {
+    if (!this.clock) return Math.floor(Date.now() / 1000);
+    return this.clock.timestamp + Math.floor((Date.now() - this.clock.seenAt) / 1000);
+  }
+
+  /**
+   * The game's on-chain view when it agrees with the position tracked from events (otherwise events
+   * are still to come: wait). Null when the game is over or out of sync.
+   */
+  protected async liveGame(g: GameRecord): Promise<GameView | null> {
+    const v = await this.contracts.gameOf(g.id);
+    if (!isActive(v.phase)) return null;
+    if (v.lo !== g.position.lo || v.hi !== g.position.hi || v.phase !== positionPhase(g.position)) return null;
+    return v;
+  }
+
+  /** Calls timeout when the opponent's clock has run out. */
+  protected async claimTimeout(g: GameRecord, v: GameView): Promise<boolean> {
+    if (v.toMove.toLowerCase() === this.address.toLowerCase() || v.deadline === 0 || this.chainNow() <= v.deadline) return false;
+    this.log.info("opponent's clock ran out", { gameId: g.id, deadline: v.deadline });
+    return (await this.send(`timeout:${g.id}`, this.contracts.timeout(g.id))) !== null;
+  }
+
+  private async withdrawIfOwed(): Promise<void> {
+    if (!this.owedCheck) return;
+    const owed = await this.contracts.balanceOf(this.address);
+    if (owed === 0n) {
+      this.owedCheck = false;
+      return;
+    }
+    const n = (this.store.getRoot<{ withdrawals: number }>("withdrawals")?.withdrawals ?? 0) + 1;
+    const out = await this.send(`withdraw:${n}`, this.contracts.withdraw());
+    if (out?.status === "mined") {
+      this.store.putRoot("withdrawals", { withdrawals: n });
+      this.owedCheck = false;
+      this.log.info("withdrawn", { amount: owed, tx: out.hash });
+    }
+  }
+
+  private async writeTranscripts(): Promise<void> {
+    if (this.opts.transcripts === false) return;
+    for (const g of this.games.values()) {
+      if (g.result === null || g.transcript || g.taskId === null) continue;
+      const t = this.task(g.taskId);
+      const p = t && (await this.program(t));
+      if (!t || !p) continue;
+      try {
+        const transcript = await buildTranscript({ provider: this.provider, contracts: this.contracts, deployment: this.deployment, gameId: g.id, taskId: g.taskId, input: await this.input(t), wasm: p.wasm, retry: this.retryOpts });
+        transcript.recordedBy = { role: this.role, address: this.address, at: new Date().toISOString() };
+        this.store.put("transcripts", `game-${g.id}`, transcript);
+        g.transcript = this.store.path("transcripts", `game-${g.id}`);
+        this.saveGame(g);
+        this.log.info("transcript written", { gameId: g.id, path: g.transcript, moves: transcript.moves.length });
+      } catch (e) {
+        if (e instanceof AbortedError) throw e;
+        this.log.warn("transcript failed", { gameId: g.id, error: errorMessage(e) });
+        g.transcript = "";
+        this.saveGame(g);
+      }
+    }
+  }
+
+  /** Task stage on chain, for deciding whether it is still worth any work. */
+  protected async stageOf(t: TaskRecord): Promise<number> {
+    const v = await this.contracts.taskOf(t.id);
+    if (v.stage === Stage.Finalized && t.stage !== "finalized") (t.stage = "finalized"), this.saveTask(t);
+    if (v.stage === Stage.Expired && t.stage !== "expired") (t.stage = "expired"), this.saveTask(t);
+    return v.stage;
+  }
+
+  protected activeGames(role: Role): GameRecord[] {
+    return [...this.games.values()].filter((g) => g.role === role && g.result === null && g.taskId !== null).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+}
+
+export { Phase, hexlify };

@@ -1,0 +1,126 @@
+/**
+ * The challenger node: checks every committed result by re-running the task, challenges the wrong
+ * ones within their window, plays each game to the one-step proof (names the first segment it
+ * disagrees with, proves the solver's last step wrong), claims timeouts, releases games made moot
+ * by another game's win, and withdraws.
+ *
+ * Test behaviour (off unless asked): `challengeCorrect` challenges correct results too (and then,
+ * agreeing with every root, disputes the last segment of each round).
+ */
+import { keccak256 } from "ethers";
+import { Stage } from "../client/contracts.js";
+import { chooseSegment, Phase, roundPoints } from "../client/game.js";
+import { Node, type GameRecord, type NodeOptions, type TaskRecord } from "../client/node.js";
+import type { NodeHandle } from "../solver/solver.js";
+
+export interface ChallengerOptions extends NodeOptions {
+  /** Test behaviour: challenge correct results too. */
+  challengeCorrect?: boolean;
+}
+
+export class ChallengerNode extends Node {
+  constructor(private readonly challengerOpts: ChallengerOptions) {
+    super("challenger", challengerOpts);
+  }
+
+  protected async act(): Promise<void> {
+    for (const t of [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (this.signal.aborted) return;
+      if (t.stage !== "open" || t.program === "refused" || !t.solution) continue;
+      if (t.solution.solver.toLowerCase() === this.address.toLowerCase()) continue;
+      await this.check(t);
+    }
+    for (const g of this.activeGames("challenger")) {
+      if (this.signal.aborted) return;
+      await this.play(g);
+    }
+  }
+
+  /** Verifies the solution held by re-running the task; challenges it when wrong. */
+  private async check(t: TaskRecord): Promise<void> {
+    const sol = t.solution!;
+    const intent = `challenge:${t.id}:${t.epoch}`;
+    if (this.sent(intent)) return;
+    const known = t.verdict && t.verdict.epoch === t.epoch && t.verdict.finalRoot.toLowerCase() === sol.finalRoot.toLowerCase() ? t.verdict : null;
+    if (known && (known.correct === null || (known.correct && !this.challengerOpts.challengeCorrect))) return;
+    const view = await this.contracts.taskOf(t.id);
+    if (view.stage !== Stage.Open) {
+      await this.stageOf(t);
+      return;
+    }
+    if (view.solver.toLowerCase() !== sol.solver.toLowerCase()) return; // events to come
+    if (this.chainNow() > view.commitTime + view.window) {
+      if (!known) {
+        this.log.info("window closed before the check", { taskId: t.id });
+        t.verdict = { epoch: t.epoch, finalRoot: sol.finalRoot, correct: null };
+        this.saveTask(t);
+      }
+      return;
+    }
+    let correct = known?.correct;
+    if (correct == null) {
+      const run = await this.taskRun(t);
+      if (!run) return;
+      const r = await run.run();
+      correct = r.finalRoot.toLowerCase() === sol.finalRoot.toLowerCase();
+      t.verdict = { epoch: t.epoch, finalRoot: sol.finalRoot, correct };
+      this.saveTask(t);
+      this.log.info(correct ? "solution verified" : "solution wrong", { taskId: t.id, claimed: sol.finalRoot, computed: r.finalRoot, claimedSteps: sol.steps, steps: r.steps });
+    }
+    if (correct && !this.challengerOpts.challengeCorrect) return;
+    const out = await this.send(intent, this.contracts.challenge(t.id, t.initialRoot, sol.finalRoot, keccak256(sol.output), view.challengerBond));
+    if (out?.status === "mined") {
+      t.challenged = [...(t.challenged ?? []), t.epoch];
+      this.saveTask(t);
+      this.log.info("challenged", { taskId: t.id, tx: out.hash, gasUsed: out.gasUsed });
+    }
+  }
+
+  /** A correct solution needs no run kept (unless it is challenged anyway, or a game needs it). */
+  protected needsRun(t: TaskRecord): boolean {
+    return !(t.verdict && t.verdict.epoch === t.epoch && t.verdict.correct === true && !this.challengerOpts.challengeCorrect);
+  }
+
+  private async play(g: GameRecord): Promise<void> {
+    const t = this.task(g.taskId!);
+    if (!t) return;
+    if (g.epoch !== null && (t.epoch !== g.epoch || t.stage !== "open")) {
+      // the solution was defeated in another game (or the task ended): the game is moot
+      const c = await this.contracts.challengeOf(g.id);
+      if (c.live) {
+        const out = await this.send(`release:${g.id}`, this.contracts.release(g.id));
+        if (out?.status === "mined") this.log.info("moot game released", { gameId: g.id });
+      }
+      return;
+    }
+    const v = await this.liveGame(g);
+    if (!v) return;
+    const run = await this.taskRun(t);
+    if (!run) return;
+    const pos = g.position;
+    if (v.phase === Phase.Select) {
+      const pts = roundPoints(pos, this.k);
+      const ends = [pos.rootLo, ...pos.roots!, pos.rootHi];
+      const mine = await run.rootsAt(pts.slice(1));
+      const index = chooseSegment(ends, [ends[0], ...mine]);
+      const out = await this.send(`select:${g.id}:${pos.lo}-${pos.hi}`, this.contracts.select(g.id, pos.rootLo, pos.rootHi, pos.roots!, index));
+      if (out?.status === "mined") this.log.info("selected", { gameId: g.id, lo: pts[index], hi: pts[index + 1], index, gasUsed: out.gasUsed });
+    } else if (v.phase === Phase.Step) {
+      const trueHi = await run.rootAt(pos.hi);
+      if (trueHi.toLowerCase() === pos.rootHi.toLowerCase()) {
+        // the solver's step is right: only its clock can decide now
+        await this.claimTimeout(g, v);
+        return;
+      }
+      const witness = await run.witnessAt(pos.lo);
+      const out = await this.send(`prove:${g.id}`, this.contracts.proveStep(g.id, pos.rootLo, pos.rootHi, witness));
+      if (out?.status === "mined") this.log.info("step proven wrong", { gameId: g.id, step: pos.lo, witnessBytes: (witness.length - 2) / 2, gasUsed: out.gasUsed });
+    } else await this.claimTimeout(g, v);
+  }
+}
+
+export function startChallenger(opts: ChallengerOptions): NodeHandle<ChallengerNode> {
+  const node = new ChallengerNode(opts);
+  const done = node.start();
+  return { node, done, stop: () => node.stop() };
+}
