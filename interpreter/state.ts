@@ -5,16 +5,21 @@
  *   coldHash  = keccak(0x11 ‖ memInfo ‖ memRoot ‖ framesHash ‖ auxHash)
  *   auxHash   = keccak(0x12 ‖ limits ‖ globalsRoot ‖ tableRoot ‖ inputRoot ‖ outputRoot)
  *
- * Everything here is lazy: the executor never hashes. A StateTracker attached to a machine keeps
- * what is expensive to recompute between two looks at the same machine:
- * - the memory tree, updated from the leaves the executor stamped (Machine.mark) since the tracker's
- *   last look (Machine.nextEpoch), and re-rooted in O(1) per doubling when memory grows;
+ * Everything here is lazy: the executor never hashes. A StateTracker attached to a machine
+ * (tracker(m)) keeps what is expensive to recompute between two looks at the same machine:
+ * - the memory tree (interpreter/hash/merkle.ts, maximal depth; the tree of the current size is its
+ *   leftmost subtree), updated from the leaves the executor stamped in Machine.mark since the
+ *   tracker's last look (found by comparing the mark array with a copy, in native block compares);
  * - the operand-stack and frame hash chains as prefix caches: on each look the cached entries are
  *   compared (no hashing) with the machine's and only the suffix that changed is rehashed;
  * - the output tree (append-only: only the leaves past the last look are rehashed);
  * - per program (WeakMap): the code tree; per input array: the input tree; per table: its tree.
+ * Assumption (true for tasks): memory changes only through the machine's own steps, and tables
+ * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
+ * whole memory); roots depend on the state only, never on how the tracker got there.
  */
 import { hashPairsAt, keccak256, scratch, zeroHashesFor } from "./hash/keccak.js";
+import { MerkleTree } from "./hash/merkle.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
 import { Machine, type Snapshot } from "./machine.js";
@@ -131,26 +136,42 @@ export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
 // Fixed-depth Merkle tree over a byte array of 32-byte leaves.
 
 /**
- * A fixed-depth binary Merkle tree (node = keccak(0x01 ‖ L ‖ R)) whose first `n` leaves are the
- * 32-byte words of `leaves` and whose other leaves are zero. Only the nodes above those n leaves are
- * stored: a node past the stored range of its level is a zero subtree Z[h]. The leaf layer is not
- * copied (for memory it is the live memory buffer); `update` rehashes the paths of given leaves.
+ * A static fixed-depth binary Merkle tree (node = keccak(0x01 ‖ L ‖ R)) whose first `n` leaves are
+ * the 32-byte words of `leaves` and whose other leaves are zero, with every node stored (nodes past
+ * the stored range of a level are zero subtrees Z[h]). Used for the trees that never change or are
+ * small (code, input, table, locals, globals); memory and output use the incremental MerkleTree of
+ * interpreter/hash/merkle.ts.
  */
-export class ZTree {
-  depth: number;
-  n: number;
-  leaves: Uint8Array;
+export class ZTree implements Tree {
+  readonly depth: number;
+  readonly n: number;
+  readonly leaves: Uint8Array;
   /** levels[h] for 1 <= h <= depth: ceil(n / 2^h) nodes of 32 bytes. */
-  levels: Uint8Array[] = [];
+  private readonly levels: Uint8Array[] = [];
 
   constructor(leaves: Uint8Array, n: number, depth: number) {
-    if (n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
+    if (depth > 32 || n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
     if (leaves.length < n * 32) throw new RangeError("leaf buffer shorter than its leaves");
     this.leaves = leaves;
     this.n = n;
     this.depth = depth;
-    this.levels.length = depth + 1;
-    this.rebuildFrom(1);
+    const CHUNK = 1 << 14; // pairs per WebAssembly call
+    for (let h = 1; h <= depth; h++) {
+      const cnt = this.count(h);
+      const below = h === 1 ? leaves : this.levels[h - 1];
+      const belowCount = this.count(h - 1);
+      const level = new Uint8Array(cnt * 32);
+      for (let i = 0; i < cnt; i += CHUNK) {
+        const k = Math.min(CHUNK, cnt - i);
+        const s = scratch(k * 64);
+        const from = 2 * i, to = Math.min(2 * (i + k), belowCount);
+        s.set(below.subarray(from * 32, to * 32), 0);
+        if (to < 2 * (i + k)) s.set(Z[h - 1], (to - from) * 32); // odd count: the last right child is a zero subtree
+        hashPairsAt(P_NODE, 0, 0, k);
+        level.set(s.subarray(0, k * 32), i * 32);
+      }
+      this.levels[h] = level;
+    }
   }
 
   /** Nodes stored at level h. */
@@ -168,104 +189,42 @@ export class ZTree {
     return this.node(this.depth, 0);
   }
 
-  /** Recomputes every stored node of levels h0..depth from level h0 - 1. */
-  rebuildFrom(h0: number): void {
-    const CHUNK = 1 << 14; // pairs per WebAssembly call
-    for (let h = h0; h <= this.depth; h++) {
-      const cnt = this.count(h);
-      const below = h === 1 ? this.leaves : this.levels[h - 1];
-      const belowCount = this.count(h - 1);
-      const level = new Uint8Array(cnt * 32);
-      for (let i = 0; i < cnt; i += CHUNK) {
-        const k = Math.min(CHUNK, cnt - i);
-        const s = scratch(k * 64);
-        const from = 2 * i, to = Math.min(2 * (i + k), belowCount);
-        s.set(below.subarray(from * 32, to * 32), 0);
-        if (to < 2 * (i + k)) s.set(Z[h - 1], (to - from) * 32); // odd count: the last right child is a zero subtree
-        hashPairsAt(P_NODE, 0, 0, k);
-        level.set(s.subarray(0, k * 32), i * 32);
-      }
-      this.levels[h] = level;
-    }
-  }
-
-  /**
-   * Resizes to n leaves (n >= the old count) and depth (>= the old depth) over a new leaf buffer.
-   * New leaves must be zero or be passed to `update` afterwards.
-   */
-  resize(leaves: Uint8Array, n: number, depth: number): void {
-    if (n < this.n || depth < this.depth) throw new RangeError("ZTree.resize only grows");
-    if (n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
-    const oldDepth = this.depth;
-    this.leaves = leaves;
-    if (n !== this.n) {
-      this.n = n;
-      for (let h = 1; h <= oldDepth; h++) {
-        const cnt = this.count(h);
-        const old = this.levels[h];
-        if (old.length === cnt * 32) continue;
-        const level = new Uint8Array(cnt * 32);
-        level.set(old);
-        for (let j = old.length / 32; j < cnt; j++) level.set(Z[h], j * 32);
-        this.levels[h] = level;
-      }
-    }
-    if (depth > oldDepth) {
-      this.depth = depth;
-      this.levels.length = depth + 1;
-      this.rebuildFrom(oldDepth + 1);
-    }
-  }
-
-  /** Rehashes the paths of the leaves `dirty[0..k)` (sorted ascending, distinct). */
-  update(dirty: ArrayLike<number>, k: number = dirty.length): void {
-    if (k === 0) return;
-    let cur = Int32Array.from({ length: k }, (_, i) => dirty[i]);
-    let len = k;
-    for (let h = 1; h <= this.depth; h++) {
-      // parents, deduplicated (cur is sorted)
-      const par = new Int32Array(len);
-      let m = 0;
-      for (let t = 0; t < len; t++) {
-        const p = cur[t] >> 1;
-        if (m === 0 || par[m - 1] !== p) par[m++] = p;
-      }
-      const s = scratch(m * 64);
-      for (let t = 0; t < m; t++) {
-        const p = par[t];
-        s.set(this.node(h - 1, 2 * p), t * 64);
-        s.set(this.node(h - 1, 2 * p + 1), t * 64 + 32);
-      }
-      hashPairsAt(P_NODE, 0, 0, m);
-      const level = this.levels[h];
-      for (let t = 0; t < m; t++) level.set(s.subarray(t * 32, t * 32 + 32), par[t] * 32);
-      cur = par;
-      len = m;
-    }
-  }
-
-  /** The siblings of leaf i, bottom-up: depth × 32 bytes. */
   proof(i: number): Uint8Array {
-    const out = new Uint8Array(this.depth * 32);
-    for (let h = 0; h < this.depth; h++) out.set(this.node(h, Math.floor(i / 2 ** h) ^ 1), h * 32);
-    return out;
+    return proofOf(this, i);
   }
 
-  /**
-   * Combined proof of two distinct leaves p < q (docs/STATE.md, "Two-leaf proofs"): with
-   * t = bitlength(p xor q), the siblings of p at heights 0..t-2, those of q at heights 0..t-2, then
-   * the shared siblings at heights t..depth-1.
-   */
   proof2(p: number, q: number): Uint8Array {
-    if (!(p < q)) throw new RangeError("proof2 needs p < q");
-    const t = bitLength(p ^ q);
-    const out = new Uint8Array((this.depth + t - 2) * 32);
-    let o = 0;
-    for (let h = 0; h < t - 1; h++, o += 32) out.set(this.node(h, Math.floor(p / 2 ** h) ^ 1), o);
-    for (let h = 0; h < t - 1; h++, o += 32) out.set(this.node(h, Math.floor(q / 2 ** h) ^ 1), o);
-    for (let h = t; h < this.depth; h++, o += 32) out.set(this.node(h, Math.floor(p / 2 ** h) ^ 1), o);
-    return out;
+    return proof2Of(this, p, q);
   }
+}
+
+/** Anything with Merkle nodes: node(h, j) is node j of height h (0 = leaves), up to date. */
+export interface Tree {
+  readonly depth: number;
+  node(h: number, j: number): Uint8Array;
+}
+
+/** The siblings of leaf i, bottom-up: depth × 32 bytes. */
+export function proofOf(t: Tree, i: number): Uint8Array {
+  const out = new Uint8Array(t.depth * 32);
+  for (let h = 0; h < t.depth; h++) out.set(t.node(h, Math.floor(i / 2 ** h) ^ 1), h * 32);
+  return out;
+}
+
+/**
+ * Combined proof of two distinct leaves p < q (docs/STATE.md, "Two-leaf proofs"): with
+ * t = bitlength(p xor q), the siblings of p at heights 0..t-2, those of q at heights 0..t-2, then
+ * the shared siblings at heights t..depth-1.
+ */
+export function proof2Of(tr: Tree, p: number, q: number): Uint8Array {
+  if (!(p < q)) throw new RangeError("proof2 needs p < q");
+  const t = bitLength(p ^ q);
+  const out = new Uint8Array((tr.depth + t - 2) * 32);
+  let o = 0;
+  for (let h = 0; h < t - 1; h++, o += 32) out.set(tr.node(h, Math.floor(p / 2 ** h) ^ 1), o);
+  for (let h = 0; h < t - 1; h++, o += 32) out.set(tr.node(h, Math.floor(q / 2 ** h) ^ 1), o);
+  for (let h = t; h < tr.depth; h++, o += 32) out.set(tr.node(h, Math.floor(p / 2 ** h) ^ 1), o);
+  return out;
 }
 
 export function bitLength(x: number): number {
@@ -315,10 +274,11 @@ const LOCAL_OPS = new Set<number>([Op.LocalGet, Op.LocalSet, Op.LocalTee]);
 const GLOBAL_OPS = new Set<number>([Op.GlobalGet, Op.GlobalSet]);
 
 /**
- * TEMPORARY ADAPTER (until lower.ts emits them): the immediates the on-chain step needs but the
- * executor does not read. LocalGet/LocalSet/LocalTee: b = numLocals of the enclosing function;
- * GlobalGet/GlobalSet: b = number of defined globals; CallIndirect: c = table length. Where lower.ts
- * already sets them the values are checked, so this becomes the identity once it does.
+ * The code the state commits to: Program.code with the immediates the on-chain step needs but the
+ * executor does not read (docs/STATE.md §2.4): LocalGet/LocalSet/LocalTee b = numLocals of the
+ * enclosing function; GlobalGet/GlobalSet b = number of defined globals; CallIndirect c = table
+ * length. lower.ts emits them; here they are checked (a mismatch throws) and, for a program lowered
+ * by code that left them 0, filled in.
  */
 export function provableCode(program: Program): Int32Array {
   const code = program.code.slice();
@@ -502,79 +462,102 @@ export function memInfoBytes(pages: number, outLen: number): Uint8Array {
 // ------------------------------------------------------------------------------------------------
 // Incremental memory and output trees.
 
-class MemoryCommit {
-  tree: ZTree | null = null;
-  since = 0;
-  private dirty = new Int32Array(1024);
+/** Depth of the largest memory tree (65536 pages): memDepth(65536). */
+export const MEM_MAX_DEPTH = 27;
 
-  /** Brings the tree up to date with the machine's memory; returns it. */
-  sync(m: Machine): ZTree {
-    const bytes = m.memoryBytes();
-    const e = m.nextEpoch();
-    const n = bytes.length >>> 5;
-    const d = memDepth(bytes.length / PAGE_BYTES);
+/**
+ * The memory tree: one MerkleTree (interpreter/hash/merkle.ts) of the maximal depth over the live
+ * memory buffer. The tree of the current size, depth memDepth(pages), is its leftmost subtree, so
+ * growing memory needs no re-rooting off-chain (nodes right of the touched prefix are never stored).
+ */
+class MemoryCommit {
+  tree: MerkleTree | null = null;
+  /**
+   * The machine's mark array as of the last look. A leaf was written since then iff its mark
+   * differs (marks only grow, and every write after a look carries a newer epoch), so dirty leaves
+   * are found with native block compares (memcmp) instead of a JS loop over every leaf.
+   */
+  seen = new Uint32Array(0);
+
+  /** Brings the tree up to date with the machine's memory. */
+  sync(m: Machine): MerkleTree {
+    m.nextEpoch(); // writes from now on carry a newer stamp than anything in `seen`
     let t = this.tree;
-    if (t === null || n < t.n) {
-      this.tree = new ZTree(bytes, n, d);
-      this.since = e;
-      return this.tree;
-    }
-    if (t.leaves !== bytes || n !== t.n || d !== t.depth) t.resize(bytes, n, d);
     const mark = m.mark;
-    const since = this.since;
-    let dirty = this.dirty;
-    let k = 0;
-    const lim = Math.min(n, mark.length);
-    for (let l = 0; l < lim; l++) {
-      if (mark[l] > since) {
-        if (k === dirty.length) {
-          const bigger = new Int32Array(dirty.length * 2);
-          bigger.set(dirty);
-          dirty = this.dirty = bigger;
+    if (t === null) {
+      t = this.tree = new MerkleTree(MEM_MAX_DEPTH, () => m.memoryBytes());
+      this.seen = mark.slice();
+      return t;
+    }
+    const n = Math.min(m.memoryBytes().length >>> 5, mark.length);
+    if (this.seen.length < mark.length) {
+      const grown = new Uint32Array(mark.length); // new leaves: mark 0, zero memory
+      grown.set(this.seen);
+      this.seen = grown;
+    }
+    const seen = this.seen;
+    const a = Buffer.from(mark.buffer, mark.byteOffset, n * 4);
+    const b = Buffer.from(seen.buffer, seen.byteOffset, n * 4);
+    const BLOCK = 1024; // leaves per compare
+    for (let i = 0; i < n; i += BLOCK) {
+      const e = Math.min(n, i + BLOCK);
+      if (a.compare(b, 4 * i, 4 * e, 4 * i, 4 * e) === 0) continue;
+      for (let l = i; l < e; l++) {
+        if (mark[l] !== seen[l]) {
+          seen[l] = mark[l];
+          t.markDirty(l);
         }
-        dirty[k++] = l;
       }
     }
-    t.update(dirty, k);
-    this.since = e;
+    t.update();
     return t;
   }
 }
 
+/** The output tree: append-only, fixed depth; leaves past the last look are rehashed. */
 class OutputCommit {
-  tree: ZTree | null = null;
-  buf = new Uint8Array(0);
+  tree: MerkleTree | null = null;
   len = 0;
+  depth = -1;
 
-  sync(m: Machine): ZTree {
-    const depth = outputDepth(m.limits.outputBytes);
-    const outLen = m.outLen;
-    let t = this.tree;
-    if (t === null || outLen < this.len || t.depth !== depth) {
-      this.len = 0;
-      this.buf = new Uint8Array(0);
-      t = this.tree = new ZTree(this.buf, 0, depth);
+  sync(m: Machine): MerkleTree {
+    const d = outputDepth(m.limits.outputBytes);
+    const src = () => m.out.subarray(0, m.outLen);
+    if (this.tree === null || d !== this.depth || m.outLen < this.len) {
+      this.depth = d;
+      this.len = m.outLen;
+      return (this.tree = new MerkleTree(d, src));
     }
-    if (outLen === this.len) return t;
-    const n = Math.ceil(outLen / 32);
-    if (this.buf.length < n * 32) {
-      const bigger = new Uint8Array(Math.max(n * 32, this.buf.length * 2));
-      bigger.set(this.buf);
-      this.buf = bigger;
+    if (m.outLen > this.len) {
+      this.tree.markDirtyBytes(this.len, m.outLen - this.len);
+      this.len = m.outLen;
     }
-    const first = this.len >>> 5;
-    this.buf.set(m.out.subarray(this.len, outLen), this.len);
-    this.len = outLen;
-    t.resize(this.buf, n, depth);
-    const dirty: number[] = [];
-    for (let l = first; l < n; l++) dirty.push(l);
-    t.update(dirty);
-    return t;
+    this.tree.update();
+    return this.tree;
   }
+}
+
+/** A view of the subtree of height `depth` at the left edge of a MerkleTree. */
+function leftSubtree(t: MerkleTree, depth: number): Tree {
+  return { depth, node: (h, j) => t.node(h, j) };
 }
 
 // ------------------------------------------------------------------------------------------------
 // Hash chains with prefix caches.
+
+/** Index of the first difference of a[0..n) and b[0..n) (n when equal); native compares in blocks. */
+export function firstDiff(a: Int32Array, b: Int32Array, n: number): number {
+  const BLOCK = 4096;
+  for (let i = 0; i < n; i += BLOCK) {
+    const e = Math.min(n, i + BLOCK);
+    const x = Buffer.from(a.buffer, a.byteOffset + 4 * i, 4 * (e - i));
+    const y = Buffer.from(b.buffer, b.byteOffset + 4 * i, 4 * (e - i));
+    if (!x.equals(y)) {
+      for (let j = i; j < e; j++) if (a[j] !== b[j]) return j;
+    }
+  }
+  return n;
+}
 
 /** The operand stack chain: hashes[i] = chain of the first i + 1 values. */
 class StackChain {
@@ -586,13 +569,8 @@ class StackChain {
   /** Chain hash of the bottom `n` values of the machine's stack (n <= sp). */
   at(m: Machine, n: number): Uint8Array {
     const sl = m.sl, sh = m.sh;
-    let v = Math.min(this.valid, n);
-    for (let i = 0; i < v; i++) {
-      if (this.lo[i] !== sl[i] || this.hi[i] !== sh[i]) {
-        v = i;
-        break;
-      }
-    }
+    const lim = Math.min(this.valid, n);
+    const v = Math.min(firstDiff(this.lo, sl, lim), firstDiff(this.hi, sh, lim));
     if (n > this.lo.length) {
       let size = this.lo.length;
       while (size < n) size *= 2;
@@ -712,12 +690,16 @@ export class StateTracker {
     };
   }
 
-  memTree(): ZTree {
-    return this.mem.sync(this.m);
+  /** The memory tree of the current size (depth memDepth(pages)), up to date. */
+  memTree(): Tree {
+    const t = this.mem.sync(this.m);
+    return leftSubtree(t, memDepth(this.m.memoryBytes().length / PAGE_BYTES));
   }
 
-  outTree(): ZTree {
-    return this.out.sync(this.m);
+  /** The output tree, up to date. */
+  outTree(): Tree {
+    const t = this.out.sync(this.m);
+    return leftSubtree(t, t.depth);
   }
 
   inputTree(): ZTree {
@@ -780,10 +762,12 @@ export class StateTracker {
     const globalsRoot = this.globalsTree().root();
     const tableRoot = this.tableTree().root();
     const inRoot = this.inputTree().root();
-    const outputRoot = this.outTree().root();
+    const ot = this.outTree();
+    const outputRoot = ot.node(ot.depth, 0);
     const auxHash = hashParts(P_AUX, limits, globalsRoot, tableRoot, inRoot, outputRoot);
     const memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen);
-    const memRoot = this.memTree().root();
+    const mt = this.memTree();
+    const memRoot = mt.node(mt.depth, 0);
     const framesHash = this.framesHashAt(m.depth - 1);
     const coldHash = hashParts(P_COLD, memInfo, memRoot, framesHash, auxHash);
     const root = hashParts(P_STATE, regs, stackHash, localsRoot, codeRoot, coldHash);
@@ -794,14 +778,14 @@ export class StateTracker {
       codeRoot,
       coldHash,
       memInfo,
-      memRoot: memRoot.slice(),
+      memRoot,
       framesHash,
       auxHash,
       limits,
       globalsRoot: globalsRoot.slice(),
       tableRoot: tableRoot.slice(),
       inputRoot: inRoot.slice(),
-      outputRoot: outputRoot.slice(),
+      outputRoot,
       root,
     };
   }
@@ -838,6 +822,16 @@ export function localsRoot(m: Machine): Uint8Array {
   return tracker(m).localsTree().root();
 }
 
+/**
+ * Locals root of frame `i` of the machine (0 = the entry frame, depth - 1 = the current one): the
+ * current frame's is `localsRoot`, the callers' are the `callerLocalsRoot`s of the frame chain.
+ */
+export function frameLocalsRoot(m: Machine, i: number): Uint8Array {
+  if (!(i >= 0 && i < m.depth)) throw new RangeError(`frame ${i} outside 0..${m.depth - 1}`);
+  if (i === m.depth - 1) return localsRoot(m);
+  return valuesRoot(m.ll, m.lh, m.fFp[i], m.fNl[i]);
+}
+
 /** Root of the program's own globals. */
 export function globalsRoot(m: Machine): Uint8Array {
   return tracker(m).globalsTree().root();
@@ -850,12 +844,14 @@ export function tableRoot(m: Machine): Uint8Array {
 
 /** Root of the memory (incremental). */
 export function memoryRoot(m: Machine): Uint8Array {
-  return tracker(m).memTree().root();
+  const t = tracker(m).memTree();
+  return t.node(t.depth, 0);
 }
 
 /** Root of the output tree. */
 export function outputRoot(m: Machine): Uint8Array {
-  return tracker(m).outTree().root();
+  const t = tracker(m).outTree();
+  return t.node(t.depth, 0);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -892,7 +888,7 @@ export function programDescriptor(program: Program): ProgramDescriptor {
   const t = tracker(m);
   return {
     codeRoot: t.prog.root,
-    memRoot: t.memTree().root().slice(),
+    memRoot: memoryRoot(m),
     globalsRoot: t.globalsTree().root().slice(),
     tableRoot: t.tableTree().root().slice(),
     entryPc: program.taskEntry,

@@ -1,0 +1,849 @@
+/**
+ * The reference one-step verifier: verifyStep(preRoot, witness) -> postRoot.
+ *
+ * This is the exact model of the Solidity prover (docs/STATE.md is the normative text; this file
+ * and the step vectors are its executable form). It is written the way the contract will be:
+ * it reads the witness at offsets computed from fields it has already read (a running offset `o`,
+ * no variable-length encoding beyond what the opcode and the tree depths fix), keeps the state in
+ * flat local variables, hashes fixed-size preimages, and never consults a machine object.
+ *
+ * Flow: (1) parse the witness and compute every pre-state component it opens, bottom-up, up to the
+ * pre root; (2) compare with `preRoot`; (3) apply the step to the opened components and hash the post
+ * root. Every byte of a well-formed witness is hashed into the pre root, so a witness that differs
+ * from the honest one in any byte either fails here or (only for a different valid pre-state)
+ * proves a different step.
+ */
+import { hash2, keccak256, zeroHashesFor } from "./hash/keccak.js";
+import { Op, Status, Trap } from "./isa.js";
+
+export type WitnessErrorCode =
+  | "Truncated" // the witness ends before the layout its fields imply
+  | "BadLength" // bytes left over after the layout
+  | "RootMismatch" // the opened state does not hash to the pre root (bad proof, wrong value, ...)
+  | "BadField" // a field outside its range (reserved byte set, depth > 32, pc outside the code tree, ...)
+  | "BadOpcode" // the instruction is not part of the lowered instruction set
+  | "Unprovable"; // an embedding-only instruction (CallHost, GlobalGetExt/SetExt, foreign table entry)
+
+export class WitnessError extends Error {
+  constructor(
+    readonly code: WitnessErrorCode,
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = "WitnessError";
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Constants (mirrored in Solidity).
+
+const P_NODE = 0x01, P_STACK = 0x02, P_FRAME = 0x03, P_STATE = 0x10, P_COLD = 0x11, P_AUX = 0x12;
+const Z = zeroHashesFor(P_NODE); // Z[0..32]
+const PAGE = 65536n;
+const MAX_PAGES = 65536;
+const M32 = 0xffffffffn;
+const M64 = 0xffffffffffffffffn;
+
+/** Values each opcode reads from the top of the operand stack; -1: not an instruction; -2: embedding only. */
+export const POPS: Int8Array = (() => {
+  const t = new Int8Array(256).fill(-1);
+  const set = (k: number, ...ops: number[]) => ops.forEach((op) => (t[op] = k));
+  const range = (k: number, from: number, to: number) => {
+    for (let op = from; op <= to; op++) t[op] = k;
+  };
+  set(0, Op.LocalGet, Op.GlobalGet, Op.MemorySize, Op.I32Const, Op.I64Const, Op.Jump, Op.Call, Op.Return, Op.Halt, Op.InputSize, Op.Trap);
+  set(1, Op.Drop, Op.LocalSet, Op.LocalTee, Op.GlobalSet, Op.MemoryGrow, Op.JumpIf, Op.JumpUnless, Op.BrTable, Op.CallIndirect);
+  set(1, 0x28, 0x29, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35); // loads
+  set(1, 0x45, 0x50, 0x67, 0x68, 0x69, 0x79, 0x7a, 0x7b, 0xa7, 0xac, 0xad, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4); // unary
+  set(2, 0x36, 0x37, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e); // stores
+  range(2, 0x46, 0x4f);
+  range(2, 0x51, 0x5a);
+  range(2, 0x6a, 0x78);
+  range(2, 0x7c, 0x8a);
+  set(2, Op.Nip, Op.OutputWrite);
+  set(3, Op.Select, Op.InputRead, Op.MemoryCopy, Op.MemoryFill);
+  set(-2, Op.CallHost, Op.GlobalGetExt, Op.GlobalSetExt);
+  return t;
+})();
+
+/** Access size in bytes of loads and stores (0 for other opcodes). */
+export const ACCESS_SIZE: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  const s: [number, number][] = [
+    [0x28, 4], [0x29, 8], [0x2c, 1], [0x2d, 1], [0x2e, 2], [0x2f, 2], [0x30, 1], [0x31, 1], [0x32, 2], [0x33, 2], [0x34, 4], [0x35, 4],
+    [0x36, 4], [0x37, 8], [0x3a, 1], [0x3b, 2], [0x3c, 1], [0x3d, 2], [0x3e, 4],
+  ];
+  for (const [op, n] of s) t[op] = n;
+  return t;
+})();
+
+export function isLoad(op: number): boolean {
+  return op >= 0x28 && op <= 0x35 && ACCESS_SIZE[op] > 0;
+}
+export function isStore(op: number): boolean {
+  return op >= 0x36 && op <= 0x3e && ACCESS_SIZE[op] > 0;
+}
+
+/** Opcodes whose step opens the cold part (CallIndirect only when the index is inside the table). */
+export function opensCold(op: number): boolean {
+  return (
+    isLoad(op) ||
+    isStore(op) ||
+    op === Op.GlobalGet ||
+    op === Op.GlobalSet ||
+    op === Op.MemorySize ||
+    op === Op.MemoryGrow ||
+    op === Op.Call ||
+    op === Op.CallIndirect ||
+    op === Op.Return ||
+    op === Op.InputSize ||
+    op === Op.InputRead ||
+    op === Op.OutputWrite ||
+    op === Op.MemoryCopy ||
+    op === Op.MemoryFill
+  );
+}
+
+/** Opcodes whose step opens the aux part (when it opens the cold part). */
+export function opensAux(op: number): boolean {
+  return (
+    op === Op.GlobalGet ||
+    op === Op.GlobalSet ||
+    op === Op.MemoryGrow ||
+    op === Op.Call ||
+    op === Op.CallIndirect ||
+    op === Op.InputSize ||
+    op === Op.InputRead ||
+    op === Op.OutputWrite
+  );
+}
+
+/** Tree depth for n leaves: 0 for n <= 1, else ceil(log2 n). */
+export function depthFor(n: number): number {
+  return n <= 1 ? 0 : n > 2 ** 31 ? 32 : 32 - Math.clz32(n - 1);
+}
+/** Depth of a 4-values-per-leaf tree (locals, globals) of n values. */
+function valuesDepth(n: number): number {
+  return depthFor(Math.ceil(n / 4));
+}
+function memDepth(pages: number): number {
+  return pages === 0 ? 0 : 11 + depthFor(pages);
+}
+function bitLength(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Hashing helpers (each is one keccak256 over a fixed-size preimage).
+
+/** Hashes computed by verifyStep so far (for gas estimates; not part of the verifier's logic). */
+export const verifyStats = { hashes: 0 };
+
+function node(l: Uint8Array, r: Uint8Array): Uint8Array {
+  verifyStats.hashes++;
+  return hash2(P_NODE, l, r);
+}
+
+function be(v: bigint, bytes: number): Uint8Array {
+  const b = new Uint8Array(bytes);
+  for (let i = bytes - 1; i >= 0; i--) {
+    b[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return b;
+}
+
+function cat(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  let n = 1;
+  for (const p of parts) n += p.length;
+  const b = new Uint8Array(n);
+  b[0] = prefix;
+  let o = 1;
+  for (const p of parts) (b.set(p, o), (o += p.length));
+  verifyStats.hashes++;
+  return keccak256(b);
+}
+
+/** Stack chain: push each value (deepest first) onto `below`. */
+function chain(below: Uint8Array, vals: bigint[]): Uint8Array {
+  let h = below;
+  for (const v of vals) h = cat(P_STACK, h, be(v, 8));
+  return h;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The verifier.
+
+// ---- calldata access. `w` is the witness being verified (the contract's calldata); every read is
+// bounds-checked, so a short witness fails with "Truncated".
+let w: Uint8Array = new Uint8Array(0);
+
+function need(end: number): void {
+  if (end > w.length) throw new WitnessError("Truncated", `witness of ${w.length} bytes, layout needs at least ${end}`);
+}
+function word(o: number): Uint8Array {
+  need(o + 32);
+  return w.subarray(o, o + 32);
+}
+function u32(o: number): number {
+  need(o + 4);
+  return ((w[o] << 24) | (w[o + 1] << 16) | (w[o + 2] << 8) | w[o + 3]) >>> 0;
+}
+function u64(o: number): bigint {
+  return (BigInt(u32(o)) << 32n) | BigInt(u32(o + 4));
+}
+/** Root of a fixed-depth tree from a leaf, its index and `depth` siblings at offset o. */
+function climb(leaf: Uint8Array, index: number, o: number, depth: number): Uint8Array {
+  return climbFrom(leaf, index, 0, o, depth);
+}
+/** Continues climbing from height `from` (the node above leaf index p) with siblings at o. */
+function climbFrom(h: Uint8Array, p: number, from: number, o: number, depth: number): Uint8Array {
+  need(o + 32 * (depth - from));
+  for (let i = from; i < depth; i++) {
+    const sib = w.subarray(o + 32 * (i - from), o + 32 * (i - from) + 32);
+    h = Math.floor(p / 2 ** i) % 2 === 1 ? node(sib, h) : node(h, sib);
+  }
+  return h;
+}
+/** Root from two distinct leaves p < q and their combined proof at o (docs/STATE.md, "Two-leaf proofs"). */
+function climb2(leafP: Uint8Array, leafQ: Uint8Array, p: number, q: number, o: number, depth: number): Uint8Array {
+  const t = bitLength(p ^ q);
+  const np = climb(leafP, p, o, t - 1);
+  const nq = climb(leafQ, q, o + 32 * (t - 1), t - 1);
+  return climbFrom(node(np, nq), p, t, o + 64 * (t - 1), depth);
+}
+function proof2Bytes(p: number, q: number, depth: number): number {
+  return 32 * (depth + bitLength(p ^ q) - 2);
+}
+function bad(what: string): never {
+  throw new WitnessError("BadField", what);
+}
+
+export function verifyStep(preRoot: Uint8Array, witness: Uint8Array): Uint8Array {
+  w = witness;
+  try {
+    return step(preRoot);
+  } finally {
+    w = new Uint8Array(0);
+  }
+}
+
+function step(preRoot: Uint8Array): Uint8Array {
+  // ---- header: regs, code leaf, code proof
+  need(64);
+  const regs = w.subarray(0, 32);
+  const pc = u32(0);
+  const steps = u64(4);
+  const stepLimit = u64(12);
+  const sp = u32(20);
+  const depth = u32(24);
+  const status = w[28];
+  const trapKind = w[29];
+  const codeDepth = w[30];
+  if (w[31] !== 0) bad("regs byte 31 is reserved");
+  if (codeDepth > 32) bad("code depth > 32");
+  if (pc >>> 1 >= 2 ** codeDepth) bad("pc outside the code tree");
+  const codeLeaf = w.subarray(32, 64);
+  const codeRoot = climb(codeLeaf, pc >>> 1, 64, codeDepth);
+  let o = 64 + 32 * codeDepth;
+  const io = (pc & 1) * 16;
+  const op = codeLeaf[io];
+  if (codeLeaf[io + 1] | codeLeaf[io + 2] | codeLeaf[io + 3]) bad("instruction padding");
+  const A = ((codeLeaf[io + 4] << 24) | (codeLeaf[io + 5] << 16) | (codeLeaf[io + 6] << 8) | codeLeaf[io + 7]) >>> 0;
+  const B = ((codeLeaf[io + 8] << 24) | (codeLeaf[io + 9] << 16) | (codeLeaf[io + 10] << 8) | codeLeaf[io + 11]) >>> 0;
+  const C = ((codeLeaf[io + 12] << 24) | (codeLeaf[io + 13] << 16) | (codeLeaf[io + 14] << 8) | codeLeaf[io + 15]) >>> 0;
+
+  const stateHash = (r: Uint8Array, stack: Uint8Array, locals: Uint8Array, cold: Uint8Array) => cat(P_STATE, r, stack, locals, codeRoot, cold);
+  const checkPre = (r: Uint8Array) => {
+    if (o !== w.length) throw new WitnessError("BadLength", `witness has ${w.length} bytes, layout ${o}`);
+    if (!equal(r, preRoot)) throw new WitnessError("RootMismatch", "the witness does not open the pre-state root");
+  };
+  const newRegs = (f: { pc?: number; steps?: bigint; sp?: number; depth?: number; status?: number; trap?: number }) => {
+    const r = regs.slice();
+    if (f.pc !== undefined) r.set(be(BigInt(f.pc), 4), 0);
+    if (f.steps !== undefined) r.set(be(f.steps, 8), 4);
+    if (f.sp !== undefined) r.set(be(BigInt(f.sp), 4), 20);
+    if (f.depth !== undefined) r.set(be(BigInt(f.depth), 4), 24);
+    if (f.status !== undefined) r[28] = f.status;
+    if (f.trap !== undefined) r[29] = f.trap;
+    return r;
+  };
+
+  // ---- a step that does not execute the instruction: terminal state, or the step limit
+  if (status !== Status.Running || steps >= stepLimit) {
+    const stackHash = word(o);
+    const localsRoot = word(o + 32);
+    const coldHash = word(o + 64);
+    o += 96;
+    checkPre(stateHash(regs, stackHash, localsRoot, coldHash));
+    if (status !== Status.Running) return preRoot.slice();
+    return stateHash(newRegs({ steps: steps + 1n, status: Status.Trapped, trap: Trap.StepLimit }), stackHash, localsRoot, coldHash);
+  }
+
+  // ---- STACK: below ‖ k values (deepest first)
+  const k = POPS[op];
+  if (k === -2) throw new WitnessError("Unprovable", `opcode 0x${op.toString(16)} exists only in the embedding`);
+  if (k < 0) throw new WitnessError("BadOpcode", `opcode 0x${op.toString(16)}`);
+  if (sp < k) bad("stack shallower than the instruction's operands");
+  const below = word(o);
+  o += 32;
+  const v: bigint[] = [];
+  for (let j = 0; j < k; j++) v.push(u64(o + 8 * j));
+  o += 8 * k;
+  const stackHash = chain(below, v);
+  const top = k > 0 ? v[k - 1] : 0n;
+
+  // ---- LOCALS: root, or leaf ‖ proof for local.get/set/tee
+  const localOp = op === Op.LocalGet || op === Op.LocalSet || op === Op.LocalTee;
+  let localsRoot: Uint8Array, localLeaf: Uint8Array | null = null, localProofAt = 0, localDepth = 0;
+  if (localOp) {
+    if (A >= B) bad("local index >= numLocals");
+    localDepth = valuesDepth(B);
+    localLeaf = word(o);
+    localProofAt = o + 32;
+    localsRoot = climb(localLeaf, A >>> 2, localProofAt, localDepth);
+    o += 32 + 32 * localDepth;
+  } else {
+    localsRoot = word(o);
+    o += 32;
+  }
+
+  // ---- COLD
+  const callIndex = op === Op.CallIndirect ? Number(top & M32) : 0;
+  const undefinedElement = op === Op.CallIndirect && callIndex >= C; // traps without opening anything
+  const coldOpen = opensCold(op) && !undefinedElement;
+  let coldHash: Uint8Array;
+  // cold fields (valid when coldOpen)
+  let memPages = 0, outLen = 0, memRoot = Z[0], framesHash = Z[0], auxHash = Z[0];
+  let limits: Uint8Array = new Uint8Array(20);
+  let stackLimit = 0, callDepthLimit = 0, ceiling = 0, outputLimit = 0, inputLen = 0;
+  let globalsRoot = Z[0], tableRoot = Z[0], inputRoot = Z[0], outputRoot = Z[0];
+  let globalLeaf: Uint8Array | null = null, globalProofAt = 0, globalDepth = 0;
+  let tableLeaf: Uint8Array | null = null;
+  let inputLeaf: Uint8Array | null = null;
+  let outLeaf: Uint8Array | null = null, outProofAt = 0, outDepth = 0;
+  let frameBelow: Uint8Array | null = null, callerLocals: Uint8Array | null = null, returnPc = 0;
+  // memory section: leaves p (and q > p), proof offset
+  let memP = -1, memQ = -1, memLeafP: Uint8Array | null = null, memLeafQ: Uint8Array | null = null, memProofAt = 0, memD = 0;
+  // the outcome decided while parsing (trap kind, or 0)
+  let trapNow: number = undefinedElement ? Trap.UndefinedElement : 0;
+  // resumable-operation chunk (bytes moved this step) and its addresses
+  let chunk = 0;
+
+  if (coldOpen) {
+    memPages = u32(o);
+    outLen = u32(o + 4);
+    if (memPages > MAX_PAGES) bad("memory pages > 65536");
+    const memInfo = w.subarray(o, o + 8);
+    o += 8;
+    const memLen = BigInt(memPages) * PAGE;
+    memD = memDepth(memPages);
+
+    // -- AUX
+    if (opensAux(op)) {
+      need(o + 20);
+      limits = w.subarray(o, o + 20);
+      stackLimit = u32(o);
+      callDepthLimit = u32(o + 4);
+      ceiling = u32(o + 8);
+      outputLimit = u32(o + 12);
+      inputLen = u32(o + 16);
+      o += 20;
+      // GLOBALS
+      if (op === Op.GlobalGet || op === Op.GlobalSet) {
+        if (A >= B) bad("global index >= number of globals");
+        globalDepth = valuesDepth(B);
+        globalLeaf = word(o);
+        globalProofAt = o + 32;
+        globalsRoot = climb(globalLeaf, A >>> 2, globalProofAt, globalDepth);
+        o += 32 + 32 * globalDepth;
+      } else {
+        globalsRoot = word(o);
+        o += 32;
+      }
+      // TABLE
+      if (op === Op.CallIndirect) {
+        const d = depthFor(C);
+        tableLeaf = word(o);
+        tableRoot = climb(tableLeaf, callIndex, o + 32, d);
+        o += 32 + 32 * d;
+      } else {
+        tableRoot = word(o);
+        o += 32;
+      }
+      // INPUT
+      let inputOpen = false, inOff = 0;
+      if (op === Op.InputRead) {
+        const dst = v[0] & M32, off = v[1] & M32, n = v[2] & M32;
+        if (off + n > BigInt(inputLen)) trapNow = Trap.InputOutOfBounds;
+        else if (dst + n > memLen) trapNow = Trap.OutOfBoundsMemory;
+        else if (n > 0n) {
+          inOff = Number(off);
+          const d = Number(dst);
+          chunk = Math.min(Number(n), 32 - (d & 31), 32 - (inOff & 31));
+          inputOpen = true;
+        }
+      }
+      if (inputOpen) {
+        const d = depthFor(Math.ceil(inputLen / 32));
+        inputLeaf = word(o);
+        inputRoot = climb(inputLeaf, inOff >>> 5, o + 32, d);
+        o += 32 + 32 * d;
+      } else {
+        inputRoot = word(o);
+        o += 32;
+      }
+      // OUTPUT
+      let outOpen = false;
+      if (op === Op.OutputWrite) {
+        const src = v[0] & M32, n = v[1] & M32;
+        if (src + n > memLen) trapNow = Trap.OutOfBoundsMemory;
+        else if (BigInt(outLen) + n > BigInt(outputLimit)) trapNow = Trap.OutputLimit;
+        else if (n > 0n) {
+          chunk = Math.min(Number(n), 32 - (Number(src) & 31), 32 - (outLen & 31));
+          outOpen = true;
+        }
+      }
+      if (outOpen) {
+        outDepth = depthFor(Math.ceil(outputLimit / 32));
+        outLeaf = word(o);
+        outProofAt = o + 32;
+        outputRoot = climb(outLeaf, outLen >>> 5, outProofAt, outDepth);
+        o += 32 + 32 * outDepth;
+      } else {
+        outputRoot = word(o);
+        o += 32;
+      }
+      auxHash = cat(P_AUX, limits, globalsRoot, tableRoot, inputRoot, outputRoot);
+    } else {
+      auxHash = word(o);
+      o += 32;
+    }
+
+    // -- FRAMES
+    if (op === Op.Return) {
+      if (depth < 2) bad("return from the entry frame");
+      frameBelow = word(o);
+      callerLocals = word(o + 32);
+      returnPc = u32(o + 64);
+      framesHash = cat(P_FRAME, frameBelow, callerLocals, w.subarray(o + 64, o + 68));
+      o += 68;
+    } else {
+      framesHash = word(o);
+      o += 32;
+    }
+
+    // -- MEM: which leaves this step touches (none when it traps or moves nothing)
+    if (isLoad(op) || isStore(op)) {
+      const addr = (isLoad(op) ? top : v[0]) & M32;
+      const ea = addr + BigInt(A);
+      const size = BigInt(ACCESS_SIZE[op]);
+      if (ea + size > memLen) trapNow = Trap.OutOfBoundsMemory;
+      else {
+        memP = Number(ea >> 5n);
+        memQ = Number((ea + size - 1n) >> 5n);
+      }
+    } else if (op === Op.InputRead) {
+      if (trapNow === 0 && chunk > 0) memP = memQ = Number(v[0] & M32) >>> 5;
+    } else if (op === Op.OutputWrite) {
+      if (trapNow === 0 && chunk > 0) memP = memQ = Number(v[0] & M32) >>> 5;
+    } else if (op === Op.MemoryCopy) {
+      const dst = v[0] & M32, src = v[1] & M32, n = v[2] & M32;
+      if (src + n > memLen || dst + n > memLen) trapNow = Trap.OutOfBoundsMemory;
+      else if (n > 0n) {
+        const d = Number(dst), s = Number(src), nn = Number(n);
+        let dl: number, sl: number;
+        if (d > s) {
+          const de = d + nn, se = s + nn;
+          chunk = Math.min(nn, ((de - 1) & 31) + 1, ((se - 1) & 31) + 1);
+          dl = Math.floor((de - chunk) / 32);
+          sl = Math.floor((se - chunk) / 32);
+        } else {
+          chunk = Math.min(nn, 32 - (d & 31), 32 - (s & 31));
+          dl = Math.floor(d / 32);
+          sl = Math.floor(s / 32);
+        }
+        memP = Math.min(dl, sl);
+        memQ = Math.max(dl, sl);
+      }
+    } else if (op === Op.MemoryFill) {
+      const dst = v[0] & M32, n = v[2] & M32;
+      if (dst + n > memLen) trapNow = Trap.OutOfBoundsMemory;
+      else if (n > 0n) {
+        chunk = Math.min(Number(n), 32 - (Number(dst) & 31));
+        memP = memQ = Number(dst) >>> 5;
+      }
+    }
+    if (memP >= 0) {
+      memLeafP = word(o);
+      if (memP === memQ) {
+        memProofAt = o + 32;
+        memRoot = climb(memLeafP, memP, memProofAt, memD);
+        o += 32 + 32 * memD;
+      } else {
+        memLeafQ = word(o + 32);
+        memProofAt = o + 64;
+        memRoot = climb2(memLeafP, memLeafQ, memP, memQ, memProofAt, memD);
+        o += 64 + proof2Bytes(memP, memQ, memD);
+      }
+    } else {
+      memRoot = word(o);
+      o += 32;
+    }
+    coldHash = cat(P_COLD, memInfo, memRoot, framesHash, auxHash);
+  } else {
+    coldHash = word(o);
+    o += 32;
+  }
+
+  checkPre(stateHash(regs, stackHash, localsRoot, coldHash));
+
+  // ================================================================================================
+  // Execute. Defaults: pc + 1, the stack loses its k operands and gains `out`, nothing else changes.
+  const steps1 = steps + 1n;
+  const trapped = (kind: number) =>
+    stateHash(newRegs({ steps: steps1, status: Status.Trapped, trap: kind }), stackHash, localsRoot, coldHash);
+  if (trapNow !== 0) return trapped(trapNow);
+
+  let nextPc = pc + 1;
+  let out: bigint[] = [];
+  let newDepth = depth;
+  let newLocals = localsRoot;
+  let newMemPages = memPages, newOutLen = outLen, newMemRoot = memRoot, newFrames = framesHash;
+  let newGlobals = globalsRoot, newOutput = outputRoot;
+  let status1: number = Status.Running;
+  const a = k >= 2 ? v[k - 2] : 0n; // first operand of a binary op
+  const b = top; // second operand (the top)
+  const i32 = (x: bigint) => x & M32;
+  const s32 = (x: bigint) => BigInt.asIntN(32, x & M32);
+  const s64 = (x: bigint) => BigInt.asIntN(64, x);
+  const bool = (c: boolean) => (c ? 1n : 0n);
+  const clz = (x: bigint, bits: number) => {
+    let n = 0;
+    for (let i = bits - 1; i >= 0 && ((x >> BigInt(i)) & 1n) === 0n; i--) n++;
+    return BigInt(n);
+  };
+  const ctz = (x: bigint, bits: number) => {
+    let n = 0;
+    for (let i = 0; i < bits && ((x >> BigInt(i)) & 1n) === 0n; i++) n++;
+    return BigInt(n);
+  };
+  const popcnt = (x: bigint) => {
+    let n = 0n;
+    for (; x > 0n; x >>= 1n) n += x & 1n;
+    return n;
+  };
+  const rotl = (x: bigint, r: bigint, bits: bigint, mask: bigint) => {
+    r %= bits;
+    return ((x << r) | (x >> ((bits - r) % bits))) & mask;
+  };
+  /** Leaf with `bytes` little-endian bytes of `value` written at byte offset `at`. */
+  const writeLE = (leaf: Uint8Array, at: number, value: bigint, bytes: number) => {
+    for (let i = 0; i < bytes; i++) leaf[at + i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  };
+  const memRootWith = (p: Uint8Array, q: Uint8Array | null): Uint8Array =>
+    q === null ? climb(p, memP, memProofAt, memD) : climb2(p, q, memP, memQ, memProofAt, memD);
+
+  switch (op) {
+    // ---------------------------------------------------------------- stack, locals, globals
+    case Op.Drop:
+      break;
+    case Op.Select:
+      out = [(v[2] & M32) !== 0n ? v[0] : v[1]];
+      break;
+    case Op.Nip:
+      out = [v[1]];
+      break;
+    case Op.LocalGet:
+      out = [readBE8(localLeaf!, (A & 3) * 8)];
+      break;
+    case Op.LocalSet:
+    case Op.LocalTee: {
+      const leaf = localLeaf!.slice();
+      leaf.set(be(top, 8), (A & 3) * 8);
+      newLocals = climb(leaf, A >>> 2, localProofAt, localDepth);
+      if (op === Op.LocalTee) out = [top];
+      break;
+    }
+    case Op.GlobalGet:
+      out = [readBE8(globalLeaf!, (A & 3) * 8)];
+      break;
+    case Op.GlobalSet: {
+      const leaf = globalLeaf!.slice();
+      leaf.set(be(top, 8), (A & 3) * 8);
+      newGlobals = climb(leaf, A >>> 2, globalProofAt, globalDepth);
+      break;
+    }
+    case Op.I32Const:
+      out = [BigInt(A)];
+      break;
+    case Op.I64Const:
+      out = [(BigInt(B) << 32n) | BigInt(A)];
+      break;
+
+    // ---------------------------------------------------------------- memory
+    case Op.MemorySize:
+      out = [BigInt(memPages)];
+      break;
+    case Op.MemoryGrow: {
+      const delta = Number(top & M32);
+      if (delta > ceiling - memPages) out = [M32];
+      else {
+        out = [BigInt(memPages)];
+        newMemPages = memPages + delta;
+        let r = memRoot;
+        for (let h = memDepth(memPages); h < memDepth(newMemPages); h++) r = node(r, Z[h]);
+        newMemRoot = r;
+      }
+      break;
+    }
+
+    // ---------------------------------------------------------------- control
+    case Op.Jump:
+      nextPc = A;
+      break;
+    case Op.JumpIf:
+      nextPc = (top & M32) !== 0n ? A : pc + 1;
+      break;
+    case Op.JumpUnless:
+      nextPc = (top & M32) === 0n ? A : pc + 1;
+      break;
+    case Op.BrTable: {
+      const i = Number(top & M32);
+      nextPc = pc + 1 + Math.min(i, A);
+      break;
+    }
+    case Op.Call:
+    case Op.CallIndirect: {
+      let entry = A, nLocals = B, maxHeight = C, spAfterPop = sp;
+      if (op === Op.CallIndirect) {
+        const t = tableLeaf!;
+        if (t[16] === 0) return trapped(Trap.UninitializedElement);
+        if (t[16] !== 1) throw new WitnessError("Unprovable", "table element is not a function of this program");
+        const typeId = readBE4(t, 4);
+        if (typeId !== A) return trapped(Trap.IndirectCallTypeMismatch);
+        entry = readBE4(t, 0);
+        nLocals = readBE4(t, 8);
+        maxHeight = readBE4(t, 12);
+        spAfterPop = sp - 1;
+      }
+      if (depth >= callDepthLimit) return trapped(Trap.CallStackExhausted);
+      if (spAfterPop + maxHeight > stackLimit) return trapped(Trap.ValueStackExhausted);
+      newFrames = cat(P_FRAME, framesHash, localsRoot, be(BigInt(pc + 1), 4));
+      newLocals = Z[valuesDepth(nLocals)];
+      newDepth = depth + 1;
+      nextPc = entry;
+      break;
+    }
+    case Op.Return:
+      newFrames = frameBelow!;
+      newLocals = callerLocals!;
+      newDepth = depth - 1;
+      nextPc = returnPc;
+      break;
+    case Op.Halt:
+      status1 = Status.Halted;
+      nextPc = pc;
+      break;
+    case Op.Trap:
+      if (A !== 0) return trapped(A & 0xff);
+      nextPc = pc; // kind 0 is never emitted; the machine then just counts the step
+      break;
+
+    // ---------------------------------------------------------------- host I/O and bulk memory
+    case Op.InputSize:
+      out = [BigInt(inputLen)];
+      break;
+    case Op.InputRead:
+    case Op.MemoryCopy:
+    case Op.MemoryFill:
+    case Op.OutputWrite: {
+      const n = v[k - 1] & M32;
+      if (n === 0n) break; // pops its operands
+      const last = BigInt(chunk) === n;
+      if (!last) nextPc = pc; // not finished: the same instruction runs again
+      if (op === Op.OutputWrite) {
+        const src = Number(v[0] & M32);
+        const leaf = outLeaf!.slice();
+        leaf.set(memLeafP!.subarray(src & 31, (src & 31) + chunk), outLen & 31);
+        newOutput = climb(leaf, outLen >>> 5, outProofAt, outDepth);
+        newOutLen = outLen + chunk;
+        if (!last) out = [i32(v[0] + BigInt(chunk)), n - BigInt(chunk)];
+        break;
+      }
+      const dst = Number(v[0] & M32);
+      let dstAt: number, bytes: Uint8Array;
+      if (op === Op.MemoryFill) {
+        dstAt = dst;
+        bytes = new Uint8Array(chunk).fill(Number(v[1] & 0xffn));
+      } else if (op === Op.InputRead) {
+        const off = Number(v[1] & M32);
+        dstAt = dst;
+        bytes = inputLeaf!.slice(off & 31, (off & 31) + chunk);
+      } else {
+        const src = Number(v[1] & M32), nn = Number(n);
+        const srcAt = dst > src ? src + nn - chunk : src;
+        dstAt = dst > src ? dst + nn - chunk : dst;
+        const srcLeaf = Math.floor(srcAt / 32) === memP ? memLeafP! : memLeafQ!;
+        bytes = srcLeaf.slice(srcAt & 31, (srcAt & 31) + chunk);
+      }
+      const dstIsP = Math.floor(dstAt / 32) === memP;
+      const lp = memLeafP!.slice();
+      const lq = memLeafQ === null ? null : memLeafQ.slice();
+      (dstIsP ? lp : lq!).set(bytes, dstAt & 31);
+      newMemRoot = memRootWith(lp, lq);
+      if (!last) {
+        const c = BigInt(chunk);
+        if (op === Op.MemoryCopy && dst > Number(v[1] & M32)) out = [v[0], v[1], n - c];
+        else if (op === Op.MemoryFill) out = [i32(v[0] + c), v[1], n - c];
+        else out = [i32(v[0] + c), i32(v[1] + c), n - c];
+      }
+      break;
+    }
+
+    default: {
+      if (isLoad(op)) {
+        const ea = Number((top & M32) + BigInt(A));
+        const size = ACCESS_SIZE[op];
+        let x = 0n;
+        for (let i = size - 1; i >= 0; i--) {
+          const at = ea + i;
+          const leaf = Math.floor(at / 32) === memP ? memLeafP! : memLeafQ!;
+          x = (x << 8n) | BigInt(leaf[at & 31]);
+        }
+        const signed = op === 0x2c || op === 0x2e || op === 0x30 || op === 0x32 || op === 0x34;
+        const is64 = op === 0x29 || (op >= 0x30 && op <= 0x35);
+        if (signed) x = BigInt.asIntN(size * 8, x);
+        out = [x & (is64 ? M64 : M32)];
+        break;
+      }
+      if (isStore(op)) {
+        const ea = Number((v[0] & M32) + BigInt(A));
+        const size = ACCESS_SIZE[op];
+        const lp = memLeafP!.slice();
+        const lq = memQ !== memP ? memLeafQ!.slice() : null;
+        for (let i = 0; i < size; i++) {
+          const at = ea + i;
+          const leaf = Math.floor(at / 32) === memP ? lp : lq!;
+          leaf[at & 31] = Number((top >> BigInt(8 * i)) & 0xffn);
+        }
+        newMemRoot = memRootWith(lp, lq);
+        break;
+      }
+      // numeric
+      let r: bigint;
+      switch (op) {
+        case 0x45: r = bool(i32(b) === 0n); break;
+        case 0x46: r = bool(i32(a) === i32(b)); break;
+        case 0x47: r = bool(i32(a) !== i32(b)); break;
+        case 0x48: r = bool(s32(a) < s32(b)); break;
+        case 0x49: r = bool(i32(a) < i32(b)); break;
+        case 0x4a: r = bool(s32(a) > s32(b)); break;
+        case 0x4b: r = bool(i32(a) > i32(b)); break;
+        case 0x4c: r = bool(s32(a) <= s32(b)); break;
+        case 0x4d: r = bool(i32(a) <= i32(b)); break;
+        case 0x4e: r = bool(s32(a) >= s32(b)); break;
+        case 0x4f: r = bool(i32(a) >= i32(b)); break;
+        case 0x50: r = bool(b === 0n); break;
+        case 0x51: r = bool(a === b); break;
+        case 0x52: r = bool(a !== b); break;
+        case 0x53: r = bool(s64(a) < s64(b)); break;
+        case 0x54: r = bool(a < b); break;
+        case 0x55: r = bool(s64(a) > s64(b)); break;
+        case 0x56: r = bool(a > b); break;
+        case 0x57: r = bool(s64(a) <= s64(b)); break;
+        case 0x58: r = bool(a <= b); break;
+        case 0x59: r = bool(s64(a) >= s64(b)); break;
+        case 0x5a: r = bool(a >= b); break;
+        case 0x67: r = clz(i32(b), 32); break;
+        case 0x68: r = ctz(i32(b), 32); break;
+        case 0x69: r = popcnt(i32(b)); break;
+        case 0x6a: r = (a + b) & M32; break;
+        case 0x6b: r = (a - b) & M32; break;
+        case 0x6c: r = (i32(a) * i32(b)) & M32; break;
+        case 0x6d:
+        case 0x6e:
+        case 0x6f:
+        case 0x70: {
+          if (i32(b) === 0n) return trapped(Trap.IntegerDivideByZero);
+          const signed = op === 0x6d || op === 0x6f;
+          const x = signed ? s32(a) : i32(a), y = signed ? s32(b) : i32(b);
+          if (op === 0x6d && x === -(2n ** 31n) && y === -1n) return trapped(Trap.IntegerOverflow);
+          r = (op === 0x6d || op === 0x6e ? x / y : x % y) & M32;
+          break;
+        }
+        case 0x71: r = i32(a) & i32(b); break;
+        case 0x72: r = i32(a) | i32(b); break;
+        case 0x73: r = i32(a) ^ i32(b); break;
+        case 0x74: r = (i32(a) << (b & 31n)) & M32; break;
+        case 0x75: r = (s32(a) >> (b & 31n)) & M32; break;
+        case 0x76: r = i32(a) >> (b & 31n); break;
+        case 0x77: r = rotl(i32(a), b & 31n, 32n, M32); break;
+        case 0x78: r = rotl(i32(a), (32n - (b & 31n)) & 31n, 32n, M32); break;
+        case 0x79: r = clz(b, 64); break;
+        case 0x7a: r = ctz(b, 64); break;
+        case 0x7b: r = popcnt(b); break;
+        case 0x7c: r = (a + b) & M64; break;
+        case 0x7d: r = (a - b) & M64; break;
+        case 0x7e: r = (a * b) & M64; break;
+        case 0x7f:
+        case 0x80:
+        case 0x81:
+        case 0x82: {
+          if (b === 0n) return trapped(Trap.IntegerDivideByZero);
+          const signed = op === 0x7f || op === 0x81;
+          const x = signed ? s64(a) : a, y = signed ? s64(b) : b;
+          if (op === 0x7f && x === -(2n ** 63n) && y === -1n) return trapped(Trap.IntegerOverflow);
+          r = (op === 0x7f || op === 0x80 ? x / y : x % y) & M64;
+          break;
+        }
+        case 0x83: r = a & b; break;
+        case 0x84: r = a | b; break;
+        case 0x85: r = a ^ b; break;
+        case 0x86: r = (a << (b & 63n)) & M64; break;
+        case 0x87: r = (s64(a) >> (b & 63n)) & M64; break;
+        case 0x88: r = a >> (b & 63n); break;
+        case 0x89: r = rotl(a, b & 63n, 64n, M64); break;
+        case 0x8a: r = rotl(a, (64n - (b & 63n)) & 63n, 64n, M64); break;
+        case 0xa7: r = i32(b); break;
+        case 0xac: r = s32(b) & M64; break;
+        case 0xad: r = i32(b); break;
+        case 0xc0: r = BigInt.asIntN(8, b) & M32; break;
+        case 0xc1: r = BigInt.asIntN(16, b) & M32; break;
+        case 0xc2: r = BigInt.asIntN(8, b) & M64; break;
+        case 0xc3: r = BigInt.asIntN(16, b) & M64; break;
+        case 0xc4: r = BigInt.asIntN(32, b) & M64; break;
+        default:
+          throw new WitnessError("BadOpcode", `opcode 0x${op.toString(16)}`);
+      }
+      out = [r];
+    }
+  }
+
+  // ---- post root
+  const stack1 = chain(below, out);
+  let cold1 = coldHash;
+  if (coldOpen) {
+    const aux1 = opensAux(op) ? cat(P_AUX, limits, newGlobals, tableRoot, inputRoot, newOutput) : auxHash;
+    const memInfo1 = new Uint8Array(8);
+    memInfo1.set(be(BigInt(newMemPages), 4), 0);
+    memInfo1.set(be(BigInt(newOutLen), 4), 4);
+    cold1 = cat(P_COLD, memInfo1, newMemRoot, newFrames, aux1);
+  }
+  const regs1 = newRegs({ pc: nextPc >>> 0, steps: steps1, sp: sp - k + out.length, depth: newDepth, status: status1 });
+  return stateHash(regs1, stack1, newLocals, cold1);
+}
+
+function readBE4(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+function readBE8(b: Uint8Array, o: number): bigint {
+  return (BigInt(readBE4(b, o)) << 32n) | BigInt(readBE4(b, o + 4));
+}
