@@ -13,9 +13,13 @@
  *                  header bytes (whose calldata is cheap enough that the floor does not apply)
  *   callbackGas    gas of BtcRelay.onTaskResult storing a tip (estimated as if called by the market):
  *                  TaskMarket.callbackGas must be above it, or finalize stores nothing
- *   disputeGas     null: the cost of a dispute over this task (challenge, bisection, one step) is
- *                  measured once the node software (client/, solver/, verifier/) can play the game
- *                  over a 56 M-step run; bench/game.ts measures games on the toy machine meanwhile
+ *   disputeGas     the cost of a dispute over the same 2,016-header batch when a lying solver is
+ *                  challenged: every transaction of both parties from the challenge to the payout
+ *                  (the challenge, the solver's bisections, the challenger's selections, the
+ *                  one-step proof, the challenger's withdrawal of its winnings), k = 16. Played by
+ *                  the demo's machinery (client/demo.ts: a lying solver node whose roots are made
+ *                  up from the middle of the run and an honest challenger node, in-process, on a
+ *                  fresh deployment of the same contracts); `dispute` has its breakdown
  *
  * Run: `npm run bench -- btc` (once bench/run.ts lists it) or `tsx bench/btc.ts`.
  */
@@ -23,6 +27,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { splitHeaders, encodeDenseHeaders, type Checkpoint } from "../wasm-tasks/btc-headers/encoding.js";
 import { ROOT, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "../test/relay/helpers.js";
+import { runDemo } from "../client/demo.js";
 
 const FIXTURES = resolve(ROOT, "wasm-tasks/btc-headers/fixtures");
 
@@ -70,6 +75,10 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
   for (const x of Buffer.from(callData.slice(2), "hex")) standard += x === 0 ? 4 : 16;
   const callbackGas = Number(estimate) - 21_000 - standard;
 
+  // a dispute over the same batch: a lying solver node against an honest challenger node
+  const demo = await runDemo({ headers: headers.length, print: null });
+  const dg = demo.dispute.gas;
+
   const n = headers.length;
   return {
     headers: n,
@@ -81,8 +90,21 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
     postCalldataBytes: s.calldataBytes,
     postExecutionGas,
     callbackGas,
-    disputeGas: null,
-    disputeGasNote: "needs the node software (client/, solver/, verifier/) to play a game over the 56 M-step run",
+    disputeGas: dg.total,
+    dispute: {
+      rounds: demo.dispute.rounds,
+      k: demo.dispute.k,
+      challenge: dg.challenge,
+      solverMoves: dg.solverMoves,
+      challengerMoves: dg.challengerMoves,
+      proveStep: dg.proveStep,
+      challengerWithdraw: dg.payoutWithdraw,
+      disputedStep: Number(demo.dispute.disputedStep),
+      instruction: demo.dispute.instruction.op,
+      witnessBytes: demo.dispute.witnessBytes,
+      seconds: demo.seconds.total,
+    },
+    disputeGasNote: "lying solver vs honest challenger over the 2,016-header batch: challenge + every move of both parties (the one-step proof included) + the challenger's withdrawal",
     prover: m.proverName,
     solveSeconds: Math.round((t2 - t1) / 100) / 10,
     postSeconds: Math.round((t1 - t0) / 100) / 10,

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   challenger: () => import("./commands/challenger.js"),
   replay: () => import("./commands/replay.js"),
   btc: () => import("./commands/btc.js"),
+  demo: () => import("./commands/demo.js"),
 };
 
 function overview(): string {
