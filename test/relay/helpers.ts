@@ -7,6 +7,7 @@
  * (client/, solver/, verifier/) will do the same from chain events.
  */
 import hre from "hardhat";
+import { DEFAULT_RELAY_CONFIG, checkpointStruct, type RelayConfig } from "../../client/relay.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,31 +38,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const BTC_WASM = resolve(ROOT, "wasm-tasks/build/btc-headers.wasm");
 export const ETH = 10n ** 18n;
 
-export interface RelayConfig {
-  confirmations: number;
-  window: number;
-  deadlineDelay: number;
-  solverBond: bigint;
-  challengerBond: bigint;
-  stepsBase: bigint;
-  stepsPerHeader: bigint;
-  memoryPages: number;
-  callDepth: number;
-  stackHeight: number;
-}
-
-export const DEFAULT_RELAY_CONFIG: RelayConfig = {
-  confirmations: 6,
-  window: 3600,
-  deadlineDelay: 86_400,
-  solverBond: ETH / 2n,
-  challengerBond: ETH / 4n,
-  stepsBase: 1_000_000n,
-  stepsPerHeader: 40_000n, // the task needs ~27,900 per header
-  memoryPages: DEFAULT_LIMITS.memoryPages,
-  callDepth: DEFAULT_LIMITS.callDepth,
-  stackHeight: DEFAULT_LIMITS.stackHeight,
-};
+export { DEFAULT_RELAY_CONFIG, type RelayConfig, checkpointStruct } from "../../client/relay.js";
 
 export interface Market {
   ethers: Any;
@@ -103,18 +80,6 @@ export async function deployMarket(opts: { callbackGas?: number; k?: number; clo
   const root = hexlify(programRoot(descriptor));
   await (await market.register(wasm, descriptorStruct(descriptor))).wait();
   return { ethers, signers, market, prover, proverName, program, descriptor, programRoot: root, wasm };
-}
-
-export function checkpointStruct(cpIn: CheckpointJson | Checkpoint) {
-  const cp = normalizeCheckpoint(cpIn);
-  return {
-    height: cp.height,
-    hash: hexlify(hexToHash(cp.hash)),
-    bits: cp.bits,
-    periodStartTime: cp.periodStartTime,
-    timestamps: cp.timestamps,
-    chainWork: BigInt(cp.chainWork),
-  };
 }
 
 export interface Relay {
