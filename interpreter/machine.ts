@@ -14,6 +14,7 @@
  */
 import { DEFAULT_LIMITS, LEAF_BYTES, Status, Trap, type Limits } from "./isa.js";
 import { cmpS64, cmpU64, ctz32, divRem64, mul64, popcnt32, rotl64, shl64, shrS64, shrU64 } from "./i64.js";
+import { Jit } from "./jit.js";
 import { buildEnv, fullLimits } from "./link.js";
 import type { FuncInfo, Program, ValType } from "./program.js";
 import { sameSignature, WasmError } from "./program.js";
@@ -35,6 +36,9 @@ export interface MachineEnv {
 }
 
 const LEAF_SHIFT = 5; // log2(LEAF_BYTES)
+
+/** The compiled tier (jit.ts) is used by run() unless TRUEWASM_JIT=0. */
+const JIT_ENABLED = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TRUEWASM_JIT !== "0";
 
 export class Machine {
   readonly program: Program;
@@ -68,6 +72,9 @@ export class Machine {
   /** Per 32-byte memory leaf: the epoch of its last write (0 = never written since creation). */
   mark: Uint32Array;
   epoch = 1;
+
+  /** The compiled tier run() uses (shared per Program); null: exec only. Set on the first run. */
+  jit: Jit | null | undefined = undefined;
 
   constructor(program: Program, env: MachineEnv) {
     this.program = program;
@@ -156,6 +163,7 @@ export class Machine {
    */
   run(maxSteps: number = Number.MAX_SAFE_INTEGER): number {
     let done = 0;
+    const jit = this.jit === undefined ? (this.jit = JIT_ENABLED ? Jit.for(this.program) : null) : this.jit;
     while (done < maxSteps && this.status === Status.Running) {
       const room = this.limits.steps - this.steps;
       if (room <= 0) {
@@ -165,7 +173,16 @@ export class Machine {
         done++;
         break;
       }
-      const n = this.exec(Math.min(maxSteps - done, room));
+      let lim = Math.min(maxSteps - done, room);
+      if (jit !== null) {
+        // Compiled code first; exec where it stops short (see Jit.run), then compiled code again.
+        const k = jit.run(this, lim);
+        done += k;
+        this.steps += k;
+        if (k === lim || this.status !== Status.Running) continue;
+        lim = Math.min(lim - k, jit.execNext);
+      }
+      const n = this.exec(lim);
       done += n;
       this.steps += n;
     }
