@@ -243,3 +243,18 @@ export function checkInitialRoot(p: VerifiedProgram, input: Uint8Array, limits: 
     return errorMessage(e);
   }
 }
+
+/** Fees paid by each of `accounts` in blocks (from, to]. */
+export async function feesPaid(provider: Provider, accounts: string[], from: number, to: number): Promise<Map<string, bigint>> {
+  const fees = new Map(accounts.map((a) => [a.toLowerCase(), 0n]));
+  for (let n = from + 1; n <= to; n++) {
+    const block = await provider.getBlock(n, true);
+    for (const tx of block!.prefetchedTransactions) {
+      const key = tx.from.toLowerCase();
+      if (!fees.has(key)) continue;
+      const r = await provider.getTransactionReceipt(tx.hash);
+      fees.set(key, fees.get(key)! + r!.gasUsed * r!.gasPrice);
+    }
+  }
+  return fees;
+}

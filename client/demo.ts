@@ -29,7 +29,7 @@ import { OPCODE_NAMES } from "../interpreter/decode.js";
 import { Op } from "../interpreter/isa.js";
 import type { Program } from "../interpreter/program.js";
 import { compile } from "../interpreter/lower.js";
-import { taskEvents, type EventOf } from "./chain.js";
+import { feesPaid, taskEvents, type EventOf } from "./chain.js";
 import { Contracts, Stage, ZERO_ADDRESS } from "./contracts.js";
 import { deploy } from "./index.js";
 import { inProcessNetwork } from "./inprocess.js";
@@ -543,20 +543,6 @@ async function withdrawalsOf(provider: Provider, c: Contracts, fromBlock: number
   return out;
 }
 
-/** Fees paid by each of `accounts` in blocks (from, to]. */
-async function feesPaid(provider: Provider, accounts: string[], from: number, to: number): Promise<Map<string, bigint>> {
-  const fees = new Map(accounts.map((a) => [a.toLowerCase(), 0n]));
-  for (let n = from + 1; n <= to; n++) {
-    const block = await provider.getBlock(n, true);
-    for (const tx of block!.prefetchedTransactions) {
-      const key = tx.from.toLowerCase();
-      if (!fees.has(key)) continue;
-      const r = await provider.getTransactionReceipt(tx.hash);
-      fees.set(key, fees.get(key)! + r!.gasUsed * r!.gasPrice);
-    }
-  }
-  return fees;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,7 +7,6 @@ import hre from "hardhat";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Status, type Limits } from "../../interpreter/isa.js";
-import type { Program } from "../../interpreter/program.js";
 import { stateRoot } from "../../interpreter/state.js";
 import { witness } from "../../interpreter/witness.js";
 import { verifyStep, WitnessError } from "../../interpreter/verify.js";
@@ -188,23 +187,8 @@ export function tsOutcome(pre: Uint8Array, w: Uint8Array): { post: string | null
 // ------------------------------------------------------------------------------------------------
 // WAT
 
-type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
-let wabtPromise: Promise<Wabt> | undefined;
-
-export async function wat2wasm(src: string): Promise<Uint8Array> {
-  wabtPromise ??= import("wabt").then((m) => ((m as { default?: unknown }).default ?? m) as () => Promise<Wabt>).then((f) => f());
-  const w = await wabtPromise;
-  const mod = w.parseWat("x.wat", src, { bulk_memory: true, sign_extension: true, mutable_globals: true });
-  try {
-    return new Uint8Array(mod.toBinary({}).buffer);
-  } finally {
-    mod.destroy();
-  }
-}
-
-export async function taskFromWat(src: string): Promise<Program> {
-  return compile(await wat2wasm(src));
-}
+import { taskFromWat } from "../state/util.js";
+export { taskFromWat, wat2wasm } from "../state/util.js";
 
 /** Runs a WAT task from its initial state and records every step (checked with verifyStep). */
 export async function traceWat(src: string, input: Uint8Array = new Uint8Array(0), limits: Partial<Limits> = {}, label = ""): Promise<StepCase[]> {

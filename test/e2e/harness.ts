@@ -181,20 +181,7 @@ export async function increaseTime(provider: JsonRpcProvider, seconds: number): 
   await provider.send("evm_mine", []);
 }
 
-/** Fees paid by each of `accounts` in blocks (from, to]. */
-export async function feesPaid(provider: JsonRpcProvider, accounts: string[], from: number, to: number): Promise<Map<string, bigint>> {
-  const fees = new Map(accounts.map((a) => [a.toLowerCase(), 0n]));
-  for (let n = from + 1; n <= to; n++) {
-    const block = await provider.getBlock(n, true);
-    for (const tx of block!.prefetchedTransactions) {
-      const key = tx.from.toLowerCase();
-      if (!fees.has(key)) continue;
-      const r = await provider.getTransactionReceipt(tx.hash);
-      fees.set(key, fees.get(key)! + r!.gasUsed * r!.gasPrice);
-    }
-  }
-  return fees;
-}
+export { feesPaid } from "../../client/chain.js";
 
 export async function sleepMs(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
