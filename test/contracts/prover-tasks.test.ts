@@ -1,5 +1,5 @@
 /**
- * Whole task runs proven on-chain: every one of the first 10,000 steps of sha256d, and steps
+ * Whole task runs proven on-chain: every one of the first 10,000 steps of the Bitcoin header task, and steps
  * sampled uniformly across complete runs of sha256d and btc-headers (with the halting step and the
  * step on the halted state). Each step: contract == verifyStep == machine.
  */
@@ -31,9 +31,11 @@ async function sampledRun(program: Program, input: Uint8Array, samples: number, 
 }
 
 describe("whole task runs, proven on-chain", () => {
-  it("sha256d: every one of the first 10,000 steps", async () => {
-    const m = Machine.forTask(load("sha256d"), HEADERS.subarray(0, 80 * 4), {});
-    const cases = traceSteps(m, { maxSteps: 10_000, label: "sha256d" });
+  const checkpoint = (): Checkpoint => JSON.parse(readFileSync("wasm-tasks/btc-headers/fixtures/checkpoint_828575.json", "utf8"));
+
+  it("btc-headers: every one of the first 10,000 steps", async () => {
+    const m = Machine.forTask(load("btc-headers"), encodeInput(checkpoint(), splitHeaders(HEADERS).slice(0, 4)), {});
+    const cases = traceSteps(m, { maxSteps: 10_000, label: "btc-headers" });
     expect(cases.length).toBe(10_000);
     const { mismatches } = await expectProven(cases);
     expect(mismatches.slice(0, 20)).toEqual([]);
@@ -47,8 +49,7 @@ describe("whole task runs, proven on-chain", () => {
   });
 
   it("btc-headers: 300 steps sampled across a complete run (3 headers)", async () => {
-    const cp: Checkpoint = JSON.parse(readFileSync("wasm-tasks/btc-headers/fixtures/checkpoint_828575.json", "utf8"));
-    const input = encodeInput(cp, splitHeaders(HEADERS).slice(0, 3));
+    const input = encodeInput(checkpoint(), splitHeaders(HEADERS).slice(0, 3));
     const { cases } = await sampledRun(load("btc-headers"), input, 300, 2);
     const { mismatches } = await expectProven(cases);
     expect(mismatches.slice(0, 20)).toEqual([]);
