@@ -9,6 +9,7 @@
  */
 import { keccak256, solidityPacked } from "ethers";
 import type { Hex } from "../client/encoding.js";
+import { getBytes } from "ethers";
 import { falseClaim } from "../client/encoding.js";
 import { Stage } from "../client/contracts.js";
 import { innerPoints, Phase } from "../client/game.js";
@@ -18,6 +19,8 @@ import type { TaskRun } from "../client/execution.js";
 export interface SolverOptions extends NodeOptions {
   /** Test behaviour: commit a false output (the roots are true up to the last step). */
   lieOutput?: boolean;
+  /** With lieOutput: the false output to claim, from the true one (default: its first byte flipped). */
+  falseOutput?: (trueOutput: Uint8Array) => Uint8Array;
   /** Test behaviour: commit a false result whose roots are made up from this step on. */
   lieFromStep?: bigint | null;
   /** Only tasks of these program roots (default: any program whose bytes lower to its root). */
@@ -84,7 +87,8 @@ export class SolverNode extends Node {
       const first = (t.claims ?? []).length === 0;
       const lie = first && (this.solverOpts.lieOutput || this.solverOpts.lieFromStep != null);
       if (lie) {
-        const f = falseClaim(r.opening, r.output);
+        const falseOutput = this.solverOpts.falseOutput?.(getBytes(r.output));
+        const f = falseClaim(r.opening, r.output, falseOutput ? { output: falseOutput } : {});
         let from = this.solverOpts.lieFromStep ?? r.steps;
         if (from < 1n) from = 1n;
         if (from > r.steps) from = r.steps;
