@@ -17,8 +17,13 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   demo: () => import("./commands/demo.js"),
 };
 
-function overview(): string {
-  return ["usage: truewasm <command> [options]", "", "commands:", ...Object.keys(commands).map((c) => `  ${c}`), "", "truewasm <command> --help for the options of a command"].join("\n");
+async function overview(): Promise<string> {
+  const lines: string[] = [];
+  for (const [name, load] of Object.entries(commands)) {
+    const { summary } = (await load()).default;
+    lines.push(`  ${name.padEnd(11)} ${summary.replace(/^truewasm [a-z]+: /, "")}`);
+  }
+  return ["usage: truewasm <command> [options]", "", "commands:", ...lines, "", "truewasm <command> --help for the options of a command"].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,12 +33,12 @@ export async function main(argv: string[]): Promise<number> {
     if (target && commands[target]) {
       const c = (await commands[target]()).default;
       console.log(`${c.summary}\n\n${c.usage}`);
-    } else console.log(overview());
+    } else console.log(await overview());
     return 0;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`truewasm: unknown command "${name}"\n\n${overview()}`);
+    console.error(`truewasm: unknown command "${name}"\n\n${await overview()}`);
     return 2;
   }
   const cmd = (await load()).default;
