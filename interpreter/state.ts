@@ -18,8 +18,8 @@
  * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
  * whole memory); roots depend on the state only, never on how the tracker got there.
  */
-import { hashPairsAt, keccak256, scratch, zeroHashesFor } from "./hash/keccak.js";
-import { MerkleTree } from "./hash/merkle.js";
+import { keccak256, zeroHashesFor } from "./hash/keccak.js";
+import { MerkleTree, merkleRootOfBytes } from "./hash/merkle.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
 import { Machine, type Snapshot } from "./machine.js";
@@ -146,8 +146,8 @@ export class ZTree implements Tree {
   readonly depth: number;
   readonly n: number;
   readonly leaves: Uint8Array;
-  /** levels[h] for 1 <= h <= depth: ceil(n / 2^h) nodes of 32 bytes. */
-  private readonly levels: Uint8Array[] = [];
+  /** The hash layer's tree over the n leaves (everything past them is zero subtrees). */
+  private readonly tree: MerkleTree;
 
   constructor(leaves: Uint8Array, n: number, depth: number) {
     if (depth > 32 || n > 2 ** depth) throw new RangeError(`${n} leaves do not fit a tree of depth ${depth}`);
@@ -155,38 +155,16 @@ export class ZTree implements Tree {
     this.leaves = leaves;
     this.n = n;
     this.depth = depth;
-    const CHUNK = 1 << 14; // pairs per WebAssembly call
-    for (let h = 1; h <= depth; h++) {
-      const cnt = this.count(h);
-      const below = h === 1 ? leaves : this.levels[h - 1];
-      const belowCount = this.count(h - 1);
-      const level = new Uint8Array(cnt * 32);
-      for (let i = 0; i < cnt; i += CHUNK) {
-        const k = Math.min(CHUNK, cnt - i);
-        const s = scratch(k * 64);
-        const from = 2 * i, to = Math.min(2 * (i + k), belowCount);
-        s.set(below.subarray(from * 32, to * 32), 0);
-        if (to < 2 * (i + k)) s.set(Z[h - 1], (to - from) * 32); // odd count: the last right child is a zero subtree
-        hashPairsAt(P_NODE, 0, 0, k);
-        level.set(s.subarray(0, k * 32), i * 32);
-      }
-      this.levels[h] = level;
-    }
+    this.tree = new MerkleTree(depth, leaves.subarray(0, n * 32));
   }
 
-  /** Nodes stored at level h. */
-  count(h: number): number {
-    return Math.ceil(this.n / 2 ** h);
-  }
-
-  /** Node j of level h (0 = leaves): a view into the tree, or a zero subtree. */
+  /** Node j of level h (0 = leaves), or a zero subtree. */
   node(h: number, j: number): Uint8Array {
-    if (h === 0) return j < this.n ? this.leaves.subarray(j * 32, j * 32 + 32) : Z[0];
-    return j < this.count(h) ? this.levels[h].subarray(j * 32, j * 32 + 32) : Z[h];
+    return this.tree.node(h, j);
   }
 
   root(): Uint8Array {
-    return this.node(this.depth, 0);
+    return this.tree.root();
   }
 
   proof(i: number): Uint8Array {
@@ -233,7 +211,7 @@ export function bitLength(x: number): number {
 
 /** Root of a fixed-depth tree over `bytes` (zero-padded to whole leaves). */
 export function treeRoot(bytes: Uint8Array, depth: number): Uint8Array {
-  return padTree(bytes, depth).root();
+  return merkleRootOfBytes(bytes, depth);
 }
 
 /** A ZTree over `bytes` zero-padded to a whole number of leaves. */
