@@ -288,6 +288,23 @@ export class Machine {
     this.lh = hi;
   }
 
+  /**
+   * The frame push of Call and CallIndirect (after their checks): saves the caller's return pc, fp
+   * and locals count, and zeroes the callee's `n` locals above the caller's. Returns the callee's fp.
+   */
+  private enterFrame(ret: number, fp: number, nl: number, n: number): number {
+    const d = this.depth;
+    this.fRet[d - 1] = ret;
+    this.fFp[d - 1] = fp;
+    this.fNl[d - 1] = nl;
+    this.depth = d + 1;
+    const callee = fp + nl;
+    this.ensureLocals(callee + n);
+    this.ll.fill(0, callee, callee + n);
+    this.lh.fill(0, callee, callee + n);
+    return callee;
+  }
+
   private ensureMark(): void {
     const leaves = this.memoryBytes().length >>> LEAF_SHIFT;
     if (this.mark.length < leaves) {
@@ -448,8 +465,9 @@ export class Machine {
           pc++;
           break;
         }
-        case 0x36: {
-          // i32.store
+        case 0x36: // i32.store
+        case 0x3e: {
+          // i64.store32 (the low half: the same bytes)
           const ea = (sl[sp - 2] >>> 0) + (code[ci + 1] >>> 0);
           if (ea + 4 > memLen) { trap = Trap.OutOfBoundsMemory; break run; }
           dv.setInt32(ea, sl[sp - 1], true);
@@ -490,17 +508,6 @@ export class Machine {
           dv.setInt16(ea, sl[sp - 1], true);
           mark[ea >>> 5] = ep;
           mark[(ea + 1) >>> 5] = ep;
-          sp -= 2;
-          pc++;
-          break;
-        }
-        case 0x3e: {
-          // i64.store32
-          const ea = (sl[sp - 2] >>> 0) + (code[ci + 1] >>> 0);
-          if (ea + 4 > memLen) { trap = Trap.OutOfBoundsMemory; break run; }
-          dv.setInt32(ea, sl[sp - 1], true);
-          mark[ea >>> 5] = ep;
-          mark[(ea + 3) >>> 5] = ep;
           sp -= 2;
           pc++;
           break;
@@ -899,23 +906,12 @@ export class Machine {
           break;
         case 0xe5: {
           // Call
-          const d = this.depth;
-          if (d >= this.limits.callDepth) { trap = Trap.CallStackExhausted; break run; }
+          if (this.depth >= this.limits.callDepth) { trap = Trap.CallStackExhausted; break run; }
           if (sp + code[ci + 3] > this.limits.stackHeight) { trap = Trap.ValueStackExhausted; break run; }
-          const n = code[ci + 2];
-          this.fRet[d - 1] = pc + 1;
-          this.fFp[d - 1] = fp;
-          this.fNl[d - 1] = nl;
-          this.depth = d + 1;
-          fp += nl;
-          nl = n;
-          if (fp + n > ll.length) {
-            this.ensureLocals(fp + n);
-            ll = this.ll;
-            lh = this.lh;
-          }
-          ll.fill(0, fp, fp + n);
-          lh.fill(0, fp, fp + n);
+          fp = this.enterFrame(pc + 1, fp, nl, code[ci + 2]);
+          nl = code[ci + 2];
+          ll = this.ll;
+          lh = this.lh;
           pc = code[ci + 1];
           break;
         }
@@ -930,23 +926,13 @@ export class Machine {
             const f = this.program.funcs[ref.index!];
             if (f.typeId !== code[ci + 1]) { trap = Trap.IndirectCallTypeMismatch; break run; }
             if (f.entry >= 0) {
-              const d = this.depth;
-              if (d >= this.limits.callDepth) { trap = Trap.CallStackExhausted; break run; }
+              if (this.depth >= this.limits.callDepth) { trap = Trap.CallStackExhausted; break run; }
               if (sp - 1 + f.maxHeight > this.limits.stackHeight) { trap = Trap.ValueStackExhausted; break run; }
               sp--;
-              this.fRet[d - 1] = pc + 1;
-              this.fFp[d - 1] = fp;
-              this.fNl[d - 1] = nl;
-              this.depth = d + 1;
-              fp += nl;
+              fp = this.enterFrame(pc + 1, fp, nl, f.numLocals);
               nl = f.numLocals;
-              if (fp + nl > ll.length) {
-                this.ensureLocals(fp + nl);
-                ll = this.ll;
-                lh = this.lh;
-              }
-              ll.fill(0, fp, fp + nl);
-              lh.fill(0, fp, fp + nl);
+              ll = this.ll;
+              lh = this.lh;
               pc = f.entry;
               break;
             }
