@@ -1592,26 +1592,15 @@ function grow(delta) {
     MEM = MEMORY.bytes;
     DV = new DataView(MEM.buffer, MEM.byteOffset, MEM.byteLength);
     MEMLEN = MEM.length;
-    const leaves = MEMLEN >>> 5;
-    if (M.mark.length < leaves) {
-      const m2 = new Uint32Array(leaves);
-      m2.set(M.mark);
-      M.mark = m2;
-    }
+    M.ensureMark();
     MARK = M.mark;
   }
   return r;
 }
 function growLocals(n) {
-  let size = M.ll.length;
-  while (size < n) size *= 2;
-  const lo = new Int32Array(size), hi = new Int32Array(size);
-  lo.set(M.ll);
-  hi.set(M.lh);
-  M.ll = lo;
-  M.lh = hi;
-  LL = lo;
-  LH = hi;
+  M.ensureLocals(n);
+  LL = M.ll;
+  LH = M.lh;
 }
 `;
 

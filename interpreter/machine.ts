@@ -276,8 +276,11 @@ export class Machine {
     this.trap = kind;
   }
 
-  /** Grows the locals array (rare: only when frames nest deeper than its current size). */
-  private ensureLocals(n: number): void {
+  /**
+   * Grows the locals array (rare: only when frames nest deeper than its current size). Also used
+   * by the compiled tier's runtime (jit.ts), so both tiers grow it the same way.
+   */
+  ensureLocals(n: number): void {
     if (n <= this.ll.length) return;
     let size = this.ll.length;
     while (size < n) size *= 2;
@@ -305,7 +308,8 @@ export class Machine {
     return callee;
   }
 
-  private ensureMark(): void {
+  /** Grows the leaf stamps to cover the memory after it grew (also used by jit.ts). */
+  ensureMark(): void {
     const leaves = this.memoryBytes().length >>> LEAF_SHIFT;
     if (this.mark.length < leaves) {
       const m = new Uint32Array(leaves);
