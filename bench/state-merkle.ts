@@ -15,6 +15,7 @@
  */
 import { MerkleTree } from "../interpreter/hash/merkle.js";
 import { clockName, clockSeconds } from "./state-keccak.js";
+import { rng } from "../test/hash/deterministic.js";
 
 export interface MerkleFigures {
   clock: string;
@@ -41,18 +42,6 @@ function time<T>(fn: () => T): { value: T; ms: number; wallMs: number } {
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-/** xorshift32, deterministic */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 export function measureMerkle(): MerkleFigures {
   const DEPTH = 21;

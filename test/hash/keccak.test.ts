@@ -15,6 +15,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "../../interpreter/hash/keccak.js";
+import { bytes, rng } from "./deterministic.js";
 
 // Two references: the `keccak256` package (native `keccak` addon where its prebuild loads) and the
 // pure-JS implementation of the same `keccak` package, so a bug shared with one native build cannot
@@ -25,23 +26,6 @@ const refNative = (d: Uint8Array) => new Uint8Array(keccak256Npm(Buffer.from(d))
 const refJs = (d: Uint8Array) => new Uint8Array(createKeccakJs("keccak256").update(Buffer.from(d)).digest());
 const hex = (u: Uint8Array) => Buffer.from(u).toString("hex");
 
-/** deterministic bytes */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-function bytes(n: number, seed: number): Uint8Array {
-  const r = rng(seed), b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = r() & 255;
-  return b;
-}
 
 describe("keccak256", () => {
   it("matches known Ethereum vectors (Keccak, not SHA3)", () => {

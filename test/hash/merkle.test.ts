@@ -8,6 +8,7 @@ import {
   merkleRootOfBytes,
   zeroHashes,
 } from "../../interpreter/hash/merkle.js";
+import { bytes, rng } from "./deterministic.js";
 
 // Everything this file compares against is built from the `keccak256` npm package and merkletreejs,
 // never from interpreter/hash.
@@ -15,22 +16,6 @@ const H = (a: Uint8Array, b: Uint8Array): Buffer => keccak256Npm(Buffer.concat([
 const nodeHashFn = (data: Buffer): Buffer => keccak256Npm(Buffer.concat([Buffer.from([0x01]), data]));
 const hex = (u: Uint8Array) => Buffer.from(u).toString("hex");
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-function bytes(n: number, seed: number): Uint8Array {
-  const r = rng(seed), b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = r() & 255;
-  return b;
-}
 function leafOf(b: Uint8Array, i: number): Buffer {
   const w = Buffer.alloc(32);
   if (i * 32 < b.length) w.set(b.subarray(i * 32, Math.min(b.length, i * 32 + 32)));
