@@ -86,20 +86,9 @@ contract OneStepProver is ProverMemory, ProverHost, IStepProver {
             }
             if (op == 0x21 || op == 0x22) {
                 // local.set / local.tee
-                bytes32 leaf;
-                uint256 at;
-                uint256 d;
+                (bytes32 root, uint256 top) = _setValue(a);
                 assembly ("memory-safe") {
-                    at := mload(R_XPROOF)
-                    d := mload(R_XDEPTH)
-                    let sh := shl(6, and(a, 3))
-                    let m := shr(sh, shl(192, M64))
-                    let top := shr(192, calldataload(mload(R_VALS)))
-                    leaf := or(and(calldataload(sub(at, 32)), not(m)), shr(sh, shl(192, top)))
                     mstore(R_OUT, top)
-                }
-                bytes32 root = _climb(leaf, a >> 2, at, d);
-                assembly ("memory-safe") {
                     mstore(LOCALS, root)
                 }
                 _finish(pc + 1, op == 0x22 ? 1 : 0, depth, 0);

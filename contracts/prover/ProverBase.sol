@@ -154,6 +154,23 @@ abstract contract ProverBase {
         }
     }
 
+    /// Root of a values tree (locals or globals, 4 u64 per leaf) after value `a` becomes the stack
+    /// top, from the opened leaf and its proof (R_XPROOF, R_XDEPTH). Also returns the top.
+    function _setValue(uint256 a) internal pure returns (bytes32 root, uint256 top) {
+        bytes32 leaf;
+        uint256 at;
+        uint256 d;
+        assembly ("memory-safe") {
+            at := mload(R_XPROOF)
+            d := mload(R_XDEPTH)
+            let sh := shl(6, and(a, 3))
+            let m := shr(sh, shl(192, M64))
+            top := shr(192, calldataload(mload(R_VALS)))
+            leaf := or(and(calldataload(sub(at, 32)), not(m)), shr(sh, shl(192, top)))
+        }
+        root = _climb(leaf, a >> 2, at, d);
+    }
+
     /// Root of a fixed-depth tree from leaf `h` at `index` and `depth` siblings at calldata `at`.
     function _climb(bytes32 h, uint256 index, uint256 at, uint256 depth) internal pure returns (bytes32 r) {
         assembly ("memory-safe") {

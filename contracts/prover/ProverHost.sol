@@ -50,20 +50,11 @@ abstract contract ProverHost is ProverCold {
     }
 
     function _globalSet() internal pure {
-        bytes32 leaf;
         uint256 a;
-        uint256 at;
-        uint256 d;
         assembly ("memory-safe") {
             a := mload(R_A)
-            at := mload(R_XPROOF)
-            d := mload(R_XDEPTH)
-            let sh := shl(6, and(a, 3))
-            let m := shr(sh, shl(192, M64))
-            let top := shr(192, calldataload(mload(R_VALS)))
-            leaf := or(and(calldataload(sub(at, 32)), not(m)), shr(sh, shl(192, top)))
         }
-        bytes32 root = _climb(leaf, a >> 2, at, d);
+        (bytes32 root, ) = _setValue(a);
         assembly ("memory-safe") {
             mstore(GLOBALS, root)
         }
