@@ -63,6 +63,16 @@ const VERSION = 0,
   NONCE = 76;
 const hashHex = (h: Uint8Array) => hashToHex(blockHash(h));
 
+/** The trap kind of a native run of the task on `input`, or -1 when it halts. */
+const traps = (input: Uint8Array): number => {
+  try {
+    runNative(wasm, input);
+  } catch (e) {
+    return (e as TaskTrap).kind;
+  }
+  return -1;
+};
+
 // ---------------------------------------------------------------------------------------------
 
 describe("btc-headers: embedded batch (828576..830591)", () => {
@@ -165,14 +175,6 @@ describe("btc-headers: embedded batch (828576..830591)", () => {
   });
 
   it("dense mode: malformed inputs trap (abort) whatever the verdict", () => {
-    const traps = (input: Uint8Array) => {
-      try {
-        runNative(wasm, input);
-      } catch (e) {
-        return (e as TaskTrap).kind;
-      }
-      return -1;
-    };
     const batch = headers.slice(0, 3);
     const good = encodeInput(cp, batch, { dense: true });
     expect(traps(good)).toBe(-1);
@@ -316,14 +318,6 @@ describe("btc-headers: embedded batch (828576..830591)", () => {
 
   it("malformed input traps (abort)", () => {
     const good = encodeInput(cp, headers.slice(0, 2));
-    const traps = (input: Uint8Array) => {
-      try {
-        runNative(wasm, input);
-      } catch (e) {
-        return (e as TaskTrap).kind;
-      }
-      return -1;
-    };
     expect(traps(good.subarray(0, good.length - 1))).toBe(Trap.Abort);
     expect(traps(good.subarray(0, 100))).toBe(Trap.Abort);
     const fmt = Uint8Array.from(good);
