@@ -27,7 +27,6 @@ import { retry } from "./rpc.js";
 import type { TxManager } from "./txs.js";
 
 const ETH = 10n ** 18n;
-const FIXTURES = `${REPO_ROOT}wasm-tasks/btc-headers/fixtures`;
 export const BTC_HEADERS_WASM = `${REPO_ROOT}wasm-tasks/build/btc-headers.wasm`;
 
 /** BtcRelay.Config (docs/RELAY.md, "Configuration"). */
@@ -59,19 +58,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   stackHeight: DEFAULT_LIMITS.stackHeight,
 };
 
-/** The embedded batch: the checkpoint at 828,575, the 2,016 headers after it, the expected result. */
-export interface EmbeddedBatch {
-  checkpoint: Checkpoint;
-  headers: Uint8Array[];
-  expected: { valid: boolean; accepted: number; tipHash: string; height: number; chainWork: string; merkleRoot: string };
-}
-
-export function embeddedBatch(): EmbeddedBatch {
-  const checkpoint = normalizeCheckpoint(JSON.parse(readFileSync(`${FIXTURES}/checkpoint_828575.json`, "utf8")) as CheckpointJson);
-  const headers = splitHeaders(new Uint8Array(readFileSync(`${FIXTURES}/mainnet_828576_830591.bin`)));
-  const expected = JSON.parse(readFileSync(`${FIXTURES}/mainnet_828576_830591.expected.json`, "utf8"));
-  return { checkpoint, headers, expected };
-}
+export { embeddedBatch, type EmbeddedBatch } from "../wasm-tasks/btc-headers/fixtures.js";
 
 let relayArtifact: Artifact | undefined;
 export function btcRelayArtifact(): Artifact {

@@ -16,7 +16,8 @@ import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Status, Trap, TRAP_MESSAGES } from "../../interpreter/isa.js";
 import { BUILD_DIR, runNative, TaskTrap } from "../../wasm-tasks/native.js";
-import { encodeInput, type CheckpointJson } from "../../wasm-tasks/btc-headers/encoding.js";
+import { encodeInput } from "../../wasm-tasks/btc-headers/encoding.js";
+import { embeddedBatch } from "../../wasm-tasks/btc-headers/fixtures.js";
 import { Rng } from "./generator.js";
 
 const RANDOM_INPUTS = Number(process.env.DIFF_TASK_INPUTS ?? 5);
@@ -58,12 +59,8 @@ function specificInputs(name: string, rng: Rng): [string, Uint8Array][] {
 
 /** Slices of the embedded mainnet fixture, valid and corrupted, full and compact encodings. */
 function btcInputs(): [string, Uint8Array][] {
-  const dir = join(TASKS_DIR, "btc-headers", "fixtures");
-  const cpFile = join(dir, "checkpoint_828575.json");
-  const hdrFile = join(dir, "mainnet_828576_830591.bin");
-  if (!existsSync(cpFile) || !existsSync(hdrFile)) return [];
-  const cp = JSON.parse(readFileSync(cpFile, "utf8")) as CheckpointJson;
-  const all = new Uint8Array(readFileSync(hdrFile));
+  const { checkpoint: cp, headers: embedded } = embeddedBatch();
+  const all = new Uint8Array(Buffer.concat(embedded)); // Uint8Array: slice() copies, the corruptions below stay local
   const headers = (n: number) => all.slice(0, 80 * n);
   const corrupt = (n: number, at: number, byte: number) => {
     const h = headers(n);

@@ -19,7 +19,8 @@ import { Status, Trap, type Limits } from "../../interpreter/isa.js";
 import { Global, instantiate } from "../../interpreter/instance.js";
 import type { Program } from "../../interpreter/program.js";
 import { BUILD_DIR } from "../../wasm-tasks/native.js";
-import { encodeInput, type CheckpointJson } from "../../wasm-tasks/btc-headers/encoding.js";
+import { encodeInput } from "../../wasm-tasks/btc-headers/encoding.js";
+import { embeddedBatch } from "../../wasm-tasks/btc-headers/fixtures.js";
 import { generateModule, argSets, Rng } from "../differential/generator.js";
 import { loadWabt, WABT_FEATURES } from "../spec/script.js";
 
@@ -164,12 +165,8 @@ function randomBytes(rng: Rng, n: number): Uint8Array {
 }
 
 function btcInputs(): [string, Uint8Array][] {
-  const dir = join(BUILD_DIR, "..", "btc-headers", "fixtures");
-  const cpFile = join(dir, "checkpoint_828575.json");
-  const hdrFile = join(dir, "mainnet_828576_830591.bin");
-  if (!existsSync(cpFile) || !existsSync(hdrFile)) return [];
-  const cp = JSON.parse(readFileSync(cpFile, "utf8")) as CheckpointJson;
-  const all = new Uint8Array(readFileSync(hdrFile));
+  const { checkpoint: cp, headers: embedded } = embeddedBatch();
+  const all = new Uint8Array(Buffer.concat(embedded)); // Uint8Array: slice() copies, the corruptions below stay local
   const headers = (n: number) => all.slice(0, 80 * n);
   const bad = headers(12);
   bad[80 * 5 + 10] ^= 1;
