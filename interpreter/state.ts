@@ -7,9 +7,9 @@
  *
  * Everything here is lazy: the executor never hashes. A StateTracker attached to a machine
  * (tracker(m)) keeps what is expensive to recompute between two looks at the same machine:
- * - the memory tree (interpreter/hash/merkle.ts, maximal depth; the tree of the current size is its
- *   leftmost subtree), updated from the leaves the executor stamped in Machine.mark since the
- *   tracker's last look (found by comparing the mark array with a copy, in native block compares);
+ * - the memory tree (interpreter/hash/merkle.ts, deepened as memory grows), updated from the leaves
+ *   the executor stamped in Machine.mark since the tracker's last look (marks above the epoch of
+ *   that look: marksAbove in hash/native.ts);
  * - the operand-stack and frame hash chains as prefix caches: on each look the cached entries are
  *   compared (no hashing) with the machine's and only the suffix that changed is rehashed;
  * - the output tree (append-only: only the leaves past the last look are rehashed);
@@ -20,6 +20,7 @@
  */
 import { keccak256, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes } from "./hash/merkle.js";
+import { marksAbove } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
 import { Machine, type Snapshot } from "./machine.js";
@@ -240,9 +241,10 @@ export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: numbe
   return new ZTree(leaves, leaves.length / 32, valuesDepth(n));
 }
 
+/** Root of the values tree (no tree kept: one batched root computation). */
 export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
   if (n === 0) return Z[0];
-  return valuesTree(lo, hi, off, n).root();
+  return merkleRootOfBytes(valueLeaves(lo, hi, off, n), valuesDepth(n));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -440,54 +442,34 @@ export function memInfoBytes(pages: number, outLen: number): Uint8Array {
 // ------------------------------------------------------------------------------------------------
 // Incremental memory and output trees.
 
-/** Depth of the largest memory tree (65536 pages): memDepth(65536). */
-export const MEM_MAX_DEPTH = 27;
-
 /**
- * The memory tree: one MerkleTree (interpreter/hash/merkle.ts) of the maximal depth over the live
- * memory buffer. The tree of the current size, depth memDepth(pages), is its leftmost subtree, so
- * growing memory needs no re-rooting off-chain (nodes right of the touched prefix are never stored).
+ * The memory tree: one MerkleTree (interpreter/hash/merkle.ts) of depth memDepth(pages) over the
+ * live memory buffer. The tree of a smaller memory is the leftmost subtree of a larger one, so
+ * memory.grow only adds levels on top (MerkleTree.deepen: one hash per new level); nodes right of
+ * the touched prefix are never stored.
  */
 class MemoryCommit {
   tree: MerkleTree | null = null;
   /**
-   * The machine's mark array as of the last look. A leaf was written since then iff its mark
-   * differs (marks only grow, and every write after a look carries a newer epoch), so dirty leaves
-   * are found with native block compares (memcmp) instead of a JS loop over every leaf.
+   * The machine's epoch at the last look. Every write since carries a newer stamp in Machine.mark,
+   * so the dirty leaves are exactly those whose mark is above it (found by marksAbove, sixteen
+   * marks per compare natively).
    */
-  seen = new Uint32Array(0);
+  since = 0;
+  private dirty = new Uint32Array(0);
 
   /** Brings the tree up to date with the machine's memory. */
   sync(m: Machine): MerkleTree {
-    m.nextEpoch(); // writes from now on carry a newer stamp than anything in `seen`
+    const since = this.since;
+    this.since = m.nextEpoch(); // writes from now on carry a newer stamp
     let t = this.tree;
-    const mark = m.mark;
-    if (t === null) {
-      t = this.tree = new MerkleTree(MEM_MAX_DEPTH, () => m.memoryBytes());
-      this.seen = mark.slice();
-      return t;
-    }
-    const n = Math.min(m.memoryBytes().length >>> 5, mark.length);
-    if (this.seen.length < mark.length) {
-      const grown = new Uint32Array(mark.length); // new leaves: mark 0, zero memory
-      grown.set(this.seen);
-      this.seen = grown;
-    }
-    const seen = this.seen;
-    const a = Buffer.from(mark.buffer, mark.byteOffset, n * 4);
-    const b = Buffer.from(seen.buffer, seen.byteOffset, n * 4);
-    const BLOCK = 1024; // leaves per compare
-    for (let i = 0; i < n; i += BLOCK) {
-      const e = Math.min(n, i + BLOCK);
-      if (a.compare(b, 4 * i, 4 * e, 4 * i, 4 * e) === 0) continue;
-      for (let l = i; l < e; l++) {
-        if (mark[l] !== seen[l]) {
-          seen[l] = mark[l];
-          t.markDirty(l);
-        }
-      }
-    }
-    t.update();
+    const depth = memDepth(m.memoryBytes().length / PAGE_BYTES);
+    if (t === null) return (this.tree = new MerkleTree(depth, () => m.memoryBytes()));
+    if (depth > t.depth) t.deepen(depth); // memory.grow: the old tree is the new one's leftmost subtree
+    const n = Math.min(m.memoryBytes().length >>> 5, m.mark.length);
+    if (this.dirty.length < n) this.dirty = new Uint32Array(n);
+    const k = marksAbove(m.mark, n, since, this.dirty);
+    t.update(this.dirty.subarray(0, k));
     return t;
   }
 }
@@ -648,7 +630,8 @@ export class StateTracker {
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
   private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
-  private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
+  /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
+  private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
 
   constructor(readonly m: Machine) {
     this.prog = programCommit(m.program);
@@ -671,7 +654,7 @@ export class StateTracker {
   /** The memory tree of the current size (depth memDepth(pages)), up to date. */
   memTree(): Tree {
     const t = this.mem.sync(this.m);
-    return leftSubtree(t, memDepth(this.m.memoryBytes().length / PAGE_BYTES));
+    return leftSubtree(t, t.depth);
   }
 
   /** The output tree, up to date. */
@@ -688,8 +671,8 @@ export class StateTracker {
     return tableTree(this.m.program, this.m.env.table, this.m.env.owner);
   }
 
-  /** Tree of the current frame's locals. */
-  localsTree(): ZTree {
+  /** The current frame's locals, cached while they are unchanged (compared, not hashed). */
+  private locals(): NonNullable<StateTracker["localsCache"]> {
     const m = this.m, fp = m.fp, nl = m.nl;
     const c = this.localsCache;
     if (c && c.fp === fp && c.lo.length === nl) {
@@ -700,12 +683,21 @@ export class StateTracker {
           break;
         }
       }
-      if (same) return c.tree;
+      if (same) return c;
     }
     const lo = m.ll.slice(fp, fp + nl), hi = m.lh.slice(fp, fp + nl);
-    const tree = valuesTree(lo, hi, 0, nl);
-    this.localsCache = { fp, lo, hi, tree };
-    return tree;
+    return (this.localsCache = { fp, lo, hi, root: valuesRoot(lo, hi, 0, nl), tree: null });
+  }
+
+  /** Root of the current frame's locals. */
+  localsRoot(): Uint8Array {
+    return this.locals().root;
+  }
+
+  /** Tree of the current frame's locals (for witnesses). */
+  localsTree(): ZTree {
+    const c = this.locals();
+    return (c.tree ??= valuesTree(c.lo, c.hi, 0, c.lo.length));
   }
 
   globalsTree(): ZTree {
@@ -734,7 +726,7 @@ export class StateTracker {
     const m = this.m;
     const regs = regsBytes(this.regs());
     const stackHash = this.stackHashAt(m.sp);
-    const localsRoot = this.localsTree().root();
+    const localsRoot = this.localsRoot();
     const codeRoot = this.prog.root;
     const limits = this.limitsBytes();
     const globalsRoot = this.globalsTree().root();
@@ -797,7 +789,7 @@ export function stateComponents(m: Machine): Components {
 
 /** Root of the current frame's locals. */
 export function localsRoot(m: Machine): Uint8Array {
-  return tracker(m).localsTree().root();
+  return tracker(m).localsRoot();
 }
 
 /**

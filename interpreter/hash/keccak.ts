@@ -10,6 +10,9 @@
  * await (it stays usable through require(esm)). The cost: AssemblyScript must be installed wherever
  * the build has not been run (`npm run build` produces the file ahead of time).
  *
+ * Batches (hashPairs*, subtreeRoot*, hence every Merkle level) go to the native AVX-512 hasher when
+ * it is available (native.ts), else to the module's SIMD hashPairs; both compute the same bytes.
+ *
  * All functions are synchronous and share one WebAssembly instance (one thread = one instance; a
  * worker thread that imports this module gets its own).
  *
@@ -18,6 +21,7 @@
  * which only `scratch()` with a larger size (or a large keccak256 input) does.
  */
 import { keccakWasmBytes } from "./build.js";
+import { nativeHasher } from "./native.js";
 
 interface KeccakExports {
   memory: WebAssembly.Memory;
@@ -31,7 +35,6 @@ interface KeccakExports {
   hashNode(prefix: number, inp: number, out: number): void;
   hashPairs(prefix: number, inp: number, out: number, n: number): void;
   zeroHashes(prefix: number): number;
-  rootOfLeaves(prefix: number, ptr: number, n: number, depth: number, out: number): void;
 }
 
 const wasmModule = new WebAssembly.Module(keccakWasmBytes() as Uint8Array<ArrayBuffer>);
@@ -54,6 +57,18 @@ function refreshViews(): void {
   mem = new Uint8Array(ex.memory.buffer);
   ioIn = new Uint8Array(ex.memory.buffer, IO_IN, IO_IN_BYTES);
   ioOut = new Uint8Array(ex.memory.buffer, IO_OUT, 32);
+}
+
+/** Batches at least this long go to the native hasher (it hashes eight at a time). */
+const NATIVE_MIN_PAIRS = 4;
+
+/**
+ * n node hashes between absolute module-memory offsets (the one batch primitive every batch API
+ * below uses): the native hasher when present (native.ts), else the module's SIMD hashPairs.
+ */
+function pairs(prefix: number, inPtr: number, outPtr: number, n: number): void {
+  if (nativeHasher !== null && n >= NATIVE_MIN_PAIRS) nativeHasher.hashPairs(prefix, mem, inPtr, outPtr, n);
+  else ex.hashPairs(prefix, inPtr, outPtr, n);
 }
 
 /** Grows the module memory so that the scratch region holds at least `bytes` bytes. */
@@ -139,7 +154,7 @@ export function hash2Into(prefix: number, src: Uint8Array, off: number, dst: Uin
 export function hashPairsInPlace(prefix: number, buf: Uint8Array, n: number): void {
   if (buf.length < n * 64) throw new RangeError("hashPairsInPlace: buffer shorter than n pairs");
   if (buf.buffer === ex.memory.buffer && buf.byteOffset >= SCRATCH) {
-    ex.hashPairs(prefix, buf.byteOffset, buf.byteOffset, n);
+    pairs(prefix, buf.byteOffset, buf.byteOffset, n);
     return;
   }
   const CHUNK = 1 << 14; // pairs per round trip (1 MiB in)
@@ -147,14 +162,14 @@ export function hashPairsInPlace(prefix: number, buf: Uint8Array, n: number): vo
   for (let i = 0; i < n; i += CHUNK) {
     const k = Math.min(CHUNK, n - i);
     mem.set(buf.subarray(i * 64, (i + k) * 64), SCRATCH);
-    ex.hashPairs(prefix, SCRATCH, SCRATCH, k);
+    pairs(prefix, SCRATCH, SCRATCH, k);
     buf.set(mem.subarray(SCRATCH, SCRATCH + k * 32), i * 32);
   }
 }
 
 /** hashPairs on scratch offsets: scratch[out + 32i ..] = H(prefix ‖ scratch[in + 64i .. +64)); out may equal in. */
 export function hashPairsAt(prefix: number, inOff: number, outOff: number, n: number): void {
-  ex.hashPairs(prefix, SCRATCH + inOff, SCRATCH + outOff, n);
+  pairs(prefix, SCRATCH + inOff, SCRATCH + outOff, n);
 }
 
 /**
@@ -169,7 +184,7 @@ export function subtreeRoot(prefix: number, leaves: Uint8Array, depth: number, o
   ensureScratch((n + 1) * 32);
   mem.set(leaves, SCRATCH);
   mem.fill(0, SCRATCH + leaves.length, SCRATCH + n * 32);
-  ex.rootOfLeaves(prefix, SCRATCH, n, depth, IO_OUT);
+  rootOfLeaves(prefix, SCRATCH, n, depth, IO_OUT);
   const o = out ?? new Uint8Array(32);
   o.set(ioOut);
   return o;
@@ -179,7 +194,29 @@ export function subtreeRoot(prefix: number, leaves: Uint8Array, depth: number, o
 export function subtreeRootAt(prefix: number, off: number, n: number, depth: number, outOff: number): void {
   checkDepth(depth);
   if (n > 2 ** depth) throw new RangeError(`subtreeRootAt: ${n} leaves do not fit in depth ${depth}`);
-  ex.rootOfLeaves(prefix, SCRATCH + off, n, depth, SCRATCH + outOff);
+  rootOfLeaves(prefix, SCRATCH + off, n, depth, SCRATCH + outOff);
+}
+
+/**
+ * Root of a depth-`depth` tree whose first n leaves are the words at module offset ptr (destroyed;
+ * room for n + 1 words) and whose other leaves are zero, written to offset out: level by level in
+ * place, an odd level padded with the zero subtree of its height.
+ */
+function rootOfLeaves(prefix: number, ptr: number, n: number, depth: number, out: number): void {
+  const zh = ex.zeroHashes(prefix);
+  if (n === 0) {
+    mem.copyWithin(out, zh + depth * 32, zh + depth * 32 + 32);
+    return;
+  }
+  for (let d = 0; d < depth; d++) {
+    if (n & 1) {
+      mem.copyWithin(ptr + n * 32, zh + d * 32, zh + d * 32 + 32);
+      n++;
+    }
+    n >>= 1;
+    pairs(prefix, ptr, ptr, n);
+  }
+  mem.copyWithin(out, ptr, ptr + 32);
 }
 
 /** zero-subtree hashes for `prefix`: z[0] = 32 zero bytes, z[d+1] = H(prefix ‖ z[d] ‖ z[d]), d <= 32. */

@@ -84,7 +84,8 @@ export interface MerkleTreeOptions {
 }
 
 export class MerkleTree {
-  readonly depth: number;
+  /** 0..32; raised (never lowered) by deepen(). */
+  depth: number;
   readonly prefix: number;
   private readonly zh: readonly Uint8Array[];
   private source: LeafSource;
@@ -254,6 +255,33 @@ export class MerkleTree {
     }
   }
 
+  /**
+   * Makes this the tree of depth `depth` >= the current one whose leftmost subtree it was (a memory
+   * that grew): the new levels each hold one node over the old root and zero subtrees. Pending
+   * dirty leaves stay pending.
+   */
+  deepen(depth: number): void {
+    checkDepth(depth);
+    if (depth < this.depth) throw new RangeError(`cannot lower a depth-${this.depth} tree to ${depth}`);
+    if (this.depth === 0) {
+      // a depth-0 tree stores no levels (its root is leaf 0): build the new ones from the leaves
+      this.depth = depth;
+      const pending = this.dirtyList.slice(0, this.nDirty);
+      this.rebuild(this.hw);
+      for (const i of pending) this.markDirty(i);
+      return;
+    }
+    for (let l = this.depth + 1; l <= depth; l++) {
+      const n = Math.ceil(this.hw / 2 ** l);
+      const lv = new Uint8Array(Math.max(n, 1) * WORD);
+      if (n > 0) hash2(this.prefix, this.levels[l - 1].subarray(0, WORD), this.zh[l - 1], lv);
+      this.levels.push(lv);
+      this.levels32.push(new Uint32Array(lv.buffer));
+      this.count.push(n);
+    }
+    this.depth = depth;
+  }
+
   /** Raises the high-water mark so that leaves [0, newHw) have stored paths. */
   private growTo(newHw: number): void {
     if (newHw <= this.hw) return;
@@ -285,8 +313,10 @@ export class MerkleTree {
   update(dirty?: Iterable<number> | ArrayLike<number>): void {
     if (typeof this.source === "function") this.adopt(this.source());
     if (dirty) {
-      if (typeof (dirty as Iterable<number>)[Symbol.iterator] === "function") for (const i of dirty as Iterable<number>) this.markDirty(i);
-      else for (let j = 0; j < (dirty as ArrayLike<number>).length; j++) this.markDirty((dirty as ArrayLike<number>)[j]);
+      if (ArrayBuffer.isView(dirty) || Array.isArray(dirty) || !(Symbol.iterator in Object(dirty))) {
+        const d = dirty as ArrayLike<number>;
+        for (let j = 0; j < d.length; j++) this.markDirty(d[j]);
+      } else for (const i of dirty as Iterable<number>) this.markDirty(i);
     }
     let m = this.nDirty;
     if (m === 0) return;
@@ -303,6 +333,9 @@ export class MerkleTree {
     m = unique(idx, m);
     this.growTo(idx[m - 1] + 1);
 
+    // one scratch view for all levels (hashing never grows the module memory)
+    const s = scratch(Math.min(BATCH, m) * 64);
+    const s32 = new Uint32Array(s.buffer, s.byteOffset, (Math.min(BATCH, m) * 64) >>> 2);
     for (let l = 1; l <= this.depth; l++) {
       // parents at level l of the dirty nodes at level l-1
       let q = 0;
@@ -313,8 +346,6 @@ export class MerkleTree {
       m = q;
       for (let b0 = 0; b0 < m; b0 += BATCH) {
         const k = Math.min(BATCH, m - b0);
-        const s = scratch(k * 64);
-        const s32 = new Uint32Array(s.buffer, s.byteOffset, (k * 64) >>> 2);
         for (let j = 0; j < k; j++) this.gatherPair(l, idx[b0 + j], s, s32, j * 16);
         hashPairsAt(this.prefix, 0, 0, k);
         const out32 = this.levels32[l];

@@ -15,6 +15,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "../../interpreter/hash/keccak.js";
+import { marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
 import { bytes, rng } from "./deterministic.js";
 
 // Two references: the `keccak256` package (native `keccak` addon where its prebuild loads) and the
@@ -184,5 +185,48 @@ describe("hash2 and batches", () => {
 describe("generated AssemblyScript", () => {
   it("assembly/keccak.ts is exactly what gen-keccak.ts produces", () => {
     expect(readFileSync(KECCAK_AS_PATH, "utf8") === generateKeccakAS()).toBe(true);
+  });
+});
+
+// The native batch hasher (interpreter/hash/native.ts) is used for every batch of >= 4 pairs when it
+// loads; these check it directly against hash2 (the WebAssembly module) on every batch shape.
+describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + nativeStatus})`, () => {
+  it.runIf(nativeHasher)("hashPairs equals hash2 for every count 0..40, every prefix kind, in place and not", () => {
+    const nat = nativeHasher!;
+    for (const prefix of [-1, 0, 1, 0x42, 255]) {
+      for (let n = 0; n <= 40; n++) {
+        const src = bytes(64 * n + 96, 1000 * n + prefix + 7);
+        const want = Array.from({ length: n }, (_, i) => hex(hash2(prefix, src.subarray(96 + 64 * i, 96 + 64 * i + 32), src.subarray(128 + 64 * i, 160 + 64 * i))));
+        const out = src.slice();
+        nat.hashPairs(prefix, out, 96, 0, n); // out of place, output below the input
+        expect(Array.from({ length: n }, (_, i) => hex(out.subarray(32 * i, 32 * i + 32)))).toEqual(want);
+        const inPlace = src.slice(96);
+        nat.hashPairs(prefix, inPlace, 0, 0, n);
+        expect(Array.from({ length: n }, (_, i) => hex(inPlace.subarray(32 * i, 32 * i + 32)))).toEqual(want);
+      }
+    }
+  });
+
+  it.runIf(nativeHasher)("rejects ranges outside the array and wrong argument types", () => {
+    const nat = nativeHasher!;
+    expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 0, 0, 9)).toThrow(RangeError);
+    expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 64, 0, 8)).toThrow(RangeError);
+    expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), -1, 0, 1)).toThrow(RangeError);
+    expect(() => nat.hashPairs(1, new Uint16Array(64) as unknown as Uint8Array, 0, 0, 1)).toThrow(TypeError);
+  });
+
+  it("marksAbove finds exactly the marks above the epoch (native and JS agree; stamps past 2^31)", () => {
+    const next = rng(99);
+    for (const n of [0, 1, 15, 16, 17, 1000, 4099]) {
+      const marks = new Uint32Array(n + 3);
+      for (let i = 0; i < marks.length; i++) marks[i] = next() % 7 === 0 ? (next() % 2 ? 0x80000005 : 12) : next() % 10;
+      for (const since of [0, 5, 9, 11, 0x80000000]) {
+        const want = Array.from({ length: n }, (_, l) => l).filter((l) => marks[l] > since);
+        const out = new Uint32Array(n);
+        expect(Array.from(out.subarray(0, marksAbove(marks, n, since, out)))).toEqual(want);
+        expect(Array.from(out.subarray(0, marksAboveJs(marks, n, since, out)))).toEqual(want);
+        if (nativeHasher) expect(Array.from(out.subarray(0, nativeHasher.marksAbove(marks, n, since, out)))).toEqual(want);
+      }
+    }
   });
 });

@@ -267,6 +267,25 @@ describe("growth of the backing array", () => {
     expect(t.leafBytes).toBe(g);
   });
 
+  it("deepen (memory.grow past a power of two) equals a fresh tree of the new depth, pending writes included", () => {
+    for (const [from, to] of [[0, 3], [0, 0], [4, 4], [4, 9], [11, 16]] as const) {
+      const mem = new Uint8Array(Math.max(32, 32 * Math.min(2 ** from, 300)));
+      mem.set(bytes(mem.length, from + to));
+      const t = new MerkleTree(from, mem);
+      t.root();
+      mem[0] ^= 0xff; // a pending write across the deepening
+      t.markDirty(0);
+      t.deepen(to);
+      expect(t.depth).toBe(to);
+      expect(hex(t.root()), `${from} -> ${to}`).toBe(hex(refRoot(mem, to)));
+      expect(hex(t.root())).toBe(hex(new MerkleTree(to, mem).root()));
+    }
+    const empty = new MerkleTree(5);
+    empty.deepen(12);
+    expect(hex(empty.root())).toBe(hex(zeroHashes[12]));
+    expect(() => empty.deepen(11)).toThrow(RangeError);
+  });
+
   it("a shorter array zeroes the leaves it drops; oversize arrays are rejected", () => {
     const mem = bytes(5000, 6);
     const t = new MerkleTree(8, mem);

@@ -660,25 +660,3 @@ export function zeroHashes(prefix: i32): usize {
   zhPrefix = prefix;
   return ZH;
 }
-
-/**
- * Root of a depth-`depth` tree whose first n leaves are the 32-byte words at ptr and whose other
- * leaves are zero (n <= 2^depth, checked by the caller). Destroys the words at ptr and needs room
- * for one extra word (n + 1 words). Writes the root to out.
- */
-export function rootOfLeaves(prefix: i32, ptr: usize, n: usize, depth: u32, out: usize): void {
-  const zh = zeroHashes(prefix);
-  if (n == 0) {
-    memory.copy(out, zh + (<usize>depth << 5), 32);
-    return;
-  }
-  for (let d: u32 = 0; d < depth; d++) {
-    if (n & 1) {
-      memory.copy(ptr + (n << 5), zh + (<usize>d << 5), 32);
-      n++;
-    }
-    n >>= 1;
-    hashPairs(prefix, ptr, ptr, n);
-  }
-  memory.copy(out, ptr, 32);
-}

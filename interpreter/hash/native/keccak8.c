@@ -1,0 +1,229 @@
+/*
+ * Batched Merkle-node hashing for interpreter/hash/keccak.ts (and the dirty-leaf scan of the memory
+ * commitment, marksAbove below), as a Node-API addon:
+ *
+ *   out[32 i .. 32 i + 32) = keccak256(prefix ‖ in[64 i .. 64 i + 64))   for i < n   (prefix < 0: no prefix byte)
+ *
+ * Eight nodes per keccak-f[1600] permutation, one per 64-bit lane of AVX-512 registers: rotations are
+ * single vprolq instructions, theta's five-way XORs and chi's a ^ (~b & c) single vpternlogq ones.
+ * This is the same function as hashPairs in assembly/keccak.ts (the WebAssembly module, which has at
+ * most two 64-bit lanes per vector and no rotate); the loader uses it only when the CPU has AVX-512
+ * and test/hash checks the two agree. Built on first use by native.ts with the system C compiler.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#include <immintrin.h>
+
+static const uint64_t RC[24] = {
+  0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+  0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+  0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+  0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+  0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+  0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+};
+
+#define XOR3(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0x96)
+#define CHI(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0xD2) /* a ^ (~b & c) */
+#define ROL(v, r) _mm512_rol_epi64((v), (r))
+
+/* One round on the lane variables a0..a24 (index x + 5 y). Rho offsets and the pi permutation are
+ * spelled out so every rotation is an immediate; the compiler keeps the state in zmm registers. */
+#define ROUND(r) do { \
+    c0 = XOR3(a0, a5, XOR3(a10, a15, a20)); c1 = XOR3(a1, a6, XOR3(a11, a16, a21)); c2 = XOR3(a2, a7, XOR3(a12, a17, a22)); \
+    c3 = XOR3(a3, a8, XOR3(a13, a18, a23)); c4 = XOR3(a4, a9, XOR3(a14, a19, a24)); \
+    d0 = _mm512_xor_si512(c4, ROL(c1, 1)); \
+    d1 = _mm512_xor_si512(c0, ROL(c2, 1)); \
+    d2 = _mm512_xor_si512(c1, ROL(c3, 1)); \
+    d3 = _mm512_xor_si512(c2, ROL(c4, 1)); \
+    d4 = _mm512_xor_si512(c3, ROL(c0, 1)); \
+    b0 = _mm512_xor_si512(a0, d0); \
+    b10 = ROL(_mm512_xor_si512(a1, d1), 1); \
+    b20 = ROL(_mm512_xor_si512(a2, d2), 62); \
+    b5 = ROL(_mm512_xor_si512(a3, d3), 28); \
+    b15 = ROL(_mm512_xor_si512(a4, d4), 27); \
+    b16 = ROL(_mm512_xor_si512(a5, d0), 36); \
+    b1 = ROL(_mm512_xor_si512(a6, d1), 44); \
+    b11 = ROL(_mm512_xor_si512(a7, d2), 6); \
+    b21 = ROL(_mm512_xor_si512(a8, d3), 55); \
+    b6 = ROL(_mm512_xor_si512(a9, d4), 20); \
+    b7 = ROL(_mm512_xor_si512(a10, d0), 3); \
+    b17 = ROL(_mm512_xor_si512(a11, d1), 10); \
+    b2 = ROL(_mm512_xor_si512(a12, d2), 43); \
+    b12 = ROL(_mm512_xor_si512(a13, d3), 25); \
+    b22 = ROL(_mm512_xor_si512(a14, d4), 39); \
+    b23 = ROL(_mm512_xor_si512(a15, d0), 41); \
+    b8 = ROL(_mm512_xor_si512(a16, d1), 45); \
+    b18 = ROL(_mm512_xor_si512(a17, d2), 15); \
+    b3 = ROL(_mm512_xor_si512(a18, d3), 21); \
+    b13 = ROL(_mm512_xor_si512(a19, d4), 8); \
+    b14 = ROL(_mm512_xor_si512(a20, d0), 18); \
+    b24 = ROL(_mm512_xor_si512(a21, d1), 2); \
+    b9 = ROL(_mm512_xor_si512(a22, d2), 61); \
+    b19 = ROL(_mm512_xor_si512(a23, d3), 56); \
+    b4 = ROL(_mm512_xor_si512(a24, d4), 14); \
+    a0 = CHI(b0, b1, b2); \
+    a1 = CHI(b1, b2, b3); \
+    a2 = CHI(b2, b3, b4); \
+    a3 = CHI(b3, b4, b0); \
+    a4 = CHI(b4, b0, b1); \
+    a5 = CHI(b5, b6, b7); \
+    a6 = CHI(b6, b7, b8); \
+    a7 = CHI(b7, b8, b9); \
+    a8 = CHI(b8, b9, b5); \
+    a9 = CHI(b9, b5, b6); \
+    a10 = CHI(b10, b11, b12); \
+    a11 = CHI(b11, b12, b13); \
+    a12 = CHI(b12, b13, b14); \
+    a13 = CHI(b13, b14, b10); \
+    a14 = CHI(b14, b10, b11); \
+    a15 = CHI(b15, b16, b17); \
+    a16 = CHI(b16, b17, b18); \
+    a17 = CHI(b17, b18, b19); \
+    a18 = CHI(b18, b19, b15); \
+    a19 = CHI(b19, b15, b16); \
+    a20 = CHI(b20, b21, b22); \
+    a21 = CHI(b21, b22, b23); \
+    a22 = CHI(b22, b23, b24); \
+    a23 = CHI(b23, b24, b20); \
+    a24 = CHI(b24, b20, b21); \
+    a0 = _mm512_xor_si512(a0, _mm512_set1_epi64((long long)RC[r])); \
+  } while (0)
+
+__attribute__((target("avx512f")))
+static void permute8(__m512i A[25]) {
+  __m512i a0 = A[0], a1 = A[1], a2 = A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 = A[7], a8 = A[8], a9 = A[9], a10 = A[10], a11 = A[11], a12 = A[12], a13 = A[13], a14 = A[14], a15 = A[15], a16 = A[16], a17 = A[17], a18 = A[18], a19 = A[19], a20 = A[20], a21 = A[21], a22 = A[22], a23 = A[23], a24 = A[24];
+  __m512i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24;
+  __m512i c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+  for (int r = 0; r < 24; r++) ROUND(r);
+  A[0] = a0; A[1] = a1; A[2] = a2; A[3] = a3; A[4] = a4; A[5] = a5; A[6] = a6; A[7] = a7; A[8] = a8; A[9] = a9; A[10] = a10; A[11] = a11; A[12] = a12; A[13] = a13; A[14] = a14; A[15] = a15; A[16] = a16; A[17] = a17; A[18] = a18; A[19] = a19; A[20] = a20; A[21] = a21; A[22] = a22; A[23] = a23; A[24] = a24;
+}
+
+/* Eight nodes: inputs at in + 64 j, outputs at out + 32 j, j < 8 (all inputs are read before any output is written). */
+__attribute__((target("avx512f")))
+static void hash8(int prefix, const uint8_t *in, uint8_t *out) {
+  const __m512i idx = _mm512_setr_epi64(0, 64, 128, 192, 256, 320, 384, 448);
+  __m512i w[8], A[25];
+  for (int k = 0; k < 8; k++) w[k] = _mm512_i64gather_epi64(idx, (const void *)(in + 8 * k), 1);
+  if (prefix >= 0) {
+    /* message prefix ‖ in: lane k holds bytes 8k-1 .. 8k+6 of in (byte -1 is the prefix) */
+    A[0] = _mm512_or_si512(_mm512_slli_epi64(w[0], 8), _mm512_set1_epi64(prefix & 0xff));
+    for (int k = 1; k < 8; k++) A[k] = _mm512_or_si512(_mm512_slli_epi64(w[k], 8), _mm512_srli_epi64(w[k - 1], 56));
+    A[8] = _mm512_or_si512(_mm512_srli_epi64(w[7], 56), _mm512_set1_epi64(0x0100)); /* pad byte 0x01 at 65 */
+  } else {
+    for (int k = 0; k < 8; k++) A[k] = w[k];
+    A[8] = _mm512_set1_epi64(0x01); /* pad byte 0x01 at 64 */
+  }
+  for (int k = 9; k < 25; k++) A[k] = _mm512_setzero_si512();
+  A[16] = _mm512_set1_epi64((long long)0x8000000000000000ULL); /* final pad bit, byte 135 */
+  permute8(A);
+  uint64_t d[4][8];
+  for (int k = 0; k < 4; k++) _mm512_storeu_si512((void *)d[k], A[k]);
+  for (int j = 0; j < 8; j++)
+    for (int k = 0; k < 4; k++) memcpy(out + 32 * j + 8 * k, &d[k][j], 8);
+}
+
+static void hash_pairs(int prefix, const uint8_t *in, uint8_t *out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) hash8(prefix, in + 64 * i, out + 32 * i);
+  if (i < n) {
+    uint8_t tin[8 * 64] = { 0 }, tout[8 * 32];
+    memcpy(tin, in + 64 * i, 64 * (n - i));
+    hash8(prefix, tin, tout);
+    memcpy(out + 32 * i, tout, 32 * (n - i));
+  }
+}
+
+/* hashPairs(prefix, bytes, inOffset, outOffset, n): bytes is any TypedArray (offsets in its bytes). */
+static napi_value HashPairs(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) {
+    napi_throw_type_error(env, NULL, "hashPairs(prefix, bytes, inOffset, outOffset, n)");
+    return NULL;
+  }
+  int32_t prefix, inOff, outOff, n;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value ab;
+  size_t byteOffset;
+  if (napi_get_value_int32(env, argv[0], &prefix) != napi_ok || napi_get_value_int32(env, argv[2], &inOff) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &outOff) != napi_ok || napi_get_value_int32(env, argv[4], &n) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &byteOffset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "hashPairs: expected (int, Uint8Array, int, int, int)");
+    return NULL;
+  }
+  if (prefix > 255 || inOff < 0 || outOff < 0 || n < 0 || (uint64_t)inOff + 64ULL * (uint64_t)n > length ||
+      (uint64_t)outOff + 32ULL * (uint64_t)n > length) {
+    napi_throw_range_error(env, NULL, "hashPairs: range outside the array");
+    return NULL;
+  }
+  hash_pairs(prefix, (const uint8_t *)data + inOff, (uint8_t *)data + outOff, (size_t)n);
+  return NULL;
+}
+
+/*
+ * Dirty-leaf scan for the memory commitment (interpreter/state.ts): the indices l < n with
+ * marks[l] > since, in increasing order, into out; returns how many. Sixteen marks per compare.
+ */
+__attribute__((target("avx512f")))
+static uint32_t marks_above(const uint32_t *marks, uint32_t n, uint32_t since, uint32_t *out) {
+  const __m512i s = _mm512_set1_epi32((int)since), step = _mm512_set1_epi32(16);
+  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  uint32_t k = 0, l = 0;
+  for (; l + 16 <= n; l += 16, idx = _mm512_add_epi32(idx, step)) {
+    const __mmask16 m = _mm512_cmpgt_epu32_mask(_mm512_loadu_si512((const void *)(marks + l)), s);
+    if (m) {
+      _mm512_mask_compressstoreu_epi32((void *)(out + k), m, idx);
+      k += (uint32_t)__builtin_popcount(m);
+    }
+  }
+  for (; l < n; l++) if (marks[l] > since) out[k++] = l;
+  return k;
+}
+
+/* marksAbove(marks: Uint32Array, n, since, out: Uint32Array) -> count; out must hold n entries. */
+static napi_value MarksAbove(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_typedarray_type t1, t2;
+  size_t len1, len2, off;
+  void *d1, *d2;
+  napi_value ab, result;
+  uint32_t n, since;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 ||
+      napi_get_typedarray_info(env, argv[0], &t1, &len1, &d1, &ab, &off) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &n) != napi_ok || napi_get_value_uint32(env, argv[2], &since) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &t2, &len2, &d2, &ab, &off) != napi_ok || t1 != napi_uint32_array ||
+      t2 != napi_uint32_array) {
+    napi_throw_type_error(env, NULL, "marksAbove(marks: Uint32Array, n, since, out: Uint32Array)");
+    return NULL;
+  }
+  if (n > len1 || n > len2) {
+    napi_throw_range_error(env, NULL, "marksAbove: n exceeds an array");
+    return NULL;
+  }
+  napi_create_uint32(env, marks_above((const uint32_t *)d1, n, since, (uint32_t *)d2), &result);
+  return result;
+}
+
+static napi_value Supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  __builtin_cpu_init();
+  napi_value v;
+  napi_get_boolean(env, __builtin_cpu_supports("avx512f"), &v);
+  return v;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, HashPairs, NULL, &f);
+  napi_set_named_property(env, exports, "hashPairs", f);
+  napi_create_function(env, "marksAbove", NAPI_AUTO_LENGTH, MarksAbove, NULL, &f);
+  napi_set_named_property(env, exports, "marksAbove", f);
+  napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &f);
+  napi_set_named_property(env, exports, "supported", f);
+  return exports;
+}
