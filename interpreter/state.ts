@@ -328,20 +328,29 @@ export function codeRoot(program: Program): Uint8Array {
 // ------------------------------------------------------------------------------------------------
 // Per-input and per-table caches.
 
-const inputCache = new WeakMap<Uint8Array, ZTree>();
+// Roots and trees are cached separately: every state root needs the input root, but only a witness
+// of an input read needs the tree's nodes (storing them costs as much memory as the input again).
+const inputRoots = new WeakMap<Uint8Array, Uint8Array>();
+const inputTrees = new WeakMap<Uint8Array, ZTree>();
 
+/** The input tree of task input bytes (all nodes, for proofs). The bytes must not change. */
 export function inputTree(input: Uint8Array): ZTree {
-  let t = inputCache.get(input);
+  let t = inputTrees.get(input);
   if (!t) {
     t = padTree(input, inputDepth(input.length));
-    inputCache.set(input, t);
+    inputTrees.set(input, t);
   }
   return t;
 }
 
-/** Root of the input tree of task input bytes. */
+/** Root of the input tree of task input bytes (hashed in place in scratch: nothing is stored). */
 export function inputRoot(input: Uint8Array): Uint8Array {
-  return inputTree(input).root();
+  let r = inputRoots.get(input) ?? inputTrees.get(input)?.root();
+  if (!r) {
+    r = treeRoot(input, inputDepth(input.length));
+    inputRoots.set(input, r);
+  }
+  return r;
 }
 
 /** Table leaf flags (byte 16): 1 = a function of this program; 2 = anything else (embedding only: unprovable). */
@@ -731,7 +740,7 @@ export class StateTracker {
     const limits = this.limitsBytes();
     const globalsRoot = this.globalsTree().root();
     const tableRoot = this.tableTree().root();
-    const inRoot = this.inputTree().root();
+    const inRoot = inputRoot(this.m.env.input);
     const ot = this.outTree();
     const outputRoot = ot.node(ot.depth, 0);
     const auxHash = hashParts(P_AUX, limits, globalsRoot, tableRoot, inRoot, outputRoot);

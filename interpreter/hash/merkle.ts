@@ -346,22 +346,48 @@ export class MerkleTree {
       m = q;
       for (let b0 = 0; b0 < m; b0 += BATCH) {
         const k = Math.min(BATCH, m - b0);
-        for (let j = 0; j < k; j++) this.gatherPair(l, idx[b0 + j], s, s32, j * 16);
+        // runs of consecutive parents (a written range) move as one block each way
+        for (let j = 0; j < k; ) {
+          const r = runLength(idx, b0 + j, k - j);
+          this.gatherRun(l, idx[b0 + j], r, s, s32, j);
+          j += r;
+        }
         hashPairsAt(this.prefix, 0, 0, k);
-        const out32 = this.levels32[l];
-        for (let j = 0; j < k; j++) {
-          const o = idx[b0 + j] * 8, i = j * 8;
-          out32[o] = s32[i];
-          out32[o + 1] = s32[i + 1];
-          out32[o + 2] = s32[i + 2];
-          out32[o + 3] = s32[i + 3];
-          out32[o + 4] = s32[i + 4];
-          out32[o + 5] = s32[i + 5];
-          out32[o + 6] = s32[i + 6];
-          out32[o + 7] = s32[i + 7];
+        const out = this.levels[l], out32 = this.levels32[l];
+        for (let j = 0; j < k; ) {
+          const p = idx[b0 + j], r = runLength(idx, b0 + j, k - j);
+          if (r >= RUN) out.set(s.subarray(j * WORD, (j + r) * WORD), p * WORD);
+          else {
+            for (let q = 0; q < r; q++) {
+              const o = (p + q) * 8, i = (j + q) * 8;
+              out32[o] = s32[i];
+              out32[o + 1] = s32[i + 1];
+              out32[o + 2] = s32[i + 2];
+              out32[o + 3] = s32[i + 3];
+              out32[o + 4] = s32[i + 4];
+              out32[o + 5] = s32[i + 5];
+              out32[o + 6] = s32[i + 6];
+              out32[o + 7] = s32[i + 7];
+            }
+          }
+          j += r;
         }
       }
     }
+  }
+
+  /** Copies the children of the r consecutive nodes p.. of level l to scratch pairs j.. */
+  private gatherRun(l: number, p: number, r: number, s: Uint8Array, s32: Uint32Array, j: number): void {
+    if (r >= RUN) {
+      const from = 2 * p * WORD, to = 2 * (p + r) * WORD;
+      const src = l === 1 ? this.bytes : this.levels[l - 1];
+      const avail = l === 1 ? this.bytes.length : this.count[l - 1] * WORD;
+      if (to <= avail) {
+        s.set(src.subarray(from, to), j * 64);
+        return;
+      }
+    }
+    for (let q = 0; q < r; q++) this.gatherPair(l, p + q, s, s32, (j + q) * 16);
   }
 
   /** Copies the two children of node p of level l to scratch word pair at u32 offset w. */
@@ -491,6 +517,16 @@ function fillWord(a: Uint8Array, word: Uint8Array, from: number, to: number): vo
     a.copyWithin((from + done) * WORD, from * WORD, (from + c) * WORD);
     done += c;
   }
+}
+
+/** Runs of at least this many consecutive nodes are copied as blocks (shorter ones word by word). */
+const RUN = 4;
+
+/** Length of the run of consecutive values a[i], a[i] + 1, ... (at most max). */
+function runLength(a: Uint32Array, i: number, max: number): number {
+  let r = 1;
+  while (r < max && a[i + r] === a[i] + r) r++;
+  return r;
 }
 
 function unique(a: Uint32Array, m: number): number {
