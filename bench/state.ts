@@ -119,11 +119,11 @@ async function memoryFigures(scattered: boolean): Promise<{ fullMs: number; incM
 
 /**
  * CPU ms of a whole run of `program` on `input`, with and without roots at 32 evenly spaced steps.
- * The runs alternate and each figure is the sum over REPS runs: a 10^8-step sha256d run takes only
+ * The runs alternate and each figure is the sum over `reps` runs: a 10^8-step sha256d run takes only
  * tens of ms on the compiled tier, where a one-shot reading of the CPU clock (which ticks in ms)
  * would be mostly noise.
  */
-function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 6) {
+function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 15) {
   const probe = Machine.forTask(program, input);
   if (!jit) probe.jit = null;
   probe.run();
@@ -146,10 +146,17 @@ function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 6)
   plain();
   withRoots(false)(); // warm-up (also builds the cached code and input trees, as any first use would)
   let none = 0, roots = 0, rootsCached = 0;
+  const wall: { none: number[]; roots: number[] } = { none: [], roots: [] };
+  const timed = (f: () => void, w?: number[]) => {
+    const t = performance.now();
+    const cpu = ms(f);
+    w?.push(performance.now() - t);
+    return cpu;
+  };
   for (let rep = 0; rep < reps; rep++) {
-    none += ms(plain);
-    roots += ms(withRoots(true));
-    rootsCached += ms(withRoots(false));
+    none += timed(plain, wall.none);
+    roots += timed(withRoots(true), wall.roots);
+    rootsCached += timed(withRoots(false));
   }
   return {
     steps: total,
@@ -157,6 +164,8 @@ function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 6)
     runWithRootsMs: Number((roots / reps).toFixed(1)),
     overhead: Number((roots / none).toFixed(3)),
     overheadInputTreeCached: Number((rootsCached / none).toFixed(3)),
+    /** the same ratio from median wall-clock times (a cross-check on a shared machine) */
+    overheadWallMedian: Number((median(wall.roots) / median(wall.none)).toFixed(3)),
   };
 }
 
@@ -220,7 +229,7 @@ export async function benchState(): Promise<Record<string, unknown>> {
   // the interpreter loop only (exec), for scale
   const sha = compile(loadWasm("sha256d"));
   const overhead = runFigures(sha, messages(6200), true);
-  const overheadExec = runFigures(sha, messages(620), false, 3);
+  const overheadExec = runFigures(sha, messages(620), false, 5);
 
   // ---- witness sizes
   const vectors = JSON.parse(readFileSync(join(ROOT, "test/vectors/step-vectors.json"), "utf8")) as { cases: { witness: string; opName: string }[] };
