@@ -516,6 +516,11 @@ function leftSubtree(t: MerkleTree, depth: number): Tree {
 
 /** Index of the first difference of a[0..n) and b[0..n) (n when equal); native compares in blocks. */
 export function firstDiff(a: Int32Array, b: Int32Array, n: number): number {
+  if (n <= 256) {
+    // short arrays (the usual stack): a loop beats creating Buffer views
+    for (let j = 0; j < n; j++) if (a[j] !== b[j]) return j;
+    return n;
+  }
   const BLOCK = 4096;
   for (let i = 0; i < n; i += BLOCK) {
     const e = Math.min(n, i + BLOCK);
