@@ -49,14 +49,19 @@ export function compileKeccakWasm(outFile: string): void {
   }
 }
 
-/** True when build/keccak.wasm is missing or older than its source or than this build script. */
-export function keccakWasmStale(): boolean {
+/** True when `output` is missing or older than any of `sources`. */
+export function isStale(output: string, sources: string[]): boolean {
   try {
-    const built = statSync(KECCAK_WASM).mtimeMs;
-    return built < statSync(KECCAK_SOURCE).mtimeMs || built < statSync(fileURLToPath(import.meta.url)).mtimeMs;
+    const built = statSync(output).mtimeMs;
+    return sources.some((f) => built < statSync(f).mtimeMs);
   } catch {
     return true;
   }
+}
+
+/** True when build/keccak.wasm is missing or older than its source or than this build script. */
+export function keccakWasmStale(): boolean {
+  return isStale(KECCAK_WASM, [KECCAK_SOURCE, fileURLToPath(import.meta.url)]);
 }
 
 /** Builds build/keccak.wasm (atomically) and returns its bytes. */

@@ -14,10 +14,11 @@
  * TRUEWASM_NATIVE_KECCAK=0 disables it (benchmarks use that to measure the WebAssembly path).
  */
 import { execFileSync, execSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isStale } from "./build.js";
 
 export interface NativeHasher {
   /** bytes[out + 32 i ..] = keccak256(prefix ‖ bytes[in + 64 i .. +64)) for i < n; prefix -1: none. */
@@ -43,15 +44,6 @@ function headerDirs(): string[] {
   }
   dirs.push("/usr/include/node", "/usr/local/include/node");
   return dirs;
-}
-
-function stale(): boolean {
-  try {
-    const built = statSync(NATIVE_ADDON).mtimeMs;
-    return built < statSync(NATIVE_SOURCE).mtimeMs || built < statSync(fileURLToPath(import.meta.url)).mtimeMs;
-  } catch {
-    return true;
-  }
 }
 
 /** Compiles build/keccak8.node (atomically: parallel test workers may race). Throws with the reason. */
@@ -83,7 +75,7 @@ function load(): NativeHasher | null {
     return null;
   }
   try {
-    if (stale()) buildNativeHasher();
+    if (isStale(NATIVE_ADDON, [NATIVE_SOURCE, fileURLToPath(import.meta.url)])) buildNativeHasher();
     const addon = createRequire(import.meta.url)(NATIVE_ADDON) as NativeHasher;
     if (!addon.supported()) {
       nativeStatus = "CPU without AVX-512";
