@@ -9,10 +9,11 @@
  * workers) never observe a half-written file.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isStale } from "./stale.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const KECCAK_SOURCE = join(here, "assembly", "keccak.ts");
@@ -46,16 +47,6 @@ export function compileKeccakWasm(outFile: string): void {
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     throw new Error(`asc failed to build ${KECCAK_SOURCE}: ${err.message}\n${err.stderr?.toString() ?? ""}`);
-  }
-}
-
-/** True when `output` is missing or older than any of `sources`. */
-export function isStale(output: string, sources: string[]): boolean {
-  try {
-    const built = statSync(output).mtimeMs;
-    return sources.some((f) => built < statSync(f).mtimeMs);
-  } catch {
-    return true;
   }
 }
 

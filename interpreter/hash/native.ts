@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isStale } from "./build.js";
+import { isStale } from "./stale.js";
 
 export interface NativeHasher {
   /** bytes[out + 32 i ..] = keccak256(prefix ‖ bytes[in + 64 i .. +64)) for i < n; prefix -1: none. */
