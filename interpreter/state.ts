@@ -506,11 +506,6 @@ class OutputCommit {
   }
 }
 
-/** A view of the subtree of height `depth` at the left edge of a MerkleTree. */
-function leftSubtree(t: MerkleTree, depth: number): Tree {
-  return { depth, node: (h, j) => t.node(h, j) };
-}
-
 // ------------------------------------------------------------------------------------------------
 // Hash chains with prefix caches.
 
@@ -667,14 +662,12 @@ export class StateTracker {
 
   /** The memory tree of the current size (depth memDepth(pages)), up to date. */
   memTree(): Tree {
-    const t = this.mem.sync(this.m);
-    return leftSubtree(t, t.depth);
+    return this.mem.sync(this.m);
   }
 
   /** The output tree, up to date. */
   outTree(): Tree {
-    const t = this.out.sync(this.m);
-    return leftSubtree(t, t.depth);
+    return this.out.sync(this.m);
   }
 
   inputTree(): ZTree {

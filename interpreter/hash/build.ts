@@ -9,11 +9,11 @@
  * workers) never observe a half-written file.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isStale } from "./stale.js";
+import { isStale, writeAtomically } from "./build-output.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const KECCAK_SOURCE = join(here, "assembly", "keccak.ts");
@@ -57,14 +57,7 @@ export function keccakWasmStale(): boolean {
 
 /** Builds build/keccak.wasm (atomically) and returns its bytes. */
 export function buildKeccakWasm(): Uint8Array {
-  mkdirSync(dirname(KECCAK_WASM), { recursive: true });
-  const tmp = `${KECCAK_WASM}.${process.pid}.${Date.now()}.tmp.wasm`;
-  try {
-    compileKeccakWasm(tmp);
-    renameSync(tmp, KECCAK_WASM);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  writeAtomically(KECCAK_WASM, ".wasm", compileKeccakWasm);
   return readFileSync(KECCAK_WASM);
 }
 

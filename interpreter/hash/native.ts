@@ -7,18 +7,18 @@
  * headers that ship with Node (next to the node binary, or npm's `nodedir`), into
  * build/keccak8.node; `npm run build:hash` builds it ahead of time. Node-API is ABI-stable, so one
  * build serves every Node version. Anything missing — no compiler, no headers, a CPU without
- * AVX-512 — leaves `nativeHasher` null and the WebAssembly module does all the hashing: the two
+ * AVX-512 (any non-x86-64 one is not even tried) — leaves `nativeHasher` null and the WebAssembly module does all the hashing: the two
  * compute the same function (test/hash/keccak.test.ts checks them against each other), so the
  * choice changes speed only, never a root.
  *
  * TRUEWASM_NATIVE_KECCAK=0 disables it (benchmarks use that to measure the WebAssembly path).
  */
 import { execFileSync, execSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isStale } from "./stale.js";
+import { isStale, writeAtomically } from "./build-output.js";
 
 export interface NativeHasher {
   /** bytes[out + 32 i ..] = keccak256(prefix ‖ bytes[in + 64 i .. +64)) for i < n; prefix -1: none. */
@@ -50,19 +50,16 @@ function headerDirs(): string[] {
 export function buildNativeHasher(): void {
   const inc = headerDirs().find((d) => existsSync(join(d, "node_api.h")));
   if (!inc) throw new Error("node_api.h not found (Node's headers are not installed)");
-  mkdirSync(dirname(NATIVE_ADDON), { recursive: true });
-  const tmp = `${NATIVE_ADDON}.${process.pid}.${Date.now()}.tmp`;
   try {
-    execFileSync(process.env.CC || "cc", ["-O3", "-shared", "-fPIC", `-I${inc}`, NATIVE_SOURCE, "-o", tmp], {
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 120_000,
-    });
-    renameSync(tmp, NATIVE_ADDON);
+    writeAtomically(NATIVE_ADDON, "", (tmp) =>
+      execFileSync(process.env.CC || "cc", ["-O3", "-shared", "-fPIC", `-I${inc}`, NATIVE_SOURCE, "-o", tmp], {
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 120_000,
+      }),
+    );
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     throw new Error(`cannot compile ${NATIVE_SOURCE}: ${err.stderr?.toString().trim() || err.message}`);
-  } finally {
-    rmSync(tmp, { force: true });
   }
 }
 
@@ -72,6 +69,11 @@ export let nativeStatus = "";
 function load(): NativeHasher | null {
   if (process.env.TRUEWASM_NATIVE_KECCAK === "0") {
     nativeStatus = "disabled by TRUEWASM_NATIVE_KECCAK=0";
+    return null;
+  }
+  if (process.arch !== "x64") {
+    // AVX-512 is x86-64 only: don't try (and fail) to compile it in every process
+    nativeStatus = `no AVX-512 on ${process.arch}`;
     return null;
   }
   try {
