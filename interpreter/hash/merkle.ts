@@ -13,9 +13,11 @@
  * bottom up (data, stack, heap), so the touched prefix is what gets stored; a 64 MiB memory whose
  * first MiB is in use costs about 1 MiB of nodes, whatever the tree depth.
  *
- * Hashing: all node hashing runs inside the keccak WebAssembly module in batches (one call per level
- * per batch of up to 32 Ki nodes, two hashes per permutation with SIMD). The JS side only gathers
- * child pairs into the module's scratch region and scatters the results back.
+ * Hashing: with the native hasher (native.ts), an update is one call that gathers, hashes (eight
+ * nodes per permutation) and scatters every level, prefetching the children of upcoming parents.
+ * Otherwise, and for full builds, node hashing runs in batches through keccak.ts (one call per level
+ * per batch of up to 32 Ki nodes): the JS side gathers child pairs into the module's scratch region
+ * and scatters the results back.
  *
  * Change tracking: callers report changed leaves with markDirty / markDirtyBytes (or pass them to
  * update()); root() and proof() bring the tree up to date first, rehashing only dirty paths.
@@ -28,6 +30,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "./keccak.js";
+import { nativeHasher } from "./native.js";
 
 /** Domain prefix of Merkle interior nodes. */
 export const MERKLE_NODE_PREFIX = 0x01;
@@ -71,6 +74,13 @@ export function lastNonZeroLeaf(bytes: Uint8Array): number {
   return 0;
 }
 
+function flatten(words: readonly Uint8Array[]): Uint8Array {
+  const b = new Uint8Array(words.length * WORD);
+  words.forEach((w, i) => b.set(w, i * WORD));
+  return b;
+}
+const zeroHashesFlat = flatten(zeroHashes);
+
 /** Options of a MerkleTree. */
 export interface MerkleTreeOptions {
   /** node domain prefix; MERKLE_NODE_PREFIX unless another tree kind needs its own */
@@ -88,6 +98,8 @@ export class MerkleTree {
   depth: number;
   readonly prefix: number;
   private readonly zh: readonly Uint8Array[];
+  /** zh concatenated (heights 0..32), for the native update */
+  private readonly zhFlat: Uint8Array;
   private source: LeafSource;
   private bytes: Uint8Array; // current leaf bytes
   private bytes32: Uint32Array | undefined; // u32 view when aligned
@@ -113,6 +125,7 @@ export class MerkleTree {
     this.depth = depth;
     this.prefix = prefix;
     this.zh = prefix === MERKLE_NODE_PREFIX ? zeroHashes : zeroHashesFor(prefix);
+    this.zhFlat = prefix === MERKLE_NODE_PREFIX ? zeroHashesFlat : flatten(this.zh);
     this.source = leaves;
     this.bytes = typeof leaves === "function" ? leaves() : leaves;
     this.bytes32 = u32view(this.bytes);
@@ -332,6 +345,11 @@ export class MerkleTree {
     idx.sort();
     m = unique(idx, m);
     this.growTo(idx[m - 1] + 1);
+    if (nativeHasher !== null) {
+      // one call for all levels, with the children of upcoming parents prefetched
+      nativeHasher.updateLevels(this.prefix, this.bytes, this.levels, this.count, this.zhFlat, idx, m, this.depth);
+      return;
+    }
 
     // one scratch view for all levels (hashing never grows the module memory)
     const s = scratch(Math.min(BATCH, m) * 64);

@@ -23,6 +23,12 @@ import { isStale, writeAtomically } from "./build-output.js";
 export interface NativeHasher {
   /** bytes[out + 32 i ..] = keccak256(prefix ‖ bytes[in + 64 i .. +64)) for i < n; prefix -1: none. */
   hashPairs(prefix: number, bytes: Uint8Array, inOffset: number, outOffset: number, n: number): void;
+  /**
+   * MerkleTree.update's level loop, whole (native/keccak8.c, update_levels): rehashes the paths of
+   * the sorted distinct leaves idx[0..m) (overwritten) into levels[1..depth]; zh holds the zero
+   * subtree roots of heights 0..depth, 32 bytes each.
+   */
+  updateLevels(prefix: number, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array, idx: Uint32Array, m: number, depth: number): void;
   /** Writes the indices l < n with marks[l] > since to out, in order; returns their count. */
   marksAbove(marks: Uint32Array, n: number, since: number, out: Uint32Array): number;
   supported(): boolean;

@@ -165,6 +165,128 @@ static napi_value HashPairs(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The dirty-path update of interpreter/hash/merkle.ts (MerkleTree.update), whole: for each level
+ * l = 1..depth, the parents of the dirty nodes are gathered as child pairs, hashed eight at a time
+ * and written back. Doing it here rather than level by level from JS saves a call per level and, for
+ * scattered leaves, hides memory latency: the children of parents a few places ahead are
+ * prefetched while the current ones are gathered (each path node of a large tree is a cache miss).
+ *
+ *   idx[0..m): sorted distinct dirty leaf indices (overwritten: parents are computed in place)
+ *   leaf c = bytes[32 c ..] zero-padded past bytesLen; node j of level l >= 1 = lv[l] + 32 j when
+ *   j < count[l], else the zero subtree zh + 32 l.
+ * The caller has checked that every path is stored: the last (largest) leaf's ancestor at each level
+ * is below that level's count.
+ */
+#define UPDATE_BATCH 256
+#define PREFETCH_AHEAD 8
+
+static inline const uint8_t *child_node(uint8_t *const *lv, const uint32_t *count, const uint8_t *zh, uint32_t l, uint32_t c) {
+  return c < count[l] ? lv[l] + 32 * (size_t)c : zh + 32 * (size_t)l;
+}
+
+static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
+                          const uint8_t *zh, uint32_t *idx, uint32_t m, uint32_t depth) {
+  uint8_t in[UPDATE_BATCH * 64], out[UPDATE_BATCH * 32];
+  for (uint32_t l = 1; l <= depth && m > 0; l++) {
+    uint32_t q = 0;
+    for (uint32_t j = 0; j < m; j++) {
+      const uint32_t p = idx[j] >> 1;
+      if (q == 0 || idx[q - 1] != p) idx[q++] = p;
+    }
+    m = q;
+    for (uint32_t b0 = 0; b0 < m; b0 += UPDATE_BATCH) {
+      const uint32_t k = m - b0 < UPDATE_BATCH ? m - b0 : UPDATE_BATCH;
+      for (uint32_t j = 0; j < k; j++) {
+        if (j + PREFETCH_AHEAD < k) {
+          const size_t a = 2 * (size_t)idx[b0 + j + PREFETCH_AHEAD];
+          if (l == 1) {
+            if (32 * a + 64 <= bytesLen) __builtin_prefetch(bytes + 32 * a), __builtin_prefetch(bytes + 32 * a + 63);
+          } else if (a + 1 < count[l - 1]) {
+            __builtin_prefetch(lv[l - 1] + 32 * a), __builtin_prefetch(lv[l - 1] + 32 * a + 63);
+          }
+          __builtin_prefetch(lv[l] + 16 * a, 1);
+        }
+        const size_t c = 2 * (size_t)idx[b0 + j];
+        uint8_t *dst = in + 64 * (size_t)j;
+        if (l == 1) {
+          /* leaves: zero-padded past the backing bytes */
+          if (32 * c + 64 <= bytesLen) memcpy(dst, bytes + 32 * c, 64);
+          else {
+            memset(dst, 0, 64);
+            if (32 * c < bytesLen) memcpy(dst, bytes + 32 * c, bytesLen - 32 * c < 64 ? bytesLen - 32 * c : 64);
+          }
+        } else {
+          memcpy(dst, child_node(lv, count, zh, l - 1, (uint32_t)c), 32);
+          memcpy(dst + 32, child_node(lv, count, zh, l - 1, (uint32_t)c + 1), 32);
+        }
+      }
+      hash_pairs(prefix, in, out, k);
+      for (uint32_t j = 0; j < k; j++) memcpy(lv[l] + 32 * (size_t)idx[b0 + j], out + 32 * (size_t)j, 32);
+    }
+  }
+}
+
+/*
+ * updateLevels(prefix, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array,
+ *              idx: Uint32Array, m, depth): see update_levels. Every argument is checked, so a bad
+ * call throws instead of writing outside an array.
+ */
+#define MAX_DEPTH 32
+static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8], ab, e;
+  napi_typedarray_type t;
+  size_t len, off, bytesLen, zhLen, idxLen;
+  void *bytes, *zh, *idxData;
+  int32_t prefix;
+  uint32_t m, depth;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8 ||
+      napi_get_value_int32(env, argv[0], &prefix) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t, &bytesLen, &bytes, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[4], &t, &zhLen, &zh, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[5], &t, &idxLen, &idxData, &ab, &off) != napi_ok || t != napi_uint32_array ||
+      napi_get_value_uint32(env, argv[6], &m) != napi_ok || napi_get_value_uint32(env, argv[7], &depth) != napi_ok) {
+    napi_throw_type_error(env, NULL, "updateLevels(prefix, bytes, levels, count, zh, idx, m, depth)");
+    return NULL;
+  }
+  if (prefix > 255 || depth > MAX_DEPTH || m > idxLen || zhLen < 32 * (size_t)(depth + 1)) {
+    napi_throw_range_error(env, NULL, "updateLevels: argument out of range");
+    return NULL;
+  }
+  uint8_t *lv[MAX_DEPTH + 1] = { 0 };
+  uint32_t count[MAX_DEPTH + 1] = { 0 };
+  for (uint32_t l = 1; l <= depth; l++) {
+    void *d;
+    if (napi_get_element(env, argv[2], l, &e) != napi_ok || napi_get_typedarray_info(env, e, &t, &len, &d, &ab, &off) != napi_ok ||
+        t != napi_uint8_array || napi_get_element(env, argv[3], l, &e) != napi_ok || napi_get_value_uint32(env, e, &count[l]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "updateLevels: levels must be Uint8Arrays and counts numbers");
+      return NULL;
+    }
+    if (32 * (size_t)count[l] > len) {
+      napi_throw_range_error(env, NULL, "updateLevels: a level's count exceeds its array");
+      return NULL;
+    }
+    lv[l] = (uint8_t *)d;
+  }
+  /* every dirty path must be stored: the last (largest) index's parent at each level is below count */
+  const uint32_t *idx = (const uint32_t *)idxData;
+  for (uint32_t j = 0; j < m; j++) {
+    if (j > 0 && idx[j] <= idx[j - 1]) {
+      napi_throw_range_error(env, NULL, "updateLevels: dirty indices must be increasing");
+      return NULL;
+    }
+  }
+  for (uint32_t l = 1; m > 0 && l <= depth; l++) {
+    if (((uint64_t)idx[m - 1] >> l) >= count[l]) {
+      napi_throw_range_error(env, NULL, "updateLevels: a dirty path is not stored (a count is too small)");
+      return NULL;
+    }
+  }
+  update_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, (uint32_t *)idxData, m, depth);
+  return NULL;
+}
+
+/*
  * Dirty-leaf scan for the memory commitment (interpreter/state.ts): the indices l < n with
  * marks[l] > since, in increasing order, into out; returns how many. Sixteen marks per compare.
  */
@@ -221,6 +343,8 @@ NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, HashPairs, NULL, &f);
   napi_set_named_property(env, exports, "hashPairs", f);
+  napi_create_function(env, "updateLevels", NAPI_AUTO_LENGTH, UpdateLevels, NULL, &f);
+  napi_set_named_property(env, exports, "updateLevels", f);
   napi_create_function(env, "marksAbove", NAPI_AUTO_LENGTH, MarksAbove, NULL, &f);
   napi_set_named_property(env, exports, "marksAbove", f);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &f);
