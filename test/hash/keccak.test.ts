@@ -15,6 +15,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "../../interpreter/hash/keccak.js";
+import { MerkleTree, zeroHashes } from "../../interpreter/hash/merkle.js";
 import { marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
 import { bytes, rng } from "./deterministic.js";
 
@@ -213,6 +214,51 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 64, 0, 8)).toThrow(RangeError);
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), -1, 0, 1)).toThrow(RangeError);
     expect(() => nat.hashPairs(1, new Uint16Array(64) as unknown as Uint8Array, 0, 0, 1)).toThrow(TypeError);
+  });
+
+  // MerkleTree.update goes through updateLevels whenever the addon loads; the reference here is
+  // subtreeRoot (a whole-tree build through the batch API, which never calls updateLevels).
+  it("MerkleTree updates (native updateLevels when loaded) equal whole builds: scattered, partial last leaf, other prefix", () => {
+    const next = rng(7);
+    for (const [prefix, depth, size] of [[1, 12, 3000 * 32 + 7], [7, 20, 40_000], [1, 3, 200]]) {
+      const mem = bytes(size, prefix * 31 + depth);
+      mem.fill(0, size >> 1); // writes in the zero half raise the stored prefix (counts grow)
+      const t = new MerkleTree(depth, mem, { prefix });
+      for (let round = 0; round < 6; round++) {
+        const writes = round === 2 ? 2000 : 1 + (next() % 30);
+        for (let k = 0; k < writes; k++) {
+          const off = next() % size;
+          mem[off] = next() & 255;
+          t.markDirty(off >>> 5);
+        }
+        if (round === 4) t.markDirty(Math.floor((size - 1) / 32)); // the partial last leaf
+        expect(hex(t.root()), `prefix ${prefix} depth ${depth} round ${round}`).toBe(hex(subtreeRoot(prefix, mem, depth)));
+      }
+    }
+  });
+
+  it.runIf(nativeHasher)("updateLevels rejects bad calls before writing anything", () => {
+    const nat = nativeHasher!;
+    const zh = new Uint8Array(33 * 32);
+    zeroHashes.forEach((z, i) => zh.set(z, 32 * i));
+    const fresh = () => ({ levels: [new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)], count: [4, 2, 1] });
+    const mem = new Uint8Array(128).fill(5);
+    const ok = fresh();
+    nat.updateLevels(1, mem, ok.levels, ok.count, zh, Uint32Array.of(0, 3), 2, 2);
+    expect(hex(ok.levels[2])).toBe(hex(subtreeRoot(1, mem, 2)));
+    const bad: [string, (l: ReturnType<typeof fresh>) => void, ErrorConstructor][] = [
+      ["decreasing indices", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(3, 0), 2, 2), RangeError],
+      ["a path past the stored nodes", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(0, 4), 2, 2), RangeError],
+      ["a count past its array", (l) => nat.updateLevels(1, mem, l.levels, [4, 3, 1], zh, Uint32Array.of(0), 1, 2), RangeError],
+      ["m past idx", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(0), 2, 2), RangeError],
+      ["zero hashes too short", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh.subarray(0, 64), Uint32Array.of(0), 1, 2), RangeError],
+      ["a level that is not bytes", (l) => nat.updateLevels(1, mem, [l.levels[0], new Uint32Array(16) as unknown as Uint8Array, l.levels[2]], l.count, zh, Uint32Array.of(0), 1, 2), TypeError],
+    ];
+    for (const [what, call, type] of bad) {
+      const l = fresh();
+      expect(() => call(l), what).toThrow(type);
+      expect(l.levels.every((b) => b.every((x) => x === 0)), `${what}: nothing written`).toBe(true);
+    }
   });
 
   it("marksAbove finds exactly the marks above the epoch (native and JS agree; stamps past 2^31)", () => {
