@@ -119,18 +119,21 @@ export function framePush(below: Uint8Array, callerLocalsRoot: Uint8Array, retur
   return keccak256(buf69, out);
 }
 
+let partsBuf = new Uint8Array(256);
+
 /** keccak(prefix ‖ parts...) */
 export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
   let n = 1;
   for (const p of parts) n += p.length;
-  const b = new Uint8Array(n);
+  if (n > partsBuf.length) partsBuf = new Uint8Array(n);
+  const b = partsBuf;
   b[0] = prefix;
   let o = 1;
   for (const p of parts) {
     b.set(p, o);
     o += p.length;
   }
-  return keccak256(b);
+  return keccak256(b.subarray(0, n));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -500,8 +503,8 @@ class OutputCommit {
     if (m.outLen > this.len) {
       this.tree.markDirtyBytes(this.len, m.outLen - this.len);
       this.len = m.outLen;
+      this.tree.update();
     }
-    this.tree.update();
     return this.tree;
   }
 }
@@ -640,6 +643,9 @@ export class StateTracker {
   readonly frames = new FrameChain();
   private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
   /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
+  /** The aux hash and the parts it was computed from (limits ‖ four roots). */
+  private auxKey = new Uint8Array(20 + 4 * 32);
+  private auxHash: Uint8Array | null = null;
   private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
 
   constructor(readonly m: Machine) {
@@ -729,6 +735,22 @@ export class StateTracker {
     return this.frames.at(this.m, n);
   }
 
+  /** The aux hash, rehashed only when one of its parts changed (they rarely do: output, globals). */
+  private aux(...parts: Uint8Array[]): Uint8Array {
+    const key = this.auxKey;
+    let o = 0, same = this.auxHash !== null;
+    for (const p of parts) {
+      for (let i = 0; i < p.length; i++, o++) {
+        if (key[o] !== p[i]) {
+          key[o] = p[i];
+          same = false;
+        }
+      }
+    }
+    if (!same) this.auxHash = hashParts(P_AUX, ...parts);
+    return this.auxHash!;
+  }
+
   components(): Components {
     const m = this.m;
     const regs = regsBytes(this.regs());
@@ -741,7 +763,7 @@ export class StateTracker {
     const inRoot = inputRoot(this.m.env.input);
     const ot = this.outTree();
     const outputRoot = ot.node(ot.depth, 0);
-    const auxHash = hashParts(P_AUX, limits, globalsRoot, tableRoot, inRoot, outputRoot);
+    const auxHash = this.aux(limits, globalsRoot, tableRoot, inRoot, outputRoot);
     const memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen);
     const mt = this.memTree();
     const memRoot = mt.node(mt.depth, 0);
@@ -757,7 +779,7 @@ export class StateTracker {
       memInfo,
       memRoot,
       framesHash,
-      auxHash,
+      auxHash: auxHash.slice(),
       limits,
       globalsRoot: globalsRoot.slice(),
       tableRoot: tableRoot.slice(),
