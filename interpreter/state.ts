@@ -119,6 +119,8 @@ export function framePush(below: Uint8Array, callerLocalsRoot: Uint8Array, retur
   return keccak256(buf69, out);
 }
 
+// hashParts' message buffer, reused: a state root hashes up to three parts messages, and a fresh
+// array for each showed in the per-root profile
 let partsBuf = new Uint8Array(256);
 
 /** keccak(prefix ‖ parts...) */
@@ -642,10 +644,10 @@ export class StateTracker {
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
   private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
-  /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
   /** The aux hash and the parts it was computed from (limits ‖ four roots). */
   private auxKey = new Uint8Array(20 + 4 * 32);
   private auxHash: Uint8Array | null = null;
+  /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
   private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
 
   constructor(readonly m: Machine) {

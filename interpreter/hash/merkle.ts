@@ -79,7 +79,8 @@ function flatten(words: readonly Uint8Array[]): Uint8Array {
   words.forEach((w, i) => b.set(w, i * WORD));
   return b;
 }
-const zeroHashesFlat = flatten(zeroHashes);
+/** zeroHashes concatenated, 32 bytes per height 0..32 (the native update's layout). Do not mutate. */
+export const zeroHashesFlat: Uint8Array = flatten(zeroHashes);
 
 /** Options of a MerkleTree. */
 export interface MerkleTreeOptions {

@@ -15,7 +15,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "../../interpreter/hash/keccak.js";
-import { MerkleTree, zeroHashes } from "../../interpreter/hash/merkle.js";
+import { MerkleTree, zeroHashesFlat } from "../../interpreter/hash/merkle.js";
 import { marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
 import { bytes, rng } from "./deterministic.js";
 
@@ -239,8 +239,7 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   it.runIf(nativeHasher)("updateLevels rejects bad calls before writing anything", () => {
     const nat = nativeHasher!;
-    const zh = new Uint8Array(33 * 32);
-    zeroHashes.forEach((z, i) => zh.set(z, 32 * i));
+    const zh = zeroHashesFlat;
     const fresh = () => ({ levels: [new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)], count: [4, 2, 1] });
     const mem = new Uint8Array(128).fill(5);
     const ok = fresh();

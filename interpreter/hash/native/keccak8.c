@@ -198,13 +198,14 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
       const uint32_t k = m - b0 < UPDATE_BATCH ? m - b0 : UPDATE_BATCH;
       for (uint32_t j = 0; j < k; j++) {
         if (j + PREFETCH_AHEAD < k) {
-          const size_t a = 2 * (size_t)idx[b0 + j + PREFETCH_AHEAD];
+          /* parent p, PREFETCH_AHEAD places on: its child pair (64 bytes, maybe two lines) and its own slot */
+          const size_t p = idx[b0 + j + PREFETCH_AHEAD], a = 2 * p;
           if (l == 1) {
             if (32 * a + 64 <= bytesLen) __builtin_prefetch(bytes + 32 * a), __builtin_prefetch(bytes + 32 * a + 63);
           } else if (a + 1 < count[l - 1]) {
             __builtin_prefetch(lv[l - 1] + 32 * a), __builtin_prefetch(lv[l - 1] + 32 * a + 63);
           }
-          __builtin_prefetch(lv[l] + 16 * a, 1);
+          __builtin_prefetch(lv[l] + 32 * p, 1);
         }
         const size_t c = 2 * (size_t)idx[b0 + j];
         uint8_t *dst = in + 64 * (size_t)j;
