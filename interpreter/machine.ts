@@ -36,6 +36,8 @@ export interface MachineEnv {
 }
 
 const LEAF_SHIFT = 5; // log2(LEAF_BYTES)
+/** Completed InputReads remembered for the state commitment between two looks (inputCopyEnds). */
+const INPUT_COPY_LOG = 32;
 
 /** The compiled tier (jit.ts) is used by run() unless TRUEWASM_JIT=0. */
 const JIT_ENABLED = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TRUEWASM_JIT !== "0";
@@ -72,6 +74,13 @@ export class Machine {
   /** Per 32-byte memory leaf: the epoch of its last write (0 = never written since creation). */
   mark: Uint32Array;
   epoch = 1;
+
+  /**
+   * (memory end, input end) of each InputRead completed since the state commitment last looked, at
+   * most INPUT_COPY_LOG of them (the oldest dropped): a hint that lets the memory tree take the
+   * copy's subtrees from the input tree after comparing the bytes (state.ts). Not machine state.
+   */
+  inputCopyEnds: number[] = [];
 
   /** The compiled tier run() uses (shared per Program); null: exec only. Set on the first run. */
   jit: Jit | null | undefined = undefined;
@@ -1073,6 +1082,11 @@ export class Machine {
         sl[sp - 3] = dst + k;
         sl[sp - 2] = src + k;
         sl[sp - 1] = n - k;
+        if (op === 0xeb && n === k) {
+          const log = this.inputCopyEnds;
+          if (log.length >= 2 * INPUT_COPY_LOG) log.splice(0, 2);
+          log.push(dst + k, src + k);
+        }
       }
       if (sl[sp - 1] === 0) this.sp = sp - 3;
       return 0;

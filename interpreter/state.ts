@@ -18,7 +18,7 @@
  * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
  * whole memory); roots depend on the state only, never on how the tracker got there.
  */
-import { keccak256, zeroHashesFor } from "./hash/keccak.js";
+import { hashPairsInPlace, keccak256, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes } from "./hash/merkle.js";
 import { marksAbove } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
@@ -348,14 +348,91 @@ export function inputTree(input: Uint8Array): ZTree {
   return t;
 }
 
+function knownInputRoot(input: Uint8Array): Uint8Array | undefined {
+  return inputRoots.get(input) ?? inputTrees.get(input)?.root();
+}
+
 /** Root of the input tree of task input bytes (hashed in place in scratch: nothing is stored). */
 export function inputRoot(input: Uint8Array): Uint8Array {
-  let r = inputRoots.get(input) ?? inputTrees.get(input)?.root();
+  let r = knownInputRoot(input);
   if (!r) {
     r = treeRoot(input, inputDepth(input.length));
     inputRoots.set(input, r);
   }
   return r;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The input root from the task's copy of its input.
+
+/** A copy is used only through subtrees of at least this height (16 leaves, 512 bytes). */
+const MIN_COPY_HEIGHT = 4;
+
+/** n memory subtrees of height `height` from node memFirst whose bytes equal the input subtrees from inFirst. */
+export interface CopyRun {
+  height: number;
+  memFirst: number;
+  inFirst: number;
+  n: number;
+}
+
+/**
+ * The longest run of memory subtrees equal to input subtrees that ends at the end of a completed
+ * InputRead (Machine.inputCopyEnds: memory end, input end). When the copy moved the bytes by a
+ * multiple of 32 * 2^h, the memory subtrees of height h line up with input subtrees; walking back
+ * from the copy's end, whole subtrees are compared with the input (galloping: O(log n) compares
+ * for a run of n). Only the bytes decide, so a stale hint costs a compare, never a wrong root.
+ */
+export function inputCopyRun(mem: Uint8Array, input: Uint8Array, ends: readonly number[], memTreeDepth: number): CopyRun | null {
+  let best: CopyRun | null = null;
+  for (let e = 0; e < ends.length; e += 2) {
+    const shift = ends[e] - ends[e + 1];
+    if (shift % 32 !== 0) continue;
+    const leafShift = Math.abs(shift / 32);
+    const height = Math.min(leafShift === 0 ? 32 : 31 - Math.clz32(leafShift & -leafShift), inputDepth(input.length), memTreeDepth);
+    if (height < MIN_COPY_HEIGHT) continue;
+    const size = 32 * 2 ** height;
+    // memory subtree j = bytes [j size, (j + 1) size): up to the copy's end, inside both arrays
+    const jEnd = Math.min(Math.floor(ends[e] / size), Math.floor((input.length + shift) / size), Math.floor(mem.length / size));
+    const jMin = Math.max(0, Math.ceil(shift / size));
+    const sameBack = (r: number) =>
+      Buffer.compare(mem.subarray((jEnd - r) * size, jEnd * size), input.subarray((jEnd - r) * size - shift, jEnd * size - shift)) === 0;
+    let n = 0;
+    for (let step = 1; n < jEnd - jMin; ) {
+      const r = Math.min(jEnd - jMin, n + step);
+      if (sameBack(r)) {
+        n = r;
+        step *= 2;
+      } else if (step > 1) step = 1;
+      else break;
+    }
+    if (n > 0 && (best === null || n * size > best.n * 32 * 2 ** best.height)) {
+      best = { height, memFirst: jEnd - n, inFirst: jEnd - n - shift / size, n };
+    }
+  }
+  return best;
+}
+
+/**
+ * Root of the input tree, its nodes at the run's height taken from the memory tree (up to date)
+ * where the run says memory holds the same bytes, the others hashed from the input: a task that
+ * reads its input into memory (readInput) then pays for hashing it once, not twice.
+ */
+function inputRootViaCopy(input: Uint8Array, run: CopyRun, memTree: Tree): Uint8Array {
+  const h0 = run.height, size = 32 * 2 ** h0, depth = inputDepth(input.length);
+  let n = Math.ceil(input.length / size);
+  const level = new Uint8Array((n + 1) * 32); // + 1: room for a zero subtree pairing an odd last node
+  for (let j = 0; j < n; j++) {
+    const k = j - run.inFirst;
+    const node = k >= 0 && k < run.n ? memTree.node(h0, run.memFirst + k) : merkleRootOfBytes(input.subarray(j * size, Math.min(input.length, (j + 1) * size)), h0);
+    level.set(node, j * 32);
+  }
+  for (let h = h0; h < depth; h++) {
+    if (n % 2 === 1) level.set(Z[h], n * 32);
+    n = Math.ceil(n / 2);
+    hashPairsInPlace(P_NODE, level, n);
+  }
+  return level.slice(0, 32);
 }
 
 /** Table leaf flags (byte 16): 1 = a function of this program; 2 = anything else (embedding only: unprovable). */
@@ -496,11 +573,10 @@ class OutputCommit {
 
   sync(m: Machine): MerkleTree {
     const d = outputDepth(m.limits.outputBytes);
-    const src = () => m.out.subarray(0, m.outLen);
     if (this.tree === null || d !== this.depth || m.outLen < this.len) {
       this.depth = d;
       this.len = m.outLen;
-      return (this.tree = new MerkleTree(d, src));
+      return (this.tree = new MerkleTree(d, () => m.out.subarray(0, m.outLen)));
     }
     if (m.outLen > this.len) {
       this.tree.markDirtyBytes(this.len, m.outLen - this.len);
@@ -644,6 +720,11 @@ export class StateTracker {
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
   private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
+  // fixed for the machine's env (the limits, memory ceiling, input and table never change): looked
+  // up once, as each lookup on a cold cache showed in the per-root profile
+  private limits: Uint8Array | null = null;
+  private table: ZTree | null = null;
+  private inRoot: Uint8Array | null = null;
   /** The aux hash and the parts it was computed from (limits ‖ four roots). */
   private auxKey = new Uint8Array(20 + 4 * 32);
   private auxHash: Uint8Array | null = null;
@@ -683,7 +764,7 @@ export class StateTracker {
   }
 
   tableTree(): ZTree {
-    return tableTree(this.m.program, this.m.env.table, this.m.env.owner);
+    return (this.table ??= tableTree(this.m.program, this.m.env.table, this.m.env.owner));
   }
 
   /** The current frame's locals, cached while they are unchanged (compared, not hashed). */
@@ -718,7 +799,11 @@ export class StateTracker {
   globalsTree(): ZTree {
     const gl = this.m.env.globalsLo, gh = this.m.env.globalsHi;
     const c = this.globalsCache;
-    if (c && c.lo.length === gl.length && c.lo.every((v, i) => v === gl[i]) && c.hi.every((v, i) => v === gh[i])) return c.tree;
+    if (c && c.lo.length === gl.length) {
+      let same = true;
+      for (let k = 0; k < gl.length && same; k++) same = c.lo[k] === gl[k] && c.hi[k] === gh[k];
+      if (same) return c.tree;
+    }
     const tree = valuesTree(gl, gh, 0, gl.length);
     this.globalsCache = { lo: gl.slice(), hi: gh.slice(), tree };
     return tree;
@@ -726,7 +811,7 @@ export class StateTracker {
 
   limitsBytes(): Uint8Array {
     const m = this.m;
-    return limitsBytes(m.limits, memCeiling(m.program, m.limits, m.env.memory?.max), m.env.input.length);
+    return (this.limits ??= limitsBytes(m.limits, memCeiling(m.program, m.limits, m.env.memory?.max), m.env.input.length));
   }
 
   stackHashAt(n: number): Uint8Array {
@@ -735,6 +820,14 @@ export class StateTracker {
 
   framesHashAt(n: number): Uint8Array {
     return this.frames.at(this.m, n);
+  }
+
+  /** The input root: cached per input array, else from the task's copy in memory when it made one. */
+  private inputRoot(mt: Tree): Uint8Array {
+    const m = this.m, input = m.env.input;
+    const run = knownInputRoot(input) === undefined && m.inputCopyEnds.length > 0 ? inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, mt.depth) : null;
+    if (run !== null) inputRoots.set(input, inputRootViaCopy(input, run, mt));
+    return inputRoot(input);
   }
 
   /** The aux hash, rehashed only when one of its parts changed (they rarely do: output, globals). */
@@ -762,13 +855,15 @@ export class StateTracker {
     const limits = this.limitsBytes();
     const globalsRoot = this.globalsTree().root();
     const tableRoot = this.tableTree().root();
-    const inRoot = inputRoot(this.m.env.input);
+    // memory first: the input root may be read off the task's copy of its input (inputRootViaCopy)
+    const mt = this.memTree();
+    const memRoot = mt.node(mt.depth, 0);
+    const inRoot = (this.inRoot ??= this.inputRoot(mt));
+    m.inputCopyEnds.length = 0; // a hint for this look only
     const ot = this.outTree();
     const outputRoot = ot.node(ot.depth, 0);
     const auxHash = this.aux(limits, globalsRoot, tableRoot, inRoot, outputRoot);
     const memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen);
-    const mt = this.memTree();
-    const memRoot = mt.node(mt.depth, 0);
     const framesHash = this.framesHashAt(m.depth - 1);
     const coldHash = hashParts(P_COLD, memInfo, memRoot, framesHash, auxHash);
     const root = hashParts(P_STATE, regs, stackHash, localsRoot, codeRoot, coldHash);
@@ -782,7 +877,7 @@ export class StateTracker {
       memRoot,
       framesHash,
       auxHash: auxHash.slice(),
-      limits,
+      limits: limits.slice(),
       globalsRoot: globalsRoot.slice(),
       tableRoot: tableRoot.slice(),
       inputRoot: inRoot.slice(),

@@ -19,10 +19,14 @@ import { Op, Status } from "../../interpreter/isa.js";
 import type { Program } from "../../interpreter/program.js";
 import {
   initialStateRoot,
+  inputCopyRun,
+  inputRoot,
+  memDepth,
   memoryRoot,
   programDescriptor,
   programRoot,
   rootsAtSteps,
+  stateComponents,
   stateRoot,
   tracker,
 } from "../../interpreter/state.js";
@@ -202,6 +206,36 @@ describe("roots", () => {
         expect(hexOf(stateRoot(m)), `${p.name} at step ${m.steps}`).toBe(hexOf(naiveStateRoot(m)));
       }
     }
+  });
+
+  test("the input root read off the task's copy of its input: readInput's copy, a copy sorted in place, a false hint", () => {
+    const sha = loadTask("sha256d"), sort = loadTask("sort");
+    if (!sha || !sort) return;
+    const words = (n: number) => new Uint8Array(Uint32Array.from({ length: n }, (_, i) => (i * 2654435761) >>> 0).buffer);
+    const cases = [
+      { name: "sha256d", prog: sha, input: words(20 * 400), after: 5000 }, // the copy stays as read
+      { name: "sort", prog: sort, input: words(3000), after: 10 ** 9 }, // sorted: no longer the input
+    ];
+    for (const c of cases) {
+      const m = Machine.forTask(c.prog, c.input);
+      while (m.inputCopyEnds.length === 0 && m.status === Status.Running) m.run(1000);
+      m.run(c.after);
+      const hint = m.inputCopyEnds.slice();
+      expect(hint.length, c.name).toBe(2);
+      const run = inputCopyRun(m.memoryBytes(), c.input, hint, memDepth(m.memoryBytes().length / 65536));
+      if (c.name === "sha256d") {
+        // readInput aligns the copy to 2 KiB: subtrees of 64 leaves, all but a partial last one shared
+        expect(run && run.height >= 6 && run.n * 32 * 2 ** run.height, c.name).toBeGreaterThanOrEqual(c.input.length - 2048);
+      } else expect(run === null || run.n * 32 * 2 ** run.height < c.input.length / 2, c.name).toBe(true);
+      expect(hexOf(stateRoot(m)), c.name).toBe(hexOf(naiveStateRoot(m)));
+      expect(hexOf(stateComponents(m).inputRoot), c.name).toBe(hexOf(inputRoot(c.input.slice())));
+    }
+    // a hint that points at bytes unequal to the input (or outside it) changes nothing
+    const input = words(2048);
+    const m = Machine.forTask(sha, input);
+    m.inputCopyEnds.push(32 * 1024, 0, 65536, 8192, 3, 1);
+    expect(inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, memDepth(m.memoryBytes().length / 65536))).toBe(null);
+    expect(hexOf(stateRoot(m))).toBe(hexOf(naiveStateRoot(m)));
   });
 
   test("a step on a halted or trapped state keeps the root", async () => {
