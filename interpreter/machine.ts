@@ -77,8 +77,8 @@ export class Machine {
 
   /**
    * (memory end, input end) of each InputRead completed since the state commitment last looked, at
-   * most INPUT_COPY_LOG of them (the oldest dropped): a hint that lets the memory tree take the
-   * copy's subtrees from the input tree after comparing the bytes (state.ts). Not machine state.
+   * most INPUT_COPY_LOG of them (the oldest dropped): a hint that lets the state commitment read
+   * the input root off the copy after comparing the bytes (state.ts, inputCopyRun). Not machine state.
    */
   inputCopyEnds: number[] = [];
 

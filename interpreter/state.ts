@@ -823,7 +823,7 @@ export class StateTracker {
   }
 
   /** The input root: cached per input array, else from the task's copy in memory when it made one. */
-  private inputRoot(mt: Tree): Uint8Array {
+  private inputRootNow(mt: Tree): Uint8Array {
     const m = this.m, input = m.env.input;
     const run = knownInputRoot(input) === undefined && m.inputCopyEnds.length > 0 ? inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, mt.depth) : null;
     if (run !== null) inputRoots.set(input, inputRootViaCopy(input, run, mt));
@@ -858,7 +858,7 @@ export class StateTracker {
     // memory first: the input root may be read off the task's copy of its input (inputRootViaCopy)
     const mt = this.memTree();
     const memRoot = mt.node(mt.depth, 0);
-    const inRoot = (this.inRoot ??= this.inputRoot(mt));
+    const inRoot = (this.inRoot ??= this.inputRootNow(mt));
     m.inputCopyEnds.length = 0; // a hint for this look only
     const ot = this.outTree();
     const outputRoot = ot.node(ot.depth, 0);
