@@ -18,7 +18,7 @@
  * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
  * whole memory); roots depend on the state only, never on how the tracker got there.
  */
-import { hashPairsInPlace, keccak256, zeroHashesFor } from "./hash/keccak.js";
+import { keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes } from "./hash/merkle.js";
 import { marksAbove } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
@@ -419,20 +419,14 @@ export function inputCopyRun(mem: Uint8Array, input: Uint8Array, ends: readonly 
  * reads its input into memory (readInput) then pays for hashing it once, not twice.
  */
 function inputRootViaCopy(input: Uint8Array, run: CopyRun, memTree: Tree): Uint8Array {
-  const h0 = run.height, size = 32 * 2 ** h0, depth = inputDepth(input.length);
-  let n = Math.ceil(input.length / size);
-  const level = new Uint8Array((n + 1) * 32); // + 1: room for a zero subtree pairing an odd last node
+  const h0 = run.height, size = 32 * 2 ** h0, n = Math.ceil(input.length / size);
+  const level = new Uint8Array(n * 32);
   for (let j = 0; j < n; j++) {
     const k = j - run.inFirst;
     const node = k >= 0 && k < run.n ? memTree.node(h0, run.memFirst + k) : merkleRootOfBytes(input.subarray(j * size, Math.min(input.length, (j + 1) * size)), h0);
     level.set(node, j * 32);
   }
-  for (let h = h0; h < depth; h++) {
-    if (n % 2 === 1) level.set(Z[h], n * 32);
-    n = Math.ceil(n / 2);
-    hashPairsInPlace(P_NODE, level, n);
-  }
-  return level.slice(0, 32);
+  return rootOverNodes(P_NODE, level, h0, inputDepth(input.length) - h0);
 }
 
 /** Table leaf flags (byte 16): 1 = a function of this program; 2 = anything else (embedding only: unprovable). */

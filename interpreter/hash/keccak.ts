@@ -190,6 +190,22 @@ export function subtreeRoot(prefix: number, leaves: Uint8Array, depth: number, o
   return o;
 }
 
+/**
+ * subtreeRoot one level of a tree higher up: the root `levels` levels above the nodes of height
+ * `height` whose first nodes.length/32 are the words of `nodes` and whose others are zero subtrees
+ * (of that height). subtreeRoot(prefix, leaves, depth) = rootOverNodes(prefix, leaves, 0, depth).
+ */
+export function rootOverNodes(prefix: number, nodes: Uint8Array, height: number, levels: number): Uint8Array {
+  checkDepth(height + levels);
+  if (nodes.length % 32 !== 0) throw new RangeError("rootOverNodes: nodes are 32-byte words");
+  const n = nodes.length / 32;
+  if (n > 2 ** levels) throw new RangeError(`rootOverNodes: ${n} nodes do not fit ${levels} levels`);
+  ensureScratch((n + 1) * 32);
+  mem.set(nodes, SCRATCH);
+  rootOfLeaves(prefix, SCRATCH, n, levels, IO_OUT, height);
+  return ioOut.slice();
+}
+
 /** subtreeRoot on n words already at scratch[off ..] (destroyed; needs room for n+1 words). Root to scratch[outOff..]. */
 export function subtreeRootAt(prefix: number, off: number, n: number, depth: number, outOff: number): void {
   checkDepth(depth);
@@ -200,10 +216,11 @@ export function subtreeRootAt(prefix: number, off: number, n: number, depth: num
 /**
  * Root of a depth-`depth` tree whose first n leaves are the words at module offset ptr (destroyed;
  * room for n + 1 words) and whose other leaves are zero, written to offset out: level by level in
- * place, an odd level padded with the zero subtree of its height.
+ * place, an odd level padded with the zero subtree of its height. With `height` > 0 the "leaves"
+ * are nodes of that height (the zero ones are zero subtrees of it).
  */
-function rootOfLeaves(prefix: number, ptr: number, n: number, depth: number, out: number): void {
-  const zh = ex.zeroHashes(prefix);
+function rootOfLeaves(prefix: number, ptr: number, n: number, depth: number, out: number, height = 0): void {
+  const zh = ex.zeroHashes(prefix) + height * 32;
   if (n === 0) {
     mem.copyWithin(out, zh + depth * 32, zh + depth * 32 + 32);
     return;

@@ -11,6 +11,7 @@ import {
   keccak256,
   keccak256Hex,
   keccakAt,
+  rootOverNodes,
   scratch,
   subtreeRoot,
   zeroHashesFor,
@@ -218,6 +219,19 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   // MerkleTree.update goes through updateLevels whenever the addon loads; the reference here is
   // subtreeRoot (a whole-tree build through the batch API, which never calls updateLevels).
+  it("rootOverNodes over the roots of a tree's height-h subtrees equals the tree's root (odd counts, other prefix, none)", () => {
+    for (const [prefix, leaves, h, depth] of [[1, 7 * 16 + 5, 4, 9], [1, 64, 6, 6], [0x42, 33, 1, 7], [1, 1, 3, 5]]) {
+      const b = bytes(leaves * 32, leaves + h), size = 32 * 2 ** h;
+      const nodes = new Uint8Array(Math.ceil(b.length / size) * 32);
+      for (let j = 0; j * size < b.length; j++) nodes.set(subtreeRoot(prefix, b.subarray(j * size, (j + 1) * size), h), j * 32);
+      expect(hex(rootOverNodes(prefix, nodes, h, depth - h)), `${leaves} leaves, height ${h}`).toBe(hex(subtreeRoot(prefix, b, depth)));
+      expect(hex(rootOverNodes(prefix, b, 0, depth))).toBe(hex(subtreeRoot(prefix, b, depth)));
+    }
+    expect(hex(rootOverNodes(1, new Uint8Array(0), 5, 3))).toBe(hex(zeroHashesFor(1)[8]));
+    expect(() => rootOverNodes(1, new Uint8Array(5 * 32), 2, 2)).toThrow(RangeError);
+    expect(() => rootOverNodes(1, new Uint8Array(32), 30, 3)).toThrow(RangeError);
+  });
+
   it("MerkleTree updates (native updateLevels when loaded) equal whole builds: scattered, partial last leaf, other prefix", () => {
     const next = rng(7);
     for (const [prefix, depth, size] of [[1, 12, 3000 * 32 + 7], [7, 20, 40_000], [1, 3, 200]]) {

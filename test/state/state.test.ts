@@ -16,6 +16,7 @@ import { compile } from "../../interpreter/lower.js";
 import { instantiate } from "../../interpreter/instance.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Op, Status } from "../../interpreter/isa.js";
+import { PAGE_BYTES } from "../../interpreter/runtime.js";
 import type { Program } from "../../interpreter/program.js";
 import {
   initialStateRoot,
@@ -222,7 +223,7 @@ describe("roots", () => {
       m.run(c.after);
       const hint = m.inputCopyEnds.slice();
       expect(hint.length, c.name).toBe(2);
-      const run = inputCopyRun(m.memoryBytes(), c.input, hint, memDepth(m.memoryBytes().length / 65536));
+      const run = inputCopyRun(m.memoryBytes(), c.input, hint, memDepth(m.memoryBytes().length / PAGE_BYTES));
       if (c.name === "sha256d") {
         // readInput aligns the copy to 2 KiB: subtrees of 64 leaves, all but a partial last one shared
         expect(run && run.height >= 6 && run.n * 32 * 2 ** run.height, c.name).toBeGreaterThanOrEqual(c.input.length - 2048);
@@ -234,7 +235,7 @@ describe("roots", () => {
     const input = words(2048);
     const m = Machine.forTask(sha, input);
     m.inputCopyEnds.push(32 * 1024, 0, 65536, 8192, 3, 1);
-    expect(inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, memDepth(m.memoryBytes().length / 65536))).toBe(null);
+    expect(inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, memDepth(m.memoryBytes().length / PAGE_BYTES))).toBe(null);
     expect(hexOf(stateRoot(m))).toBe(hexOf(naiveStateRoot(m)));
   });
 
