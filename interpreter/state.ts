@@ -19,8 +19,8 @@
  * whole memory); roots depend on the state only, never on how the tracker got there.
  */
 import { keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
-import { MerkleTree, merkleRootOfBytes } from "./hash/merkle.js";
-import { marksAbove } from "./hash/native.js";
+import { MerkleTree, merkleRootOfBytes, zeroHashesFlat } from "./hash/merkle.js";
+import { marksAbove, nativeHasher } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
 import { Machine, type Snapshot } from "./machine.js";
@@ -246,9 +246,17 @@ export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: numbe
   return new ZTree(leaves, leaves.length / 32, valuesDepth(n));
 }
 
-/** Root of the values tree (no tree kept: one batched root computation). */
+/**
+ * Root of the values tree (no tree kept): one native call when the addon is loaded (a state root
+ * computes one or two of these on every look), else the leaves packed here and hashed in scratch.
+ */
 export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
   if (n === 0) return Z[0];
+  if (nativeHasher !== null) {
+    const out = new Uint8Array(32);
+    nativeHasher.valuesRoot(P_NODE, lo, hi, off, n, zeroHashesFlat, valuesDepth(n), out);
+    return out;
+  }
   return merkleRootOfBytes(valueLeaves(lo, hi, off, n), valuesDepth(n));
 }
 
@@ -381,7 +389,8 @@ export interface CopyRun {
  * InputRead (Machine.inputCopyEnds: memory end, input end). When the copy moved the bytes by a
  * multiple of 32 * 2^h, the memory subtrees of height h line up with input subtrees; walking back
  * from the copy's end, whole subtrees are compared with the input (galloping: O(log n) compares
- * for a run of n). Only the bytes decide, so a stale hint costs a compare, never a wrong root.
+ * for a run of n, each over bytes not compared before, so each byte about once). Only the bytes
+ * decide, so a stale hint costs a compare, never a wrong root.
  */
 export function inputCopyRun(mem: Uint8Array, input: Uint8Array, ends: readonly number[], memTreeDepth: number): CopyRun | null {
   let best: CopyRun | null = null;
@@ -395,12 +404,13 @@ export function inputCopyRun(mem: Uint8Array, input: Uint8Array, ends: readonly 
     // memory subtree j = bytes [j size, (j + 1) size): up to the copy's end, inside both arrays
     const jEnd = Math.min(Math.floor(ends[e] / size), Math.floor((input.length + shift) / size), Math.floor(mem.length / size));
     const jMin = Math.max(0, Math.ceil(shift / size));
-    const sameBack = (r: number) =>
-      Buffer.compare(mem.subarray((jEnd - r) * size, jEnd * size), input.subarray((jEnd - r) * size - shift, jEnd * size - shift)) === 0;
+    // subtrees jEnd - r .. jEnd - n (the last n already compared equal)
+    const sameBack = (n: number, r: number) =>
+      Buffer.compare(mem.subarray((jEnd - r) * size, (jEnd - n) * size), input.subarray((jEnd - r) * size - shift, (jEnd - n) * size - shift)) === 0;
     let n = 0;
     for (let step = 1; n < jEnd - jMin; ) {
       const r = Math.min(jEnd - jMin, n + step);
-      if (sameBack(r)) {
+      if (sameBack(n, r)) {
         n = r;
         step *= 2;
       } else if (step > 1) step = 1;
@@ -418,13 +428,13 @@ export function inputCopyRun(mem: Uint8Array, input: Uint8Array, ends: readonly 
  * where the run says memory holds the same bytes, the others hashed from the input: a task that
  * reads its input into memory (readInput) then pays for hashing it once, not twice.
  */
-function inputRootViaCopy(input: Uint8Array, run: CopyRun, memTree: Tree): Uint8Array {
+function inputRootViaCopy(input: Uint8Array, run: CopyRun, memTree: MerkleTree): Uint8Array {
   const h0 = run.height, size = 32 * 2 ** h0, n = Math.ceil(input.length / size);
   const level = new Uint8Array(n * 32);
+  memTree.copyNodes(h0, run.memFirst, run.n, level, run.inFirst * 32);
   for (let j = 0; j < n; j++) {
-    const k = j - run.inFirst;
-    const node = k >= 0 && k < run.n ? memTree.node(h0, run.memFirst + k) : merkleRootOfBytes(input.subarray(j * size, Math.min(input.length, (j + 1) * size)), h0);
-    level.set(node, j * 32);
+    if (j >= run.inFirst && j < run.inFirst + run.n) continue;
+    level.set(merkleRootOfBytes(input.subarray(j * size, Math.min(input.length, (j + 1) * size)), h0), j * 32);
   }
   return rootOverNodes(P_NODE, level, h0, inputDepth(input.length) - h0);
 }
@@ -744,7 +754,7 @@ export class StateTracker {
   }
 
   /** The memory tree of the current size (depth memDepth(pages)), up to date. */
-  memTree(): Tree {
+  memTree(): MerkleTree {
     return this.mem.sync(this.m);
   }
 
@@ -817,7 +827,7 @@ export class StateTracker {
   }
 
   /** The input root: cached per input array, else from the task's copy in memory when it made one. */
-  private inputRootNow(mt: Tree): Uint8Array {
+  private inputRootNow(mt: MerkleTree): Uint8Array {
     const m = this.m, input = m.env.input;
     const run = knownInputRoot(input) === undefined && m.inputCopyEnds.length > 0 ? inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, mt.depth) : null;
     if (run !== null) inputRoots.set(input, inputRootViaCopy(input, run, mt));

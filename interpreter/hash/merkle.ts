@@ -245,7 +245,9 @@ export class MerkleTree {
       this.levels32.push(new Uint32Array(lv.buffer));
       this.count.push(n);
     }
-    for (let l = 1; l <= this.depth; l++) this.buildLevel(l);
+    // natively, each level is hashed straight from the one below (no copies through scratch)
+    if (nativeHasher !== null) nativeHasher.buildLevels(this.prefix, this.bytes, this.levels, this.count, this.zhFlat, this.depth);
+    else for (let l = 1; l <= this.depth; l++) this.buildLevel(l);
   }
 
   /** Computes all stored nodes of level l from level l-1 (contiguous copies through scratch). */
@@ -463,6 +465,21 @@ export class MerkleTree {
     this.checkIndex(level, index);
     this.update();
     return this.nodeUnchecked(level, index, out);
+  }
+
+  /** Nodes first .. first + n - 1 of `level`, 32 bytes each, into dst from dstOff (the stored ones in one copy). */
+  copyNodes(level: number, first: number, n: number, dst: Uint8Array, dstOff = 0): void {
+    if (n <= 0) return;
+    this.checkIndex(level, first);
+    this.checkIndex(level, first + n - 1);
+    this.update();
+    let j = 0;
+    if (level > 0) {
+      const stored = Math.max(0, Math.min(n, this.count[level] - first));
+      dst.set(this.levels[level].subarray(first * WORD, (first + stored) * WORD), dstOff);
+      j = stored;
+    }
+    for (; j < n; j++) this.nodeUnchecked(level, first + j, dst.subarray(dstOff + j * WORD, dstOff + (j + 1) * WORD));
   }
 
   private nodeUnchecked(level: number, index: number, out: Uint8Array): Uint8Array {

@@ -29,6 +29,17 @@ export interface NativeHasher {
    * subtree roots of heights 0..depth, 32 bytes each.
    */
   updateLevels(prefix: number, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array, idx: Uint32Array, m: number, depth: number): void;
+  /**
+   * MerkleTree.rebuild's level loop, whole (native/keccak8.c, build_levels): every node of
+   * levels[1..depth] hashed from the level below, read in place; count[0] = leaves stored, each
+   * count[l] = ceil(count[l - 1] / 2).
+   */
+  buildLevels(prefix: number, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array, depth: number): void;
+  /**
+   * out[0..32) = root of the depth-`depth` values tree of lo/hi[off .. off + n) (state.ts valuesRoot:
+   * big-endian u64 values, four per leaf).
+   */
+  valuesRoot(prefix: number, lo: Int32Array, hi: Int32Array, off: number, n: number, zh: Uint8Array, depth: number, out: Uint8Array): void;
   /** Writes the indices l < n with marks[l] > since to out, in order; returns their count. */
   marksAbove(marks: Uint32Array, n: number, since: number, out: Uint32Array): number;
   supported(): boolean;

@@ -274,6 +274,65 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     }
   });
 
+  it("MerkleTree builds (native buildLevels when loaded) equal subtreeRoot: partial last leaf, zero tail, zeroFrom, other prefix", () => {
+    for (const [prefix, depth, size, zeroFrom] of [[1, 12, 3000 * 32 + 7, undefined], [1, 14, 496_000, undefined], [0x42, 9, 511 * 32, undefined], [1, 10, 8 * 32 + 1, 5], [1, 4, 0, undefined], [1, 0, 32, undefined]] as const) {
+      const mem = bytes(size, size + prefix);
+      mem.fill(0, (size * 3) >> 2); // a zero tail: the stored prefix ends at the last non-zero leaf
+      const t = new MerkleTree(depth, mem, { prefix, zeroFrom });
+      const want = zeroFrom === undefined ? mem : mem.subarray(0, 32 * zeroFrom);
+      expect(hex(t.root()), `prefix ${prefix} depth ${depth} size ${size}`).toBe(hex(subtreeRoot(prefix, want, depth)));
+      for (let l = 1; l <= depth; l += 3) {
+        const j = Math.max(0, Math.ceil(t.storedLeaves / 2 ** l) - 1); // the last stored node: the odd-level edge
+        expect(hex(t.node(l, j))).toBe(hex(subtreeRoot(prefix, want.subarray(j * 32 * 2 ** l, (j + 1) * 32 * 2 ** l), l)));
+      }
+    }
+  });
+
+  it.runIf(nativeHasher)("buildLevels rejects bad calls before writing anything", () => {
+    const nat = nativeHasher!;
+    const fresh = () => [new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)];
+    const mem = new Uint8Array(128).fill(5);
+    const ok = fresh();
+    nat.buildLevels(1, mem, ok, [4, 2, 1], zeroHashesFlat, 2);
+    expect(hex(ok[2])).toBe(hex(subtreeRoot(1, mem, 2)));
+    const bad: [string, (l: Uint8Array[]) => void, ErrorConstructor][] = [
+      ["counts that do not halve", (l) => nat.buildLevels(1, mem, l, [4, 1, 1], zeroHashesFlat, 2), RangeError],
+      ["a count past its array", (l) => nat.buildLevels(1, mem, l, [6, 3, 2], zeroHashesFlat, 2), RangeError],
+      ["zero hashes too short", (l) => nat.buildLevels(1, mem, l, [4, 2, 1], zeroHashesFlat.subarray(0, 64), 2), RangeError],
+      ["a level that is not bytes", (l) => nat.buildLevels(1, mem, [l[0], new Uint32Array(16) as unknown as Uint8Array, l[2]], [4, 2, 1], zeroHashesFlat, 2), TypeError],
+    ];
+    for (const [what, call, type] of bad) {
+      const l = fresh();
+      expect(() => call(l), what).toThrow(type);
+      expect(l.every((b) => b.every((x) => x === 0)), `${what}: nothing written`).toBe(true);
+    }
+  });
+
+  it.runIf(nativeHasher)("valuesRoot equals the tree of the values packed big-endian, four per leaf (every count 0..70, offsets)", () => {
+    const nat = nativeHasher!;
+    const next = rng(5);
+    const lo = Int32Array.from({ length: 80 }, () => next() | 0), hi = Int32Array.from({ length: 80 }, () => next() | 0);
+    lo[3] = -1;
+    hi[3] = -0x80000000;
+    for (let n = 0; n <= 70; n++) {
+      for (const off of [0, 3, 80 - n]) {
+        const leaves = new Uint8Array(Math.ceil(n / 4) * 32), dv = new DataView(leaves.buffer);
+        for (let i = 0; i < n; i++) (dv.setInt32(8 * i, hi[off + i]), dv.setInt32(8 * i + 4, lo[off + i]));
+        const depth = n <= 4 ? 0 : 32 - Math.clz32(Math.ceil(n / 4) - 1);
+        for (const d of [depth, depth + 2]) {
+          const out = new Uint8Array(32);
+          nat.valuesRoot(1, lo, hi, off, n, zeroHashesFlat, d, out);
+          expect(hex(out), `n ${n} off ${off} depth ${d}`).toBe(hex(subtreeRoot(1, leaves, d)));
+        }
+      }
+    }
+    const out = new Uint8Array(32);
+    expect(() => nat.valuesRoot(1, lo, hi, 70, 11, zeroHashesFlat, 2, out)).toThrow(RangeError); // past the arrays
+    expect(() => nat.valuesRoot(1, lo, hi, 0, 17, zeroHashesFlat, 2, out)).toThrow(RangeError); // 5 leaves in depth 2
+    expect(() => nat.valuesRoot(1, lo, hi, 0, 4, zeroHashesFlat, 0, new Uint8Array(31))).toThrow(RangeError);
+    expect(() => nat.valuesRoot(1, new Uint32Array(8) as unknown as Int32Array, hi, 0, 4, zeroHashesFlat, 0, out)).toThrow(TypeError);
+  });
+
   it("marksAbove finds exactly the marks above the epoch (native and JS agree; stamps past 2^31)", () => {
     const next = rng(99);
     for (const n of [0, 1, 15, 16, 17, 1000, 4099]) {

@@ -144,6 +144,19 @@ describe("MerkleTree deep and sparse", () => {
     for (const i of [0, 17, 62, 63]) expect(deep.proof(i).slice(0, 6).map(hex)).toEqual(shallow.proof(i).map(hex));
   });
 
+  it("copyNodes equals node() one by one: stored nodes, zero subtrees past them, leaves", () => {
+    const b = new Uint8Array(100 * 32 + 5).map((_, i) => (i * 13) & 255);
+    const t = new MerkleTree(10, b);
+    for (const [level, first, n] of [[3, 0, 13], [3, 10, 6], [5, 2, 1], [0, 95, 12], [10, 0, 1], [4, 7, 0]]) {
+      const out = new Uint8Array(32 * n + 64).fill(7);
+      t.copyNodes(level, first, n, out, 32);
+      const want = Array.from({ length: n }, (_, j) => hex(t.node(level, first + j)));
+      expect(Array.from({ length: n }, (_, j) => hex(out.subarray(32 + 32 * j, 64 + 32 * j))), `level ${level} from ${first}`).toEqual(want);
+      expect(out.subarray(0, 32).every((x) => x === 7) && out.subarray(32 + 32 * n).every((x) => x === 7)).toBe(true);
+    }
+    expect(() => t.copyNodes(3, 120, 9, new Uint8Array(9 * 32))).toThrow(RangeError);
+  });
+
   it("an empty tree's root is zeroHashes[depth]; depth 0 is a single leaf", () => {
     for (const d of [0, 1, 5, 32]) expect(hex(new MerkleTree(d).root())).toBe(hex(zeroHashes[d]));
     const b = bytes(32, 3);

@@ -12,6 +12,7 @@
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -24,45 +25,46 @@ static const uint64_t RC[24] = {
   0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-#define XOR3(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0x96)
-#define CHI(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0xD2) /* a ^ (~b & c) */
-#define ROL(v, r) _mm512_rol_epi64((v), (r))
+/* The round is written once over these vector operations; they are defined for 512-bit vectors
+ * (eight lanes, permute8) and 256-bit ones (four lanes, permute4) below. */
+#define XOR3(a, b, c) VTERN((a), (b), (c), 0x96)
+#define CHI(a, b, c) VTERN((a), (b), (c), 0xD2) /* a ^ (~b & c) */
 
 /* One round on the lane variables a0..a24 (index x + 5 y). Rho offsets and the pi permutation are
  * spelled out so every rotation is an immediate; the compiler keeps the state in zmm registers. */
 #define ROUND(r) do { \
     c0 = XOR3(a0, a5, XOR3(a10, a15, a20)); c1 = XOR3(a1, a6, XOR3(a11, a16, a21)); c2 = XOR3(a2, a7, XOR3(a12, a17, a22)); \
     c3 = XOR3(a3, a8, XOR3(a13, a18, a23)); c4 = XOR3(a4, a9, XOR3(a14, a19, a24)); \
-    d0 = _mm512_xor_si512(c4, ROL(c1, 1)); \
-    d1 = _mm512_xor_si512(c0, ROL(c2, 1)); \
-    d2 = _mm512_xor_si512(c1, ROL(c3, 1)); \
-    d3 = _mm512_xor_si512(c2, ROL(c4, 1)); \
-    d4 = _mm512_xor_si512(c3, ROL(c0, 1)); \
-    b0 = _mm512_xor_si512(a0, d0); \
-    b10 = ROL(_mm512_xor_si512(a1, d1), 1); \
-    b20 = ROL(_mm512_xor_si512(a2, d2), 62); \
-    b5 = ROL(_mm512_xor_si512(a3, d3), 28); \
-    b15 = ROL(_mm512_xor_si512(a4, d4), 27); \
-    b16 = ROL(_mm512_xor_si512(a5, d0), 36); \
-    b1 = ROL(_mm512_xor_si512(a6, d1), 44); \
-    b11 = ROL(_mm512_xor_si512(a7, d2), 6); \
-    b21 = ROL(_mm512_xor_si512(a8, d3), 55); \
-    b6 = ROL(_mm512_xor_si512(a9, d4), 20); \
-    b7 = ROL(_mm512_xor_si512(a10, d0), 3); \
-    b17 = ROL(_mm512_xor_si512(a11, d1), 10); \
-    b2 = ROL(_mm512_xor_si512(a12, d2), 43); \
-    b12 = ROL(_mm512_xor_si512(a13, d3), 25); \
-    b22 = ROL(_mm512_xor_si512(a14, d4), 39); \
-    b23 = ROL(_mm512_xor_si512(a15, d0), 41); \
-    b8 = ROL(_mm512_xor_si512(a16, d1), 45); \
-    b18 = ROL(_mm512_xor_si512(a17, d2), 15); \
-    b3 = ROL(_mm512_xor_si512(a18, d3), 21); \
-    b13 = ROL(_mm512_xor_si512(a19, d4), 8); \
-    b14 = ROL(_mm512_xor_si512(a20, d0), 18); \
-    b24 = ROL(_mm512_xor_si512(a21, d1), 2); \
-    b9 = ROL(_mm512_xor_si512(a22, d2), 61); \
-    b19 = ROL(_mm512_xor_si512(a23, d3), 56); \
-    b4 = ROL(_mm512_xor_si512(a24, d4), 14); \
+    d0 = VXOR(c4, ROL(c1, 1)); \
+    d1 = VXOR(c0, ROL(c2, 1)); \
+    d2 = VXOR(c1, ROL(c3, 1)); \
+    d3 = VXOR(c2, ROL(c4, 1)); \
+    d4 = VXOR(c3, ROL(c0, 1)); \
+    b0 = VXOR(a0, d0); \
+    b10 = ROL(VXOR(a1, d1), 1); \
+    b20 = ROL(VXOR(a2, d2), 62); \
+    b5 = ROL(VXOR(a3, d3), 28); \
+    b15 = ROL(VXOR(a4, d4), 27); \
+    b16 = ROL(VXOR(a5, d0), 36); \
+    b1 = ROL(VXOR(a6, d1), 44); \
+    b11 = ROL(VXOR(a7, d2), 6); \
+    b21 = ROL(VXOR(a8, d3), 55); \
+    b6 = ROL(VXOR(a9, d4), 20); \
+    b7 = ROL(VXOR(a10, d0), 3); \
+    b17 = ROL(VXOR(a11, d1), 10); \
+    b2 = ROL(VXOR(a12, d2), 43); \
+    b12 = ROL(VXOR(a13, d3), 25); \
+    b22 = ROL(VXOR(a14, d4), 39); \
+    b23 = ROL(VXOR(a15, d0), 41); \
+    b8 = ROL(VXOR(a16, d1), 45); \
+    b18 = ROL(VXOR(a17, d2), 15); \
+    b3 = ROL(VXOR(a18, d3), 21); \
+    b13 = ROL(VXOR(a19, d4), 8); \
+    b14 = ROL(VXOR(a20, d0), 18); \
+    b24 = ROL(VXOR(a21, d1), 2); \
+    b9 = ROL(VXOR(a22, d2), 61); \
+    b19 = ROL(VXOR(a23, d3), 56); \
+    b4 = ROL(VXOR(a24, d4), 14); \
     a0 = CHI(b0, b1, b2); \
     a1 = CHI(b1, b2, b3); \
     a2 = CHI(b2, b3, b4); \
@@ -88,9 +90,13 @@ static const uint64_t RC[24] = {
     a22 = CHI(b22, b23, b24); \
     a23 = CHI(b23, b24, b20); \
     a24 = CHI(b24, b20, b21); \
-    a0 = _mm512_xor_si512(a0, _mm512_set1_epi64((long long)RC[r])); \
+    a0 = VXOR(a0, VSET1((long long)RC[r])); \
   } while (0)
 
+#define VTERN(a, b, c, k) _mm512_ternarylogic_epi64(a, b, c, k)
+#define ROL(v, r) _mm512_rol_epi64((v), (r))
+#define VXOR(a, b) _mm512_xor_si512(a, b)
+#define VSET1(x) _mm512_set1_epi64(x)
 __attribute__((target("avx512f")))
 static void permute8(__m512i A[25]) {
   __m512i a0 = A[0], a1 = A[1], a2 = A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 = A[7], a8 = A[8], a9 = A[9], a10 = A[10], a11 = A[11], a12 = A[12], a13 = A[13], a14 = A[14], a15 = A[15], a16 = A[16], a17 = A[17], a18 = A[18], a19 = A[19], a20 = A[20], a21 = A[21], a22 = A[22], a23 = A[23], a24 = A[24];
@@ -99,6 +105,31 @@ static void permute8(__m512i A[25]) {
   for (int r = 0; r < 24; r++) ROUND(r);
   A[0] = a0; A[1] = a1; A[2] = a2; A[3] = a3; A[4] = a4; A[5] = a5; A[6] = a6; A[7] = a7; A[8] = a8; A[9] = a9; A[10] = a10; A[11] = a11; A[12] = a12; A[13] = a13; A[14] = a14; A[15] = a15; A[16] = a16; A[17] = a17; A[18] = a18; A[19] = a19; A[20] = a20; A[21] = a21; A[22] = a22; A[23] = a23; A[24] = a24;
 }
+
+#undef VTERN
+#undef ROL
+#undef VXOR
+#undef VSET1
+
+/* permute4: the same rounds on four states (AVX-512VL on 256-bit vectors, which issue on more
+ * ports than 512-bit ones): a lone path node is hashed in about half the time of permute8. */
+#define VTERN(a, b, c, k) _mm256_ternarylogic_epi64(a, b, c, k)
+#define ROL(v, r) _mm256_rol_epi64((v), (r))
+#define VXOR(a, b) _mm256_xor_si256(a, b)
+#define VSET1(x) _mm256_set1_epi64x(x)
+__attribute__((target("avx512f,avx512vl")))
+static void permute4(__m256i A[25]) {
+  __m256i a0 = A[0], a1 = A[1], a2 = A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 = A[7], a8 = A[8], a9 = A[9], a10 = A[10], a11 = A[11], a12 = A[12], a13 = A[13], a14 = A[14], a15 = A[15], a16 = A[16], a17 = A[17], a18 = A[18], a19 = A[19], a20 = A[20], a21 = A[21], a22 = A[22], a23 = A[23], a24 = A[24];
+  __m256i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24;
+  __m256i c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+  for (int r = 0; r < 24; r++) ROUND(r);
+  A[0] = a0; A[1] = a1; A[2] = a2; A[3] = a3; A[4] = a4; A[5] = a5; A[6] = a6; A[7] = a7; A[8] = a8; A[9] = a9; A[10] = a10; A[11] = a11; A[12] = a12; A[13] = a13; A[14] = a14; A[15] = a15; A[16] = a16; A[17] = a17; A[18] = a18; A[19] = a19; A[20] = a20; A[21] = a21; A[22] = a22; A[23] = a23; A[24] = a24;
+}
+
+#undef VTERN
+#undef ROL
+#undef VXOR
+#undef VSET1
 
 /* Eight nodes: inputs at in + 64 j, outputs at out + 32 j, j < 8 (all inputs are read before any output is written). */
 __attribute__((target("avx512f")))
@@ -124,13 +155,38 @@ static void hash8(int prefix, const uint8_t *in, uint8_t *out) {
     for (int k = 0; k < 4; k++) memcpy(out + 32 * j + 8 * k, &d[k][j], 8);
 }
 
+/* Four nodes with permute4: inputs at in + 64 j, outputs at out + 32 j, j < 4 (all read before any is written). */
+__attribute__((target("avx512f,avx512vl")))
+static void hash4(int prefix, const uint8_t *in, uint8_t *out) {
+  const __m256i idx = _mm256_setr_epi64x(0, 64, 128, 192);
+  __m256i w[8], A[25];
+  for (int k = 0; k < 8; k++) w[k] = _mm256_i64gather_epi64((const long long *)(in + 8 * k), idx, 1);
+  if (prefix >= 0) {
+    A[0] = _mm256_or_si256(_mm256_slli_epi64(w[0], 8), _mm256_set1_epi64x(prefix & 0xff));
+    for (int k = 1; k < 8; k++) A[k] = _mm256_or_si256(_mm256_slli_epi64(w[k], 8), _mm256_srli_epi64(w[k - 1], 56));
+    A[8] = _mm256_or_si256(_mm256_srli_epi64(w[7], 56), _mm256_set1_epi64x(0x0100));
+  } else {
+    for (int k = 0; k < 8; k++) A[k] = w[k];
+    A[8] = _mm256_set1_epi64x(0x01);
+  }
+  for (int k = 9; k < 25; k++) A[k] = _mm256_setzero_si256();
+  A[16] = _mm256_set1_epi64x((long long)0x8000000000000000ULL);
+  permute4(A);
+  uint64_t d[4][4];
+  for (int k = 0; k < 4; k++) _mm256_storeu_si256((__m256i *)d[k], A[k]);
+  for (int j = 0; j < 4; j++)
+    for (int k = 0; k < 4; k++) memcpy(out + 32 * j + 8 * k, &d[k][j], 8);
+}
+
+/* n nodes, eight per permute8; a tail of at most four (a lone path node, most often) goes to permute4. */
 static void hash_pairs(int prefix, const uint8_t *in, uint8_t *out, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) hash8(prefix, in + 64 * i, out + 32 * i);
   if (i < n) {
     uint8_t tin[8 * 64] = { 0 }, tout[8 * 32];
     memcpy(tin, in + 64 * i, 64 * (n - i));
-    hash8(prefix, tin, tout);
+    if (n - i <= 4) hash4(prefix, tin, tout);
+    else hash8(prefix, tin, tout);
     memcpy(out + 32 * i, tout, 32 * (n - i));
   }
 }
@@ -228,16 +284,162 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
 }
 
 /*
+ * The full build of MerkleTree.rebuild (interpreter/hash/merkle.ts), whole: each level's nodes are
+ * hashed straight from the level below (eight child pairs per permutation, read in place), so no
+ * node is copied through a scratch buffer. Child c of level l: leaf bytes[32 c ..] zero-padded past
+ * the first count[0] leaves (and past bytesLen) for l = 1, else lv[l - 1] + 32 c when c < count[l - 1];
+ * any other child is the zero subtree zh + 32 (l - 1).
+ */
+static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
+                         const uint8_t *zh, uint32_t depth) {
+  for (uint32_t l = 1; l <= depth; l++) {
+    const uint8_t *ch = l == 1 ? bytes : lv[l - 1];
+    size_t chLen = 32 * (size_t)count[l - 1];
+    if (l == 1 && bytesLen < chLen) chLen = bytesLen;
+    const uint32_t n = count[l];
+    uint32_t full = (uint32_t)(chLen / 64);
+    if (full > n) full = n;
+    hash_pairs(prefix, ch, lv[l], full);
+    /* the last pair may lack (part of) its right child: zero subtrees, or a leaf cut short */
+    for (uint32_t j = full; j < n; j++) {
+      uint8_t pair[64];
+      for (int h = 0; h < 2; h++) {
+        const size_t c = 2 * (size_t)j + h;
+        memcpy(pair + 32 * h, zh + 32 * (size_t)(l - 1), 32);
+        if (32 * c < chLen) memcpy(pair + 32 * h, ch + 32 * c, chLen - 32 * c < 32 ? chLen - 32 * c : 32);
+      }
+      hash_pairs(prefix, pair, lv[l] + 32 * (size_t)j, 1);
+    }
+  }
+}
+
+/* The levels and counts of updateLevels/buildLevels' arguments 2 and 3, checked. Returns 0 on a bad argument (thrown). */
+#define MAX_DEPTH 32
+static int get_levels(napi_env env, napi_value levels, napi_value counts, uint32_t depth, uint8_t **lv, uint32_t *count, int withCount0) {
+  napi_value e, ab;
+  napi_typedarray_type t;
+  size_t len, off;
+  for (uint32_t l = withCount0 ? 0 : 1; l <= depth; l++) {
+    if (napi_get_element(env, counts, l, &e) != napi_ok || napi_get_value_uint32(env, e, &count[l]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "levels' counts must be numbers");
+      return 0;
+    }
+    if (l == 0) continue;
+    void *d;
+    if (napi_get_element(env, levels, l, &e) != napi_ok || napi_get_typedarray_info(env, e, &t, &len, &d, &ab, &off) != napi_ok ||
+        t != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, "levels must be Uint8Arrays");
+      return 0;
+    }
+    if (32 * (size_t)count[l] > len) {
+      napi_throw_range_error(env, NULL, "a level's count exceeds its array");
+      return 0;
+    }
+    lv[l] = (uint8_t *)d;
+  }
+  return 1;
+}
+
+/*
+ * buildLevels(prefix, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array,
+ *             depth): see build_levels; count[0] is the number of leaves stored (the high-water mark).
+ */
+static napi_value BuildLevels(napi_env env, napi_callback_info info) {
+  size_t argc = 6, bytesLen, zhLen, off;
+  napi_value argv[6], ab;
+  napi_typedarray_type t;
+  void *bytes, *zh;
+  int32_t prefix;
+  uint32_t depth;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      napi_get_value_int32(env, argv[0], &prefix) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t, &bytesLen, &bytes, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[4], &t, &zhLen, &zh, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_get_value_uint32(env, argv[5], &depth) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buildLevels(prefix, bytes, levels, count, zh, depth)");
+    return NULL;
+  }
+  if (prefix > 255 || depth > MAX_DEPTH || zhLen < 32 * (size_t)(depth + 1)) {
+    napi_throw_range_error(env, NULL, "buildLevels: argument out of range");
+    return NULL;
+  }
+  uint8_t *lv[MAX_DEPTH + 1] = { 0 };
+  uint32_t count[MAX_DEPTH + 1] = { 0 };
+  if (!get_levels(env, argv[2], argv[3], depth, lv, count, 1)) return NULL;
+  for (uint32_t l = 1; l <= depth; l++) {
+    if (count[l] != (uint32_t)(((uint64_t)count[l - 1] + 1) / 2)) {
+      napi_throw_range_error(env, NULL, "buildLevels: each count must be half the one below, rounded up");
+      return NULL;
+    }
+  }
+  build_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, depth);
+  return NULL;
+}
+
+/*
+ * Root of a values tree (interpreter/state.ts valuesRoot: locals, globals): value i of lo/hi[off ..
+ * off + n) is the big-endian u64 (hi, lo) at byte 8 i of the leaves, four per 32-byte leaf, zero
+ * padded; the tree has depth `depth` and zero subtrees zh. One call instead of packing the leaves in
+ * JavaScript and a call per level: a state root computes one or two of these on every look.
+ */
+static void values_root(int prefix, const int32_t *lo, const int32_t *hi, uint32_t n, const uint8_t *zh, uint32_t depth, uint8_t *out) {
+  uint8_t small[64 * 32 + 32], *buf = small;
+  uint32_t cnt = (n + 3) / 4;
+  if ((size_t)cnt + 1 > sizeof small / 32) buf = (uint8_t *)malloc(32 * ((size_t)cnt + 1));
+  if (buf == NULL) abort();
+  memset(buf, 0, 32 * (size_t)cnt);
+  for (uint32_t i = 0; i < n; i++) {
+    const uint64_t v = ((uint64_t)(uint32_t)hi[i] << 32) | (uint32_t)lo[i];
+    for (int b = 0; b < 8; b++) buf[8 * (size_t)i + b] = (uint8_t)(v >> (56 - 8 * b));
+  }
+  for (uint32_t d = 0; d < depth && cnt > 0; d++) {
+    if (cnt & 1) memcpy(buf + 32 * (size_t)cnt, zh + 32 * (size_t)d, 32); /* an odd level's last sibling */
+    cnt = (cnt + 1) / 2;
+    hash_pairs(prefix, buf, buf, cnt); /* in place: pair i is read before node i is written */
+  }
+  memcpy(out, cnt > 0 ? buf : zh + 32 * (size_t)depth, 32);
+  if (buf != small) free(buf);
+}
+
+/* valuesRoot(prefix, lo: Int32Array, hi: Int32Array, off, n, zh: Uint8Array, depth, out: Uint8Array) */
+static napi_value ValuesRoot(napi_env env, napi_callback_info info) {
+  size_t argc = 8, loLen, hiLen, zhLen, outLen, off;
+  napi_value argv[8], ab;
+  napi_typedarray_type t1, t2, t3, t4;
+  void *lo, *hi, *zh, *out;
+  int32_t prefix;
+  uint32_t start, n, depth;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8 ||
+      napi_get_value_int32(env, argv[0], &prefix) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t1, &loLen, &lo, &ab, &off) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &t2, &hiLen, &hi, &ab, &off) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &start) != napi_ok || napi_get_value_uint32(env, argv[4], &n) != napi_ok ||
+      napi_get_typedarray_info(env, argv[5], &t3, &zhLen, &zh, &ab, &off) != napi_ok ||
+      napi_get_value_uint32(env, argv[6], &depth) != napi_ok ||
+      napi_get_typedarray_info(env, argv[7], &t4, &outLen, &out, &ab, &off) != napi_ok || t1 != napi_int32_array ||
+      t2 != napi_int32_array || t3 != napi_uint8_array || t4 != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "valuesRoot(prefix, lo: Int32Array, hi: Int32Array, off, n, zh, depth, out)");
+    return NULL;
+  }
+  if (prefix > 255 || depth > MAX_DEPTH || zhLen < 32 * (size_t)(depth + 1) || outLen < 32 || (uint64_t)start + n > loLen ||
+      (uint64_t)start + n > hiLen || ((uint64_t)n + 3) / 4 > (1ULL << depth)) {
+    napi_throw_range_error(env, NULL, "valuesRoot: argument out of range");
+    return NULL;
+  }
+  values_root(prefix, (const int32_t *)lo + start, (const int32_t *)hi + start, n, (const uint8_t *)zh, depth, (uint8_t *)out);
+  return NULL;
+}
+
+/*
  * updateLevels(prefix, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array,
  *              idx: Uint32Array, m, depth): see update_levels. Every argument is checked, so a bad
  * call throws instead of writing outside an array.
  */
-#define MAX_DEPTH 32
 static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
   size_t argc = 8;
-  napi_value argv[8], ab, e;
+  napi_value argv[8], ab;
   napi_typedarray_type t;
-  size_t len, off, bytesLen, zhLen, idxLen;
+  size_t off, bytesLen, zhLen, idxLen;
   void *bytes, *zh, *idxData;
   int32_t prefix;
   uint32_t m, depth;
@@ -256,19 +458,7 @@ static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
   }
   uint8_t *lv[MAX_DEPTH + 1] = { 0 };
   uint32_t count[MAX_DEPTH + 1] = { 0 };
-  for (uint32_t l = 1; l <= depth; l++) {
-    void *d;
-    if (napi_get_element(env, argv[2], l, &e) != napi_ok || napi_get_typedarray_info(env, e, &t, &len, &d, &ab, &off) != napi_ok ||
-        t != napi_uint8_array || napi_get_element(env, argv[3], l, &e) != napi_ok || napi_get_value_uint32(env, e, &count[l]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "updateLevels: levels must be Uint8Arrays and counts numbers");
-      return NULL;
-    }
-    if (32 * (size_t)count[l] > len) {
-      napi_throw_range_error(env, NULL, "updateLevels: a level's count exceeds its array");
-      return NULL;
-    }
-    lv[l] = (uint8_t *)d;
-  }
+  if (!get_levels(env, argv[2], argv[3], depth, lv, count, 0)) return NULL;
   /* every dirty path must be stored: the last (largest) index's parent at each level is below count */
   const uint32_t *idx = (const uint32_t *)idxData;
   for (uint32_t j = 0; j < m; j++) {
@@ -336,7 +526,7 @@ static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
   __builtin_cpu_init();
   napi_value v;
-  napi_get_boolean(env, __builtin_cpu_supports("avx512f"), &v);
+  napi_get_boolean(env, __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"), &v);
   return v;
 }
 
@@ -346,6 +536,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "hashPairs", f);
   napi_create_function(env, "updateLevels", NAPI_AUTO_LENGTH, UpdateLevels, NULL, &f);
   napi_set_named_property(env, exports, "updateLevels", f);
+  napi_create_function(env, "buildLevels", NAPI_AUTO_LENGTH, BuildLevels, NULL, &f);
+  napi_set_named_property(env, exports, "buildLevels", f);
+  napi_create_function(env, "valuesRoot", NAPI_AUTO_LENGTH, ValuesRoot, NULL, &f);
+  napi_set_named_property(env, exports, "valuesRoot", f);
   napi_create_function(env, "marksAbove", NAPI_AUTO_LENGTH, MarksAbove, NULL, &f);
   napi_set_named_property(env, exports, "marksAbove", f);
   napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &f);
