@@ -123,7 +123,7 @@ async function memoryFigures(scattered: boolean): Promise<{ fullMs: number; incM
  * tens of ms on the compiled tier, where a one-shot reading of the CPU clock (which ticks in ms)
  * would be mostly noise.
  */
-function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 15) {
+function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 40) {
   const probe = Machine.forTask(program, input);
   if (!jit) probe.jit = null;
   probe.run();
@@ -136,15 +136,16 @@ function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 15
     if (!jit) m.jit = null;
     for (const p of points) m.run(p - m.steps);
   };
-  const withRoots = (fresh: boolean) => () => {
-    // fresh: a new input array, so the input tree is hashed too (else it is cached, as it is for a
-    // solver that computed the task's input root when it took the task)
-    const m = Machine.forTask(program, fresh ? input.slice() : input);
+  const withRoots = (taskInput: Uint8Array) => () => {
+    // a fresh copy of the input (made before the clock starts) has no cached input root, so its
+    // input root is computed in the run; `input` itself has one, as for a solver that computed the
+    // task's input root when it took the task
+    const m = Machine.forTask(program, taskInput);
     if (!jit) m.jit = null;
     rootsOnMachine(m, points);
   };
   plain();
-  withRoots(false)(); // warm-up (also builds the cached code and input trees, as any first use would)
+  withRoots(input)(); // warm-up (also builds the cached code and input trees, as any first use would)
   let none = 0, roots = 0, rootsCached = 0;
   const wall: { none: number[]; roots: number[] } = { none: [], roots: [] };
   const timed = (f: () => void, w?: number[]) => {
@@ -155,8 +156,8 @@ function runFigures(program: Program, input: Uint8Array, jit: boolean, reps = 15
   };
   for (let rep = 0; rep < reps; rep++) {
     none += timed(plain, wall.none);
-    roots += timed(withRoots(true), wall.roots);
-    rootsCached += timed(withRoots(false));
+    roots += timed(withRoots(input.slice()), wall.roots);
+    rootsCached += timed(withRoots(input));
   }
   return {
     steps: total,
