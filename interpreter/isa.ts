@@ -72,6 +72,16 @@ export const Op = {
  */
 export const LEAF_BYTES = 32;
 
+/** Bytes of the next forward chunk from addresses a and b (a === b for MemoryFill: one side). */
+export function chunkForward(n: number, a: number, b: number): number {
+  return Math.min(n, LEAF_BYTES - (a & 31), LEAF_BYTES - (b & 31));
+}
+
+/** Bytes of the next backward chunk, which ends at the range ends aEnd and bEnd (MemoryCopy, dst > src). */
+export function chunkBackward(n: number, aEnd: number, bEnd: number): number {
+  return Math.min(n, ((aEnd - 1) & 31) + 1, ((bEnd - 1) & 31) + 1);
+}
+
 /** Trap kinds: the status code of a trapped machine. Stable numbers: they are part of the state. */
 export const Trap = {
   None: 0,

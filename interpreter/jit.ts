@@ -65,7 +65,7 @@
  * budget smaller than the next block. The generated code never calls back into user code (host
  * calls go through exec), so one Jit serves any number of machines, one run at a time.
  */
-import { LEAF_BYTES, Status } from "./isa.js";
+import { LEAF_BYTES, Status, chunkBackward, chunkForward } from "./isa.js";
 import type { Machine } from "./machine.js";
 import type { Program } from "./program.js";
 import { sameSignature } from "./program.js";
@@ -407,48 +407,36 @@ function execOnlySteps(m: Machine, op: number): number {
   const sl = m.sl, sp = m.sp;
   const memLen = m.memoryBytes().length;
   if (op === OP_OUTPUTWRITE) {
-    let src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0, out = m.outLen;
-    if (n === 0 || src + n > memLen || out + n > m.limits.outputBytes) return 1; // one step pops or traps
-    if (n > 4096) return Math.ceil(n / LEAF_BYTES);
-    let steps = 0;
-    while (n > 0) {
-      const k = Math.min(n, LEAF_BYTES - (src & 31), LEAF_BYTES - (out & 31));
-      src += k;
-      out += k;
-      n -= k;
-      steps++;
-    }
-    return steps;
+    const src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
+    if (n === 0 || src + n > memLen || m.outLen + n > m.limits.outputBytes) return 1; // one step pops or traps
+    return n > 4096 ? Math.ceil(n / LEAF_BYTES) : chunksForward(n, src, m.outLen);
   }
-  let dst = sl[sp - 3] >>> 0, src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
+  const dst = sl[sp - 3] >>> 0, src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
   const srcLen = op === OP_INPUTREAD ? m.env.input.length : memLen;
   if (n === 0 || dst + n > memLen || (op !== OP_MEMFILL && src + n > srcLen)) return 1;
   if (n > 4096) return Math.ceil(n / LEAF_BYTES);
-  let steps = 0;
-  if (op === OP_MEMFILL) {
-    while (n > 0) {
-      const k = Math.min(n, LEAF_BYTES - (dst & 31));
-      dst += k;
-      n -= k;
-      steps++;
-    }
-  } else if (op === OP_MEMCOPY && dst > src) {
-    let de = dst + n, se = src + n;
-    while (n > 0) {
-      const k = Math.min(n, ((de - 1) & 31) + 1, ((se - 1) & 31) + 1);
+  if (op === OP_MEMFILL) return chunksForward(n, dst, dst);
+  if (op === OP_MEMCOPY && dst > src) {
+    let de = dst + n, se = src + n, left = n, steps = 0;
+    for (; left > 0; steps++) {
+      const k = chunkBackward(left, de, se);
       de -= k;
       se -= k;
-      n -= k;
-      steps++;
+      left -= k;
     }
-  } else {
-    while (n > 0) {
-      const k = Math.min(n, LEAF_BYTES - (dst & 31), LEAF_BYTES - (src & 31));
-      dst += k;
-      src += k;
-      n -= k;
-      steps++;
-    }
+    return steps;
+  }
+  return chunksForward(n, dst, src);
+}
+
+/** Steps (chunks, isa.ts) of a forward resumable operation over n bytes from addresses a and b. */
+function chunksForward(n: number, a: number, b: number): number {
+  let steps = 0;
+  for (; n > 0; steps++) {
+    const k = chunkForward(n, a, b);
+    a += k;
+    b += k;
+    n -= k;
   }
   return steps;
 }

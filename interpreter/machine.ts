@@ -12,7 +12,7 @@
  * (wasm3 / in-place interpreter style). It never hashes: stores only stamp the 32-byte leaves they
  * touch with the current epoch (`mark`), so roots and snapshots can be computed lazily later.
  */
-import { DEFAULT_LIMITS, LEAF_BYTES, Status, Trap, type Limits } from "./isa.js";
+import { DEFAULT_LIMITS, LEAF_BYTES, Status, Trap, chunkBackward, chunkForward, type Limits } from "./isa.js";
 import { cmpS64, cmpU64, ctz32, divRem64, mul64, popcnt32, rotl64, shl64, shrS64, shrU64 } from "./i64.js";
 import { Jit } from "./jit.js";
 import { buildEnv, fullLimits } from "./link.js";
@@ -1070,12 +1070,12 @@ export class Machine {
       if (op === 0xed && dst > src) {
         // Backwards: the chunk ends at the end of the remaining range.
         const de = dst + n, se = src + n;
-        const k = Math.min(n, ((de - 1) & 31) + 1, ((se - 1) & 31) + 1);
+        const k = chunkBackward(n, de, se);
         mem.copyWithin(de - k, se - k, se);
         mark[(de - k) >>> 5] = ep;
         sl[sp - 1] = n - k;
       } else {
-        const k = Math.min(n, LEAF_BYTES - (dst & 31), LEAF_BYTES - (src & 31));
+        const k = chunkForward(n, dst, src);
         if (from === mem) mem.copyWithin(dst, src, src + k);
         else mem.set(from.subarray(src, src + k), dst);
         mark[dst >>> 5] = ep;
@@ -1099,7 +1099,7 @@ export class Machine {
         this.sp = sp - 3;
         return 0;
       }
-      const k = Math.min(n, LEAF_BYTES - (dst & 31));
+      const k = chunkForward(n, dst, dst);
       mem.fill(sl[sp - 2] & 0xff, dst, dst + k);
       mark[dst >>> 5] = ep;
       sl[sp - 3] = dst + k;
@@ -1115,7 +1115,7 @@ export class Machine {
       this.sp = sp - 2;
       return 0;
     }
-    const k = Math.min(n, LEAF_BYTES - (src & 31), LEAF_BYTES - (this.outLen & 31));
+    const k = chunkForward(n, src, this.outLen);
     if (this.outLen + k > this.out.length) {
       const grown = new Uint8Array(Math.min(this.limits.outputBytes, Math.max(256, this.out.length * 2, this.outLen + k)));
       grown.set(this.out);

@@ -526,18 +526,14 @@ static napi_value Supported(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value f;
-  napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, HashPairs, NULL, &f);
-  napi_set_named_property(env, exports, "hashPairs", f);
-  napi_create_function(env, "updateLevels", NAPI_AUTO_LENGTH, UpdateLevels, NULL, &f);
-  napi_set_named_property(env, exports, "updateLevels", f);
-  napi_create_function(env, "buildLevels", NAPI_AUTO_LENGTH, BuildLevels, NULL, &f);
-  napi_set_named_property(env, exports, "buildLevels", f);
-  napi_create_function(env, "valuesRoot", NAPI_AUTO_LENGTH, ValuesRoot, NULL, &f);
-  napi_set_named_property(env, exports, "valuesRoot", f);
-  napi_create_function(env, "marksAbove", NAPI_AUTO_LENGTH, MarksAbove, NULL, &f);
-  napi_set_named_property(env, exports, "marksAbove", f);
-  napi_create_function(env, "supported", NAPI_AUTO_LENGTH, Supported, NULL, &f);
-  napi_set_named_property(env, exports, "supported", f);
+  static const struct { const char *name; napi_callback fn; } exported[] = {
+    { "hashPairs", HashPairs }, { "updateLevels", UpdateLevels }, { "buildLevels", BuildLevels },
+    { "valuesRoot", ValuesRoot }, { "marksAbove", MarksAbove }, { "supported", Supported },
+  };
+  for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++) {
+    napi_value f;
+    napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, exported[i].name, f);
+  }
   return exports;
 }
