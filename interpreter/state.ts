@@ -547,7 +547,7 @@ class MemoryCommit {
   tree: MerkleTree | null = null;
   /**
    * The machine's epoch at the last look. Every write since carries a newer stamp in Machine.mark,
-   * so the dirty leaves are exactly those whose mark is above it (found by marksAbove, sixteen
+   * so the dirty leaves are exactly those whose mark is above it (found by marksAbove, eight
    * marks per compare natively).
    */
   since = 0;

@@ -209,6 +209,17 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     }
   });
 
+  it.runIf(nativeHasher)("hashPairs of a large batch (512-bit vectors past WIDE_MIN_NODES) equals hash2, with a short tail", () => {
+    const n = 4096 + 13;
+    const src = bytes(64 * n, 77);
+    const out = new Uint8Array(32 * n);
+    const both = new Uint8Array(64 * n + 32 * n);
+    both.set(src);
+    nativeHasher!.hashPairs(1, both, 0, 64 * n, n);
+    for (let i = 0; i < n; i++) out.set(hash2(1, src.subarray(64 * i, 64 * i + 32), src.subarray(64 * i + 32, 64 * i + 64)), 32 * i);
+    expect(hex(both.subarray(64 * n))).toBe(hex(out));
+  });
+
   it.runIf(nativeHasher)("rejects ranges outside the array and wrong argument types", () => {
     const nat = nativeHasher!;
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 0, 0, 9)).toThrow(RangeError);
@@ -234,12 +245,12 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   it("MerkleTree updates (native updateLevels when loaded) equal whole builds: scattered, partial last leaf, other prefix", () => {
     const next = rng(7);
-    for (const [prefix, depth, size] of [[1, 12, 3000 * 32 + 7], [7, 20, 40_000], [1, 3, 200]]) {
+    for (const [prefix, depth, size] of [[1, 12, 3000 * 32 + 7], [7, 20, 40_000], [1, 16, 400_000], [1, 3, 200]]) {
       const mem = bytes(size, prefix * 31 + depth);
       mem.fill(0, size >> 1); // writes in the zero half raise the stored prefix (counts grow)
       const t = new MerkleTree(depth, mem, { prefix });
       for (let round = 0; round < 6; round++) {
-        const writes = round === 2 ? 2000 : 1 + (next() % 30);
+        const writes = round === 2 ? 2000 : 1 + (next() % 30); // 2,000 dirty leaves of the 400,000-byte case pass WIDE_MIN_NODES (512-bit vectors)
         for (let k = 0; k < writes; k++) {
           const off = next() % size;
           mem[off] = next() & 255;
@@ -335,7 +346,7 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   it("marksAbove finds exactly the marks above the epoch (native and JS agree; stamps past 2^31)", () => {
     const next = rng(99);
-    for (const n of [0, 1, 15, 16, 17, 1000, 4099]) {
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 1000, 4099]) {
       const marks = new Uint32Array(n + 3);
       for (let i = 0; i < marks.length; i++) marks[i] = next() % 7 === 0 ? (next() % 2 ? 0x80000005 : 12) : next() % 10;
       for (const since of [0, 5, 9, 11, 0x80000000]) {

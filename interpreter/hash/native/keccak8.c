@@ -4,8 +4,8 @@
  *
  *   out[32 i .. 32 i + 32) = keccak256(prefix ‖ in[64 i .. 64 i + 64))   for i < n   (prefix < 0: no prefix byte)
  *
- * Eight nodes per keccak-f[1600] permutation, one per 64-bit lane of AVX-512 registers: rotations are
- * single vprolq instructions, theta's five-way XORs and chi's a ^ (~b & c) single vpternlogq ones.
+ * Four or eight nodes per keccak-f[1600] permutation, one per 64-bit lane of 256- or 512-bit AVX-512
+ * registers (the width rule is at hash_pairs): rotations are single vprolq instructions, theta's five-way XORs and chi's a ^ (~b & c) single vpternlogq ones.
  * This is the same function as hashPairs in assembly/keccak.ts (the WebAssembly module, which has at
  * most two 64-bit lanes per vector and no rotate); the loader uses it only when the CPU has AVX-512
  * and test/hash checks the two agree. Built on first use by native.ts with the system C compiler.
@@ -173,15 +173,25 @@ static void hash4(int prefix, const uint8_t *in, uint8_t *out) {
     for (int k = 0; k < 4; k++) memcpy(out + 32 * j + 8 * k, &d[k][j], 8);
 }
 
-/* n nodes, eight per permute8; a tail of at most four (a lone path node, most often) goes to permute4. */
-static void hash_pairs(int prefix, const uint8_t *in, uint8_t *out, size_t n) {
+/*
+ * Vector width. 512-bit instructions make this core (Xeon, Cascade Lake) drop its clock for about
+ * the next two milliseconds; the interpreter's run right after a state root was measured 15% slower
+ * after a single permute8, and not at all slower after permute4 (docs/HASHING.md, "Vector width").
+ * So 512-bit vectors are kept for calls whose work is large enough to earn that back (a first full
+ * build), and everything else runs on 256-bit ones: permute4, about 1.3x slower per node in bulk.
+ */
+#define WIDE_MIN_NODES 4096
+
+/* n nodes: eight per permute8 when wide, else four per permute4; a short tail goes through scratch. */
+static void hash_pairs(int prefix, const uint8_t *in, uint8_t *out, size_t n, int wide) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) hash8(prefix, in + 64 * i, out + 32 * i);
+  if (wide)
+    for (; i + 8 <= n; i += 8) hash8(prefix, in + 64 * i, out + 32 * i);
+  for (; i + 4 <= n; i += 4) hash4(prefix, in + 64 * i, out + 32 * i);
   if (i < n) {
-    uint8_t tin[8 * 64] = { 0 }, tout[8 * 32];
+    uint8_t tin[4 * 64] = { 0 }, tout[4 * 32];
     memcpy(tin, in + 64 * i, 64 * (n - i));
-    if (n - i <= 4) hash4(prefix, tin, tout);
-    else hash8(prefix, tin, tout);
+    hash4(prefix, tin, tout);
     memcpy(out + 32 * i, tout, 32 * (n - i));
   }
 }
@@ -211,14 +221,14 @@ static napi_value HashPairs(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "hashPairs: range outside the array");
     return NULL;
   }
-  hash_pairs(prefix, (const uint8_t *)data + inOff, (uint8_t *)data + outOff, (size_t)n);
+  hash_pairs(prefix, (const uint8_t *)data + inOff, (uint8_t *)data + outOff, (size_t)n, n >= WIDE_MIN_NODES);
   return NULL;
 }
 
 /*
  * The dirty-path update of interpreter/hash/merkle.ts (MerkleTree.update), whole: for each level
- * l = 1..depth, the parents of the dirty nodes are gathered as child pairs, hashed eight at a time
- * and written back. Doing it here rather than level by level from JS saves a call per level and, for
+ * l = 1..depth, the parents of the dirty nodes are gathered as child pairs, hashed (hash_pairs) and
+ * written back. Doing it here rather than level by level from JS saves a call per level and, for
  * scattered leaves, hides memory latency: the children of parents a few places ahead are
  * prefetched while the current ones are gathered (each path node of a large tree is a cache miss).
  *
@@ -238,6 +248,7 @@ static inline const uint8_t *child_node(uint8_t *const *lv, const uint32_t *coun
 static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
                           const uint8_t *zh, uint32_t *idx, uint32_t m, uint32_t depth) {
   uint8_t in[UPDATE_BATCH * 64], out[UPDATE_BATCH * 32];
+  size_t work = 0; /* nodes hashed so far, including this level's: 512-bit vectors once it is large */
   for (uint32_t l = 1; l <= depth && m > 0; l++) {
     uint32_t q = 0;
     for (uint32_t j = 0; j < m; j++) {
@@ -245,6 +256,7 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
       if (q == 0 || idx[q - 1] != p) idx[q++] = p;
     }
     m = q;
+    work += m;
     for (uint32_t b0 = 0; b0 < m; b0 += UPDATE_BATCH) {
       const uint32_t k = m - b0 < UPDATE_BATCH ? m - b0 : UPDATE_BATCH;
       for (uint32_t j = 0; j < k; j++) {
@@ -272,7 +284,7 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
           memcpy(dst + 32, child_node(lv, count, zh, l - 1, (uint32_t)c + 1), 32);
         }
       }
-      hash_pairs(prefix, in, out, k);
+      hash_pairs(prefix, in, out, k, work >= WIDE_MIN_NODES);
       for (uint32_t j = 0; j < k; j++) memcpy(lv[l] + 32 * (size_t)idx[b0 + j], out + 32 * (size_t)j, 32);
     }
   }
@@ -280,13 +292,16 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
 
 /*
  * The full build of MerkleTree.rebuild (interpreter/hash/merkle.ts), whole: each level's nodes are
- * hashed straight from the level below (eight child pairs per permutation, read in place), so no
- * node is copied through a scratch buffer. Child c of level l: leaf bytes[32 c ..] zero-padded past
- * the first count[0] leaves (and past bytesLen) for l = 1, else lv[l - 1] + 32 c when c < count[l - 1];
+ * hashed straight from the level below (child pairs read in place by hash_pairs), so no node is
+ * copied through a scratch buffer. Child c of level l: leaf bytes[32 c ..] zero-padded past the
+ * first count[0] leaves (and past bytesLen) for l = 1, else lv[l - 1] + 32 c when c < count[l - 1];
  * any other child is the zero subtree zh + 32 (l - 1).
  */
 static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
                          const uint8_t *zh, uint32_t depth) {
+  size_t total = 0;
+  for (uint32_t l = 1; l <= depth; l++) total += count[l];
+  const int wide = total >= WIDE_MIN_NODES;
   for (uint32_t l = 1; l <= depth; l++) {
     const uint8_t *ch = l == 1 ? bytes : lv[l - 1];
     size_t chLen = 32 * (size_t)count[l - 1];
@@ -294,7 +309,7 @@ static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint
     const uint32_t n = count[l];
     uint32_t full = (uint32_t)(chLen / 64);
     if (full > n) full = n;
-    hash_pairs(prefix, ch, lv[l], full);
+    hash_pairs(prefix, ch, lv[l], full, wide);
     /* the last pair may lack (part of) its right child: zero subtrees, or a leaf cut short */
     for (uint32_t j = full; j < n; j++) {
       uint8_t pair[64];
@@ -303,7 +318,7 @@ static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint
         memcpy(pair + 32 * h, zh + 32 * (size_t)(l - 1), 32);
         if (32 * c < chLen) memcpy(pair + 32 * h, ch + 32 * c, chLen - 32 * c < 32 ? chLen - 32 * c : 32);
       }
-      hash_pairs(prefix, pair, lv[l] + 32 * (size_t)j, 1);
+      hash_pairs(prefix, pair, lv[l] + 32 * (size_t)j, 1, 0);
     }
   }
 }
@@ -390,7 +405,7 @@ static void values_root(int prefix, const int32_t *lo, const int32_t *hi, uint32
   for (uint32_t d = 0; d < depth && cnt > 0; d++) {
     if (cnt & 1) memcpy(buf + 32 * (size_t)cnt, zh + 32 * (size_t)d, 32); /* an odd level's last sibling */
     cnt = (cnt + 1) / 2;
-    hash_pairs(prefix, buf, buf, cnt); /* in place: pair i is read before node i is written */
+    hash_pairs(prefix, buf, buf, cnt, 0); /* in place: pair i is read before node i is written (a frame's locals: never large) */
   }
   memcpy(out, cnt > 0 ? buf : zh + 32 * (size_t)depth, 32);
   if (buf != small) free(buf);
@@ -474,17 +489,19 @@ static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
 
 /*
  * Dirty-leaf scan for the memory commitment (interpreter/state.ts): the indices l < n with
- * marks[l] > since, in increasing order, into out; returns how many. Sixteen marks per compare.
+ * marks[l] > since, in increasing order, into out; returns how many. Eight marks per compare, on
+ * 256-bit vectors (AVX-512VL compares and compress-stores): it runs before every state root, and a
+ * 512-bit loop here would slow the run after the root (see "Vector width" above).
  */
-__attribute__((target("avx512f")))
+__attribute__((target("avx512f,avx512vl")))
 static uint32_t marks_above(const uint32_t *marks, uint32_t n, uint32_t since, uint32_t *out) {
-  const __m512i s = _mm512_set1_epi32((int)since), step = _mm512_set1_epi32(16);
-  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m256i s = _mm256_set1_epi32((int)since), step = _mm256_set1_epi32(8);
+  __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   uint32_t k = 0, l = 0;
-  for (; l + 16 <= n; l += 16, idx = _mm512_add_epi32(idx, step)) {
-    const __mmask16 m = _mm512_cmpgt_epu32_mask(_mm512_loadu_si512((const void *)(marks + l)), s);
+  for (; l + 8 <= n; l += 8, idx = _mm256_add_epi32(idx, step)) {
+    const __mmask8 m = _mm256_cmpgt_epu32_mask(_mm256_loadu_si256((const __m256i *)(marks + l)), s);
     if (m) {
-      _mm512_mask_compressstoreu_epi32((void *)(out + k), m, idx);
+      _mm256_mask_compressstoreu_epi32((void *)(out + k), m, idx);
       k += (uint32_t)__builtin_popcount(m);
     }
   }
