@@ -1077,7 +1077,7 @@ export class Machine {
       } else {
         const k = chunkForward(n, dst, src);
         if (from === mem) mem.copyWithin(dst, src, src + k);
-        else mem.set(from.subarray(src, src + k), dst);
+        else for (let i = 0; i < k; i++) mem[dst + i] = from[src + i]; // <= 32 bytes: a subarray per chunk was most of a run's garbage
         mark[dst >>> 5] = ep;
         sl[sp - 3] = dst + k;
         sl[sp - 2] = src + k;
@@ -1121,7 +1121,7 @@ export class Machine {
       grown.set(this.out);
       this.out = grown;
     }
-    this.out.set(mem.subarray(src, src + k), this.outLen);
+    for (let i = 0, o = this.outLen; i < k; i++) this.out[o + i] = mem[src + i];
     this.outLen += k;
     sl[sp - 2] = src + k;
     sl[sp - 1] = n - k;
