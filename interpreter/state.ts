@@ -125,16 +125,13 @@ let partsBuf = new Uint8Array(256);
 
 /** keccak(prefix ‖ parts...) */
 export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  // indexed loops: for-of iterators were a quarter of a state root's garbage
   let n = 1;
-  for (const p of parts) n += p.length;
+  for (let i = 0; i < parts.length; i++) n += parts[i].length;
   if (n > partsBuf.length) partsBuf = new Uint8Array(n);
   const b = partsBuf;
   b[0] = prefix;
-  let o = 1;
-  for (const p of parts) {
-    b.set(p, o);
-    o += p.length;
-  }
+  for (let i = 0, o = 1; i < parts.length; o += parts[i].length, i++) b.set(parts[i], o);
   return keccak256(b.subarray(0, n));
 }
 
@@ -513,8 +510,8 @@ export interface Regs {
 }
 
 /** regs (32 bytes): pc u32, steps u64, stepLimit u64, sp u32, depth u32, status u8, trap u8, codeDepth u8, 0. */
-export function regsBytes(r: Regs): Uint8Array {
-  const b = new Uint8Array(32);
+export function regsBytes(r: Regs, out?: Uint8Array): Uint8Array {
+  const b = out ?? new Uint8Array(32);
   put32(b, 0, r.pc);
   putU64(b, 4, r.steps);
   putU64(b, 12, r.stepLimit);
@@ -527,8 +524,8 @@ export function regsBytes(r: Regs): Uint8Array {
 }
 
 /** memInfo (8 bytes): memPages u32, outLen u32. */
-export function memInfoBytes(pages: number, outLen: number): Uint8Array {
-  const b = new Uint8Array(8);
+export function memInfoBytes(pages: number, outLen: number, out?: Uint8Array): Uint8Array {
+  const b = out ?? new Uint8Array(8);
   put32(b, 0, pages);
   put32(b, 4, outLen);
   return b;
@@ -562,7 +559,7 @@ class MemoryCommit {
     if (t === null) return (this.tree = new MerkleTree(depth, () => m.memoryBytes()));
     if (depth > t.depth) t.deepen(depth); // memory.grow: the old tree is the new one's leftmost subtree
     const n = Math.min(m.memoryBytes().length >>> 5, m.mark.length);
-    if (this.dirty.length < n) this.dirty = new Uint32Array(n);
+    if (this.dirty.length < n) this.dirty = new Uint32Array(Buffer.allocUnsafeSlow(4 * n).buffer, 0, n); // written before read: no zeroing
     const k = marksAbove(m.mark, n, since, this.dirty);
     t.update(this.dirty.subarray(0, k));
     return t;
@@ -734,6 +731,12 @@ export class StateTracker {
   private auxHash: Uint8Array | null = null;
   /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
   private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
+  /** The parts of the last look (see look()); regs and memInfo are written in place. */
+  private readonly parts: Components = {
+    regs: new Uint8Array(32), stackHash: ZERO32, localsRoot: ZERO32, codeRoot: ZERO32, coldHash: ZERO32, memInfo: new Uint8Array(8),
+    memRoot: ZERO32, framesHash: ZERO32, auxHash: ZERO32, limits: ZERO32, globalsRoot: ZERO32, tableRoot: ZERO32,
+    inputRoot: ZERO32, outputRoot: ZERO32, root: ZERO32,
+  };
 
   constructor(readonly m: Machine) {
     this.prog = programCommit(m.program);
@@ -773,19 +776,20 @@ export class StateTracker {
 
   /** The current frame's locals, cached while they are unchanged (compared, not hashed). */
   private locals(): NonNullable<StateTracker["localsCache"]> {
-    const m = this.m, fp = m.fp, nl = m.nl;
+    const m = this.m, fp = m.fp, nl = m.nl, ll = m.ll, lh = m.lh;
     const c = this.localsCache;
-    if (c && c.fp === fp && c.lo.length === nl) {
-      let same = true;
-      for (let k = 0; k < nl; k++) {
-        if (c.lo[k] !== m.ll[fp + k] || c.hi[k] !== m.lh[fp + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return c;
+    if (c && c.lo.length === nl) {
+      let k = 0;
+      if (c.fp === fp) while (k < nl && c.lo[k] === ll[fp + k] && c.hi[k] === lh[fp + k]) k++;
+      if (k === nl && c.fp === fp) return c;
+      // same size: refill the cache's arrays in place (a new frame of the same function, or new values)
+      for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
+      c.fp = fp;
+      c.root = valuesRoot(c.lo, c.hi, 0, nl);
+      c.tree = null;
+      return c;
     }
-    const lo = m.ll.slice(fp, fp + nl), hi = m.lh.slice(fp, fp + nl);
+    const lo = ll.slice(fp, fp + nl), hi = lh.slice(fp, fp + nl);
     return (this.localsCache = { fp, lo, hi, root: valuesRoot(lo, hi, 0, nl), tree: null });
   }
 
@@ -838,7 +842,8 @@ export class StateTracker {
   private aux(...parts: Uint8Array[]): Uint8Array {
     const key = this.auxKey;
     let o = 0, same = this.auxHash !== null;
-    for (const p of parts) {
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k];
       for (let i = 0; i < p.length; i++, o++) {
         if (key[o] !== p[i]) {
           key[o] = p[i];
@@ -850,48 +855,44 @@ export class StateTracker {
     return this.auxHash!;
   }
 
-  components(): Components {
-    const m = this.m;
-    const regs = regsBytes(this.regs());
-    const stackHash = this.stackHashAt(m.sp);
-    const localsRoot = this.localsRoot();
-    const codeRoot = this.prog.root;
-    const limits = this.limitsBytes();
-    const globalsRoot = this.globalsTree().root();
-    const tableRoot = this.tableTree().root();
+  /**
+   * Brings every part up to date. The parts it returns are the tracker's own (its caches and
+   * buffers, overwritten by the next look): components() copies them, root() needs only the root,
+   * which is fresh. A state root is taken many times per run, so this path allocates little.
+   */
+  private look(): Components {
+    const m = this.m, c = this.parts;
+    c.regs = regsBytes(this.regs(), c.regs);
+    c.stackHash = this.stackHashAt(m.sp);
+    c.localsRoot = this.localsRoot();
+    c.codeRoot = this.prog.root;
+    c.limits = this.limitsBytes();
+    c.globalsRoot = this.globalsTree().root();
+    c.tableRoot = this.tableTree().root();
     // memory first: the input root may be read off the task's copy of its input (inputRootViaCopy)
     const mt = this.memTree();
-    const memRoot = mt.node(mt.depth, 0);
-    const inRoot = (this.inRoot ??= this.inputRootNow(mt));
+    c.memRoot = mt.node(mt.depth, 0);
+    c.inputRoot = this.inRoot ??= this.inputRootNow(mt);
     m.inputCopyEnds.length = 0; // a hint for this look only
     const ot = this.outTree();
-    const outputRoot = ot.node(ot.depth, 0);
-    const auxHash = this.aux(limits, globalsRoot, tableRoot, inRoot, outputRoot);
-    const memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen);
-    const framesHash = this.framesHashAt(m.depth - 1);
-    const coldHash = hashParts(P_COLD, memInfo, memRoot, framesHash, auxHash);
-    const root = hashParts(P_STATE, regs, stackHash, localsRoot, codeRoot, coldHash);
-    return {
-      regs,
-      stackHash,
-      localsRoot,
-      codeRoot,
-      coldHash,
-      memInfo,
-      memRoot,
-      framesHash,
-      auxHash: auxHash.slice(),
-      limits: limits.slice(),
-      globalsRoot: globalsRoot.slice(),
-      tableRoot: tableRoot.slice(),
-      inputRoot: inRoot.slice(),
-      outputRoot,
-      root,
-    };
+    c.outputRoot = ot.node(ot.depth, 0);
+    c.auxHash = this.aux(c.limits, c.globalsRoot, c.tableRoot, c.inputRoot, c.outputRoot);
+    c.memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen, c.memInfo);
+    c.framesHash = this.framesHashAt(m.depth - 1);
+    c.coldHash = hashParts(P_COLD, c.memInfo, c.memRoot, c.framesHash, c.auxHash);
+    c.root = hashParts(P_STATE, c.regs, c.stackHash, c.localsRoot, c.codeRoot, c.coldHash);
+    return c;
+  }
+
+  components(): Components {
+    const c = this.look();
+    const out = {} as Components;
+    for (const k of Object.keys(c) as (keyof Components)[]) out[k] = c[k].slice();
+    return out;
   }
 
   root(): Uint8Array {
-    return this.components().root;
+    return this.look().root;
   }
 }
 
