@@ -250,7 +250,7 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
       mem.fill(0, size >> 1); // writes in the zero half raise the stored prefix (counts grow)
       const t = new MerkleTree(depth, mem, { prefix });
       for (let round = 0; round < 6; round++) {
-        const writes = round === 2 ? 2000 : 1 + (next() % 30); // 2,000 dirty leaves of the 400,000-byte case pass WIDE_MIN_NODES (512-bit vectors)
+        const writes = round === 2 ? 2000 : 1 + (next() % 30); // 2,000 dirty leaves: past WIDE_MIN_NODES (512-bit vectors)
         for (let k = 0; k < writes; k++) {
           const off = next() % size;
           mem[off] = next() & 255;

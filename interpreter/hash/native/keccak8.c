@@ -248,7 +248,10 @@ static inline const uint8_t *child_node(uint8_t *const *lv, const uint32_t *coun
 static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
                           const uint8_t *zh, uint32_t *idx, uint32_t m, uint32_t depth) {
   uint8_t in[UPDATE_BATCH * 64], out[UPDATE_BATCH * 32];
-  size_t work = 0; /* nodes hashed so far, including this level's: 512-bit vectors once it is large */
+  /* the work: at most min(m, count[l]) nodes per level (a state root's few dirty leaves: ~100) */
+  size_t work = 0;
+  for (uint32_t l = 1; l <= depth; l++) work += m < count[l] ? m : count[l];
+  const int wide = work >= WIDE_MIN_NODES;
   for (uint32_t l = 1; l <= depth && m > 0; l++) {
     uint32_t q = 0;
     for (uint32_t j = 0; j < m; j++) {
@@ -256,7 +259,6 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
       if (q == 0 || idx[q - 1] != p) idx[q++] = p;
     }
     m = q;
-    work += m;
     for (uint32_t b0 = 0; b0 < m; b0 += UPDATE_BATCH) {
       const uint32_t k = m - b0 < UPDATE_BATCH ? m - b0 : UPDATE_BATCH;
       for (uint32_t j = 0; j < k; j++) {
@@ -284,7 +286,7 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
           memcpy(dst + 32, child_node(lv, count, zh, l - 1, (uint32_t)c + 1), 32);
         }
       }
-      hash_pairs(prefix, in, out, k, work >= WIDE_MIN_NODES);
+      hash_pairs(prefix, in, out, k, wide);
       for (uint32_t j = 0; j < k; j++) memcpy(lv[l] + 32 * (size_t)idx[b0 + j], out + 32 * (size_t)j, 32);
     }
   }
