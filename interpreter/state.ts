@@ -780,9 +780,12 @@ export class StateTracker {
     const c = this.localsCache;
     if (c && c.lo.length === nl) {
       let k = 0;
-      if (c.fp === fp) while (k < nl && c.lo[k] === ll[fp + k] && c.hi[k] === lh[fp + k]) k++;
-      if (k === nl && c.fp === fp) return c;
-      // same size: refill the cache's arrays in place (a new frame of the same function, or new values)
+      if (c.fp === fp) {
+        while (k < nl && c.lo[k] === ll[fp + k] && c.hi[k] === lh[fp + k]) k++;
+        if (k === nl) return c;
+      }
+      // same size: refill the cache's arrays in place from the first difference (new values, or a
+      // new frame of the same size, from 0)
       for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
       c.fp = fp;
       c.root = valuesRoot(c.lo, c.hi, 0, nl);

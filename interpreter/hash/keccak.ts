@@ -59,7 +59,7 @@ function refreshViews(): void {
   ioOut = new Uint8Array(ex.memory.buffer, IO_OUT, 32);
 }
 
-/** Batches at least this long go to the native hasher (it hashes eight at a time). */
+/** Batches at least this long go to the native hasher (it hashes four or eight per permutation). */
 const NATIVE_MIN_PAIRS = 4;
 
 /**

@@ -13,11 +13,12 @@
  * bottom up (data, stack, heap), so the touched prefix is what gets stored; a 64 MiB memory whose
  * first MiB is in use costs about 1 MiB of nodes, whatever the tree depth.
  *
- * Hashing: with the native hasher (native.ts), an update is one call that gathers, hashes (four
- * or eight nodes per permutation) and scatters every level, prefetching the children of upcoming parents.
- * Otherwise, and for full builds, node hashing runs in batches through keccak.ts (one call per level
- * per batch of up to 32 Ki nodes): the JS side gathers child pairs into the module's scratch region
- * and scatters the results back.
+ * Hashing: with the native hasher (native.ts), a full build and an update are one call each: a
+ * build hashes every level straight from the one below, an update gathers, hashes (four or eight
+ * nodes per permutation) and scatters every level, prefetching the children of upcoming parents.
+ * Otherwise node hashing runs in batches through keccak.ts (one call per level per batch of up to
+ * 32 Ki nodes): the JS side gathers child pairs into the module's scratch region and scatters the
+ * results back.
  *
  * Change tracking: callers report changed leaves with markDirty / markDirtyBytes (or pass them to
  * update()); root() and proof() bring the tree up to date first, rehashing only dirty paths.
