@@ -18,7 +18,7 @@
  * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
  * whole memory); roots depend on the state only, never on how the tracker got there.
  */
-import { keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
+import { chainHashes, keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes, zeroHashesFlat } from "./hash/merkle.js";
 import { marksAbove, nativeHasher } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
@@ -97,26 +97,6 @@ export function putU64(b: Uint8Array, o: number, v: number): void {
 
 export function hex(b: Uint8Array): string {
   return "0x" + Buffer.from(b).toString("hex");
-}
-
-const buf41 = new Uint8Array(41);
-const buf69 = new Uint8Array(69);
-
-/** keccak(0x02 ‖ below ‖ value): push (hi, lo) onto the stack hash `below`. */
-export function stackPush(below: Uint8Array, hi: number, lo: number, out?: Uint8Array): Uint8Array {
-  buf41[0] = P_STACK;
-  buf41.set(below, 1);
-  put64(buf41, 33, hi, lo);
-  return keccak256(buf41, out);
-}
-
-/** keccak(0x03 ‖ below ‖ callerLocalsRoot ‖ returnPc): push a frame record onto `below`. */
-export function framePush(below: Uint8Array, callerLocalsRoot: Uint8Array, returnPc: number, out?: Uint8Array): Uint8Array {
-  buf69[0] = P_FRAME;
-  buf69.set(below, 1);
-  buf69.set(callerLocalsRoot, 33);
-  put32(buf69, 65, returnPc);
-  return keccak256(buf69, out);
 }
 
 // hashParts' message buffer, reused: a state root hashes up to three parts messages, and a fresh
@@ -243,6 +223,15 @@ export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: numbe
   return new ZTree(leaves, leaves.length / 32, valuesDepth(n));
 }
 
+function offHeapInt32(n: number): Int32Array {
+  return new Int32Array(Buffer.allocUnsafeSlow(4 * n).buffer, 0, n);
+}
+
+// The native valuesRoot's output: a fresh 32-byte array lives on the JS heap, and Node-API moves such
+// an array's bytes off the heap before it hands them to C (+0.6 us a call, measured); this one is
+// allocated off the heap once.
+const valuesOut = new Uint8Array(Buffer.allocUnsafeSlow(32).buffer, 0, 32);
+
 /**
  * Root of the values tree (no tree kept): one native call when the addon is loaded (a state root
  * computes one or two of these on every look), else the leaves packed here and hashed in scratch.
@@ -250,9 +239,8 @@ export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: numbe
 export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
   if (n === 0) return Z[0];
   if (nativeHasher !== null) {
-    const out = new Uint8Array(32);
-    nativeHasher.valuesRoot(P_NODE, lo, hi, off, n, zeroHashesFlat, valuesDepth(n), out);
-    return out;
+    nativeHasher.valuesRoot(P_NODE, lo, hi, off, n, zeroHashesFlat, valuesDepth(n), valuesOut);
+    return valuesOut.slice();
   }
   return merkleRootOfBytes(valueLeaves(lo, hi, off, n), valuesDepth(n));
 }
@@ -610,10 +598,12 @@ export function firstDiff(a: Int32Array, b: Int32Array, n: number): number {
   return n;
 }
 
-/** The operand stack chain: hashes[i] = chain of the first i + 1 values. */
+/** The operand stack chain: hashes[i] = chain of the first i + 1 values (docs/STATE.md, P_STACK). */
 class StackChain {
   lo = new Int32Array(64);
   hi = new Int32Array(64);
+  /** the chain's items: value i as a big-endian u64 at byte 8 i */
+  items = new Uint8Array(64 * 8);
   hashes = new Uint8Array(64 * 32);
   valid = 0;
 
@@ -625,20 +615,17 @@ class StackChain {
     if (n > this.lo.length) {
       let size = this.lo.length;
       while (size < n) size *= 2;
-      const lo = new Int32Array(size), hi = new Int32Array(size), hs = new Uint8Array(size * 32);
-      lo.set(this.lo);
-      hi.set(this.hi);
-      hs.set(this.hashes);
-      this.lo = lo;
-      this.hi = hi;
-      this.hashes = hs;
+      this.lo = grown(this.lo, new Int32Array(size));
+      this.hi = grown(this.hi, new Int32Array(size));
+      this.items = grown(this.items, new Uint8Array(size * 8));
+      this.hashes = grown(this.hashes, new Uint8Array(size * 32));
     }
     for (let i = v; i < n; i++) {
       this.lo[i] = sl[i];
       this.hi[i] = sh[i];
-      const below = i === 0 ? ZERO32 : this.hashes.subarray((i - 1) * 32, i * 32);
-      stackPush(below, sh[i], sl[i], this.hashes.subarray(i * 32, i * 32 + 32));
+      put64(this.items, 8 * i, sh[i], sl[i]);
     }
+    if (v < n) chainHashes(P_STACK, this.items, 8, v, n, this.hashes);
     // entries past n may be stale relative to the machine but are still a correct chain of their
     // own cached values, so keep them (a later look may re-validate them)
     this.valid = Math.max(n, v === n ? this.valid : n);
@@ -646,6 +633,13 @@ class StackChain {
   }
 }
 
+/** `to` with `from` copied to its start. */
+function grown<T extends Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** A saved caller frame as of the last look (its locals copied, to compare). */
 interface FrameEntry {
   ret: number;
   fp: number;
@@ -653,12 +647,14 @@ interface FrameEntry {
   lo: Int32Array;
   hi: Int32Array;
   localsRoot: Uint8Array;
-  hash: Uint8Array; // chain including this frame
 }
 
-/** The frame chain: entries[i] = record of the i-th saved caller frame (bottom first). */
+/** The frame chain: entries[i] = record of the i-th saved caller frame (bottom first); hashes[i] = chain up to it (P_FRAME). */
 class FrameChain {
   entries: FrameEntry[] = [];
+  /** the chain's items: callerLocalsRoot ‖ returnPc (u32 big-endian), 36 bytes per frame */
+  private items = new Uint8Array(16 * 36);
+  private hashes = new Uint8Array(16 * 32);
 
   private same(e: FrameEntry, m: Machine, i: number): boolean {
     if (e.ret !== m.fRet[i] || e.fp !== m.fFp[i] || e.nl !== m.fNl[i]) return false;
@@ -677,18 +673,31 @@ class FrameChain {
       }
     }
     if (v < n) this.entries.length = v;
+    if (n * 32 > this.hashes.length) {
+      let size = this.hashes.length / 32;
+      while (size < n) size *= 2;
+      this.items = grown(this.items, new Uint8Array(size * 36));
+      this.hashes = grown(this.hashes, new Uint8Array(size * 32));
+    }
     for (let i = v; i < n; i++) {
       const fp = m.fFp[i], nl = m.fNl[i];
-      const lo = m.ll.slice(fp, fp + nl), hi = m.lh.slice(fp, fp + nl);
-      const localsRoot = valuesRoot(lo, hi, 0, nl);
-      const below = i === 0 ? ZERO32 : this.entries[i - 1].hash;
-      this.entries.push({ ret: m.fRet[i], fp, nl, lo, hi, localsRoot, hash: framePush(below, localsRoot, m.fRet[i]) });
+      // hashed from the machine's arrays (off the JS heap), not the small copies kept to compare
+      const localsRoot = valuesRoot(m.ll, m.lh, fp, nl);
+      this.entries.push({ ret: m.fRet[i], fp, nl, lo: m.ll.slice(fp, fp + nl), hi: m.lh.slice(fp, fp + nl), localsRoot });
+      this.items.set(localsRoot, 36 * i);
+      put32(this.items, 36 * i + 32, m.fRet[i]);
     }
-    return n === 0 ? ZERO32 : this.entries[n - 1].hash;
+    if (v < n) chainHashes(P_FRAME, this.items, 36, v, n, this.hashes);
+    return n === 0 ? ZERO32 : this.hashes.slice((n - 1) * 32, n * 32);
   }
 
   entry(i: number): FrameEntry {
     return this.entries[i];
+  }
+
+  /** Chain hash up to and including saved frame i (valid as of the last at(m, n) with n > i). */
+  hashAt(i: number): Uint8Array {
+    return this.hashes.slice(32 * i, 32 * i + 32);
   }
 }
 
@@ -730,7 +739,7 @@ export class StateTracker {
   private auxKey = new Uint8Array(20 + 4 * 32);
   private auxHash: Uint8Array | null = null;
   /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
-  private localsCache: { fp: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
+  private localsCache: { fp: number; n: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
   /** The parts of the last look (see look()); regs and memInfo are written in place. */
   private readonly parts: Components = {
     regs: new Uint8Array(32), stackHash: ZERO32, localsRoot: ZERO32, codeRoot: ZERO32, coldHash: ZERO32, memInfo: new Uint8Array(8),
@@ -774,26 +783,31 @@ export class StateTracker {
     return (this.table ??= tableTree(this.m.program, this.m.env.table, this.m.env.owner));
   }
 
-  /** The current frame's locals, cached while they are unchanged (compared, not hashed). */
+  /**
+   * The current frame's locals, cached while they are unchanged (compared, not hashed). The cache's
+   * arrays are refilled in place (grown when a frame has more locals), and live off the JS heap:
+   * Node-API would copy small on-heap arrays off it on their first native call.
+   */
   private locals(): NonNullable<StateTracker["localsCache"]> {
     const m = this.m, fp = m.fp, nl = m.nl, ll = m.ll, lh = m.lh;
-    const c = this.localsCache;
-    if (c && c.lo.length === nl) {
-      let k = 0;
-      if (c.fp === fp) {
-        while (k < nl && c.lo[k] === ll[fp + k] && c.hi[k] === lh[fp + k]) k++;
-        if (k === nl) return c;
-      }
-      // same size: refill the cache's arrays in place from the first difference (new values, or a
-      // new frame of the same size, from 0)
-      for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
-      c.fp = fp;
-      c.root = valuesRoot(c.lo, c.hi, 0, nl);
-      c.tree = null;
-      return c;
+    let c = this.localsCache;
+    let k = 0;
+    if (c !== null && c.n === nl && c.fp === fp) {
+      while (k < nl && c.lo[k] === ll[fp + k] && c.hi[k] === lh[fp + k]) k++;
+      if (k === nl) return c;
     }
-    const lo = ll.slice(fp, fp + nl), hi = lh.slice(fp, fp + nl);
-    return (this.localsCache = { fp, lo, hi, root: valuesRoot(lo, hi, 0, nl), tree: null });
+    if (c === null || c.lo.length < nl) {
+      const cap = Math.max(nl, 2 * (c?.lo.length ?? 16));
+      c = this.localsCache = { fp, n: nl, lo: offHeapInt32(cap), hi: offHeapInt32(cap), root: ZERO32, tree: null };
+      k = 0;
+    }
+    // from the first difference (new values), or from 0 (another frame)
+    for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
+    c.fp = fp;
+    c.n = nl;
+    c.root = valuesRoot(c.lo, c.hi, 0, nl);
+    c.tree = null;
+    return c;
   }
 
   /** Root of the current frame's locals. */
@@ -804,7 +818,7 @@ export class StateTracker {
   /** Tree of the current frame's locals (for witnesses). */
   localsTree(): ZTree {
     const c = this.locals();
-    return (c.tree ??= valuesTree(c.lo, c.hi, 0, c.lo.length));
+    return (c.tree ??= valuesTree(c.lo, c.hi, 0, c.n));
   }
 
   globalsTree(): ZTree {

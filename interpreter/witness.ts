@@ -161,7 +161,7 @@ export function witness(m: Machine): Uint8Array {
     const d = m.depth;
     t.framesHashAt(d - 1);
     const top = t.frames.entry(d - 2);
-    w.put(d >= 3 ? t.frames.entry(d - 3).hash : ZERO32);
+    w.put(d >= 3 ? t.frames.hashAt(d - 3) : ZERO32);
     w.put(top.localsRoot);
     const rp = new Uint8Array(4);
     new DataView(rp.buffer).setUint32(0, top.ret >>> 0);

@@ -107,10 +107,17 @@ export class MerkleTree {
   private bytes32: Uint32Array | undefined; // u32 view when aligned
   /** every leaf at index >= hw is zero */
   private hw = 0;
-  /** levels[l] (l >= 1): nodes 0 .. count[l]-1 of level l, 32 bytes each; capacity levels[l].length/32 */
+  /**
+   * levels[l] (l >= 1): nodes 0 .. count[l]-1 of level l, 32 bytes each; capacity levels[l].length/32.
+   * All levels are views of one block, level l from node first[l] of it: the native hasher takes the
+   * block and the two small arrays in one call (reading fourteen level arrays one by one through
+   * Node-API took ~4 us, more than hashing a state root's few dirty paths).
+   */
   private levels: Uint8Array[] = [];
   private levels32: Uint32Array[] = [];
-  private count: number[] = [];
+  private block = new Uint8Array(0);
+  private first = new Uint32Array(MAX_MERKLE_DEPTH + 1);
+  private count = new Uint32Array(MAX_MERKLE_DEPTH + 1);
   /** dirty leaf indices (deduplicated through dirtyBits for indices inside the backing array) */
   private dirtyList = new Uint32Array(1024);
   private nDirty = 0;
@@ -236,25 +243,44 @@ export class MerkleTree {
     const leaves = Math.ceil(this.bytes.length / WORD);
     if (zeroFrom !== undefined && !(Number.isInteger(zeroFrom) && zeroFrom >= 0)) throw new RangeError(`zeroFrom ${zeroFrom}`);
     this.hw = zeroFrom === undefined ? lastNonZeroLeaf(this.bytes) : Math.min(zeroFrom, leaves);
-    this.levels = [new Uint8Array(0)];
-    this.levels32 = [new Uint32Array(0)];
-    this.count = [this.hw];
-    // All levels are views of one uninitialised block: the build below writes every stored node,
-    // and zeroing fourteen fresh arrays took ~0.19 ms of a 1.5 ms build of a 0.5 MiB memory (one
-    // block: ~0.07 ms less in all). growTo moves a level that outgrows its view into its own array.
-    let total = 0;
-    for (let l = 1; l <= this.depth; l++) total += Math.ceil(this.hw / 2 ** l);
-    const block = Buffer.allocUnsafeSlow(total * WORD);
-    for (let l = 1, at = block.byteOffset; l <= this.depth; l++) {
-      const n = Math.ceil(this.hw / 2 ** l);
-      this.levels.push(new Uint8Array(block.buffer, at, n * WORD));
-      this.levels32.push(new Uint32Array(block.buffer, at, n * (WORD >>> 2)));
-      this.count.push(n);
-      at += n * WORD;
+    // The block is uninitialised: the build below writes every stored node, and zeroing fourteen
+    // fresh arrays took ~0.19 ms of a 1.5 ms build of a 0.5 MiB memory (one block: ~0.07 ms less).
+    // Room for up to twice the stored leaves (within the backing array): a program's stack and heap
+    // grow past the first root's high-water mark, and moving every level then cost ~0.1 ms.
+    this.count.fill(0);
+    this.count[0] = this.hw;
+    const room = Math.max(this.hw, Math.min(leaves, 2 * this.hw + 1024));
+    const caps = [0];
+    for (let l = 1; l <= this.depth; l++) {
+      this.count[l] = Math.ceil(this.hw / 2 ** l);
+      caps.push(Math.ceil(room / 2 ** l));
     }
+    this.layout(caps, false);
     // natively, each level is hashed straight from the one below (no copies through scratch)
-    if (nativeHasher !== null) nativeHasher.buildLevels(this.prefix, this.bytes, this.levels, this.count, this.zhFlat, this.depth);
+    if (nativeHasher !== null) nativeHasher.buildLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, this.depth);
     else for (let l = 1; l <= this.depth; l++) this.buildLevel(l);
+  }
+
+  /**
+   * Moves the levels into a new block with room for caps[l] nodes at level l (l = 1..caps.length-1),
+   * copying the stored nodes when `keep` (the new block is otherwise uninitialised).
+   */
+  private layout(caps: number[], keep: boolean): void {
+    let total = 0;
+    for (let l = 1; l < caps.length; l++) total += caps[l];
+    const block = new Uint8Array(Buffer.allocUnsafeSlow(total * WORD).buffer, 0, total * WORD);
+    const levels = [new Uint8Array(0)], levels32 = [new Uint32Array(0)];
+    for (let l = 1, at = 0; l < caps.length; l++) {
+      const lv = block.subarray(at * WORD, (at + caps[l]) * WORD);
+      if (keep && l < this.levels.length) lv.set(this.levels[l].subarray(0, this.count[l] * WORD));
+      levels.push(lv);
+      levels32.push(new Uint32Array(block.buffer, at * WORD, caps[l] * (WORD >>> 2)));
+      this.first[l] = at;
+      at += caps[l];
+    }
+    this.block = block;
+    this.levels = levels;
+    this.levels32 = levels32;
   }
 
   /** Computes all stored nodes of level l from level l-1 (contiguous copies through scratch). */
@@ -294,13 +320,12 @@ export class MerkleTree {
       for (const i of pending) this.markDirty(i);
       return;
     }
+    const caps = this.levels.map((lv) => lv.length / WORD);
+    for (let l = this.depth + 1; l <= depth; l++) caps.push(Math.max(Math.ceil(this.hw / 2 ** l), 1));
+    this.layout(caps, true);
     for (let l = this.depth + 1; l <= depth; l++) {
-      const n = Math.ceil(this.hw / 2 ** l);
-      const lv = new Uint8Array(Math.max(n, 1) * WORD);
-      if (n > 0) hash2(this.prefix, this.levels[l - 1].subarray(0, WORD), this.zh[l - 1], lv);
-      this.levels.push(lv);
-      this.levels32.push(new Uint32Array(lv.buffer));
-      this.count.push(n);
+      const n = (this.count[l] = Math.ceil(this.hw / 2 ** l));
+      if (n > 0) hash2(this.prefix, this.levels[l - 1].subarray(0, WORD), this.zh[l - 1], this.levels[l]);
     }
     this.depth = depth;
   }
@@ -308,21 +333,21 @@ export class MerkleTree {
   /** Raises the high-water mark so that leaves [0, newHw) have stored paths. */
   private growTo(newHw: number): void {
     if (newHw <= this.hw) return;
+    let roomy = true;
+    for (let l = 1; l <= this.depth && roomy; l++) roomy = Math.ceil(newHw / 2 ** l) * WORD <= this.levels[l].length;
+    if (!roomy) {
+      // a new block with every level's room at least doubled (capped by the level's width)
+      const caps = [0];
+      for (let l = 1; l <= this.depth; l++) {
+        caps.push(Math.min(Math.max(Math.ceil(newHw / 2 ** l), (this.levels[l].length / WORD) * 2, 16), 2 ** (this.depth - l)));
+      }
+      this.layout(caps, true);
+    }
     for (let l = 1; l <= this.depth; l++) {
       const old = this.count[l];
       const n = Math.ceil(newHw / 2 ** l);
-      if (n === old) continue;
-      let lv = this.levels[l];
-      if (n * WORD > lv.length) {
-        const cap = Math.min(Math.max(n, (lv.length / WORD) * 2, 16), 2 ** (this.depth - l));
-        const nl = new Uint8Array(cap * WORD);
-        nl.set(lv.subarray(0, old * WORD));
-        lv = nl;
-        this.levels[l] = lv;
-        this.levels32[l] = new Uint32Array(lv.buffer);
-      }
       // the new nodes cover only leaves >= the old hw: zero subtrees until dirty paths rehash them
-      fillWord(lv, this.zh[l], old, n);
+      fillWord(this.levels[l], this.zh[l], old, n);
       this.count[l] = n;
     }
     this.count[0] = newHw;
@@ -357,7 +382,7 @@ export class MerkleTree {
     this.growTo(idx[m - 1] + 1);
     if (nativeHasher !== null) {
       // one call for all levels, with the children of upcoming parents prefetched
-      nativeHasher.updateLevels(this.prefix, this.bytes, this.levels, this.count, this.zhFlat, idx, m, this.depth);
+      nativeHasher.updateLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, idx, m, this.depth);
       return;
     }
 

@@ -25,21 +25,29 @@ export interface NativeHasher {
   hashPairs(prefix: number, bytes: Uint8Array, inOffset: number, outOffset: number, n: number): void;
   /**
    * MerkleTree.update's level loop, whole (native/keccak8.c, update_levels): rehashes the paths of
-   * the sorted distinct leaves idx[0..m) (overwritten) into levels[1..depth]; zh holds the zero
-   * subtree roots of heights 0..depth, 32 bytes each.
+   * the sorted distinct leaves idx[0..m) (overwritten) into levels 1..depth. Level l is count[l]
+   * nodes of 32 bytes from node first[l] of block; zh holds the zero subtree roots of heights
+   * 0..depth, 32 bytes each.
    */
-  updateLevels(prefix: number, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array, idx: Uint32Array, m: number, depth: number): void;
+  updateLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, idx: Uint32Array, m: number, depth: number): void;
   /**
-   * MerkleTree.rebuild's level loop, whole (native/keccak8.c, build_levels): every node of
-   * levels[1..depth] hashed from the level below, read in place; count[0] = leaves stored, each
-   * count[l] = ceil(count[l - 1] / 2).
+   * MerkleTree.rebuild's level loop, whole (native/keccak8.c, build_levels): every node of levels
+   * 1..depth (laid out as for updateLevels) hashed from the level below, read in place; count[0] =
+   * leaves stored, each count[l] = ceil(count[l - 1] / 2).
    */
-  buildLevels(prefix: number, bytes: Uint8Array, levels: Uint8Array[], count: number[], zh: Uint8Array, depth: number): void;
+  buildLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, depth: number): void;
   /**
    * out[0..32) = root of the depth-`depth` values tree of lo/hi[off .. off + n) (state.ts valuesRoot:
    * big-endian u64 values, four per leaf).
    */
   valuesRoot(prefix: number, lo: Int32Array, hi: Int32Array, off: number, n: number, zh: Uint8Array, depth: number, out: Uint8Array): void;
+  /** out[0..32) = keccak256(bytes[0..len)): one message, on one lane. */
+  keccak(bytes: Uint8Array, len: number, out: Uint8Array): void;
+  /**
+   * For from <= i < to: hashes[32 i ..] = keccak256(prefix ‖ below ‖ items[itemLen i .. itemLen (i + 1))),
+   * below = hashes[32 (i - 1) ..], 32 zero bytes for i = 0 (a hash chain's pushes; itemLen <= 102).
+   */
+  chainHashes(prefix: number, items: Uint8Array, itemLen: number, from: number, to: number, hashes: Uint8Array): void;
   /** Writes the indices l < n with marks[l] > since to out, in order; returns their count. */
   marksAbove(marks: Uint32Array, n: number, since: number, out: Uint32Array): number;
   supported(): boolean;

@@ -4,6 +4,8 @@ import keccak256Npm from "keccak256";
 import { describe, expect, it } from "vitest";
 import { KECCAK_AS_PATH, generateKeccakAS } from "../../interpreter/hash/gen-keccak.js";
 import {
+  chainHashes,
+  chainHashesModule,
   hash2,
   hash2Into,
   hashPairsAt,
@@ -76,6 +78,15 @@ describe("keccak256", () => {
     expect(x).not.toBe(y);
     x[0] ^= 1;
     expect(hex(y)).toBe(hex(refNative(d)));
+  });
+
+  it("the module's keccak (the path without the addon) matches the reference at block boundaries", () => {
+    for (const n of [0, 1, 41, 69, 105, 134, 135, 136, 137, 161, 271, 272, 273]) {
+      const d = bytes(n, n + 5);
+      scratch(n + 32).set(d);
+      keccakAt(0, n, n);
+      expect(hex(scratch().subarray(n, n + 32)), `len ${n}`).toBe(hex(refNative(d)));
+    }
   });
 
   it("hashes data that already lives in the scratch region", () => {
@@ -184,6 +195,47 @@ describe("hash2 and batches", () => {
   });
 });
 
+describe("chainHashes", () => {
+  // reference: h[i] = keccak256(prefix ‖ h[i - 1] ‖ item i), h[-1] = 0^32
+  const refChain = (prefix: number, items: Uint8Array, itemLen: number, n: number) => {
+    const out: string[] = [];
+    let below = new Uint8Array(32);
+    for (let i = 0; i < n; i++) {
+      const msg = new Uint8Array(33 + itemLen);
+      msg[0] = prefix;
+      msg.set(below, 1);
+      msg.set(items.subarray(itemLen * i, itemLen * (i + 1)), 33);
+      below = refNative(msg);
+      out.push(hex(below));
+    }
+    return out;
+  };
+
+  for (const [name, chain] of [["addon when loaded", chainHashes], ["module", chainHashesModule]] as const) {
+    it(`${name}: whole chains and extensions from a valid prefix, items of 0, 8, 36 and 102 bytes`, () => {
+      for (const itemLen of [0, 8, 36, 102]) {
+        const n = 9, items = bytes(itemLen * n, itemLen + 3);
+        const want = refChain(2, items, itemLen, n);
+        const hashes = new Uint8Array(32 * n);
+        chain(2, items, itemLen, 0, n, hashes);
+        expect(Array.from({ length: n }, (_, i) => hex(hashes.subarray(32 * i, 32 * i + 32))), `itemLen ${itemLen}`).toEqual(want);
+        hashes.fill(0xee, 32 * 4); // a stale tail: rehashed from entry 4 on the valid entries below it
+        chain(2, items, itemLen, 4, n, hashes);
+        expect(hex(hashes.subarray(32 * (n - 1))), `itemLen ${itemLen}`).toBe(want[n - 1]);
+        chain(2, items, itemLen, 3, 3, hashes); // empty range: nothing written
+        expect(hex(hashes.subarray(32 * 3, 32 * 4))).toBe(want[3]);
+      }
+    });
+
+    it(`${name}: rejects items too long for one block and ranges past the arrays`, () => {
+      expect(() => chain(2, new Uint8Array(103 * 2), 103, 0, 2, new Uint8Array(64))).toThrow(RangeError);
+      expect(() => chain(2, new Uint8Array(8), 8, 0, 2, new Uint8Array(64))).toThrow(RangeError);
+      expect(() => chain(2, new Uint8Array(16), 8, 0, 2, new Uint8Array(32))).toThrow(RangeError);
+      expect(() => chain(2, new Uint8Array(16), 8, 2, 1, new Uint8Array(64))).toThrow(RangeError);
+    });
+  }
+});
+
 describe("generated AssemblyScript", () => {
   it("assembly/keccak.ts is exactly what gen-keccak.ts produces", () => {
     expect(readFileSync(KECCAK_AS_PATH, "utf8") === generateKeccakAS()).toBe(true);
@@ -222,6 +274,11 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   it.runIf(nativeHasher)("rejects ranges outside the array and wrong argument types", () => {
     const nat = nativeHasher!;
+    expect(() => nat.keccak(new Uint8Array(8), 9, new Uint8Array(32))).toThrow(RangeError);
+    expect(() => nat.keccak(new Uint8Array(8), 8, new Uint8Array(31))).toThrow(RangeError);
+    expect(() => nat.keccak(new Uint16Array(8) as unknown as Uint8Array, 8, new Uint8Array(32))).toThrow(TypeError);
+    expect(() => nat.chainHashes(256, new Uint8Array(8), 8, 0, 1, new Uint8Array(32))).toThrow(RangeError);
+    expect(() => nat.chainHashes(2, new Uint32Array(2) as unknown as Uint8Array, 8, 0, 1, new Uint8Array(32))).toThrow(TypeError);
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 0, 0, 9)).toThrow(RangeError);
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), 64, 0, 8)).toThrow(RangeError);
     expect(() => nat.hashPairs(1, new Uint8Array(64 * 8), -1, 0, 1)).toThrow(RangeError);
@@ -262,26 +319,32 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     }
   });
 
+  // a depth-2 tree of four leaves in the native layout: level 1 = nodes 0..1 of the block, level 2 = node 2
+  const layout = () => ({ block: new Uint8Array(96), first: Uint32Array.of(0, 0, 2), count: Uint32Array.of(4, 2, 1) });
+  type Layout = ReturnType<typeof layout>;
+
   it.runIf(nativeHasher)("updateLevels rejects bad calls before writing anything", () => {
     const nat = nativeHasher!;
     const zh = zeroHashesFlat;
-    const fresh = () => ({ levels: [new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)], count: [4, 2, 1] });
     const mem = new Uint8Array(128).fill(5);
-    const ok = fresh();
-    nat.updateLevels(1, mem, ok.levels, ok.count, zh, Uint32Array.of(0, 3), 2, 2);
-    expect(hex(ok.levels[2])).toBe(hex(subtreeRoot(1, mem, 2)));
-    const bad: [string, (l: ReturnType<typeof fresh>) => void, ErrorConstructor][] = [
-      ["decreasing indices", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(3, 0), 2, 2), RangeError],
-      ["a path past the stored nodes", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(0, 4), 2, 2), RangeError],
-      ["a count past its array", (l) => nat.updateLevels(1, mem, l.levels, [4, 3, 1], zh, Uint32Array.of(0), 1, 2), RangeError],
-      ["m past idx", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh, Uint32Array.of(0), 2, 2), RangeError],
-      ["zero hashes too short", (l) => nat.updateLevels(1, mem, l.levels, l.count, zh.subarray(0, 64), Uint32Array.of(0), 1, 2), RangeError],
-      ["a level that is not bytes", (l) => nat.updateLevels(1, mem, [l.levels[0], new Uint32Array(16) as unknown as Uint8Array, l.levels[2]], l.count, zh, Uint32Array.of(0), 1, 2), TypeError],
+    const ok = layout();
+    nat.updateLevels(1, mem, ok.block, ok.first, ok.count, zh, Uint32Array.of(0, 3), 2, 2);
+    expect(hex(ok.block.subarray(64))).toBe(hex(subtreeRoot(1, mem, 2)));
+    const bad: [string, (l: Layout) => void, ErrorConstructor][] = [
+      ["decreasing indices", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(3, 0), 2, 2), RangeError],
+      ["a path past the stored nodes", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0, 4), 2, 2), RangeError],
+      ["a level past the block", (l) => nat.updateLevels(1, mem, l.block, Uint32Array.of(0, 0, 3), l.count, zh, Uint32Array.of(0), 1, 2), RangeError],
+      ["a count past the block", (l) => nat.updateLevels(1, mem, l.block, l.first, Uint32Array.of(4, 2, 2), zh, Uint32Array.of(0), 1, 2), RangeError],
+      ["a layout shorter than the depth", (l) => nat.updateLevels(1, mem, l.block, l.first.subarray(0, 2), l.count, zh, Uint32Array.of(0), 1, 2), RangeError],
+      ["m past idx", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0), 2, 2), RangeError],
+      ["zero hashes too short", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh.subarray(0, 64), Uint32Array.of(0), 1, 2), RangeError],
+      ["a block that is not bytes", (l) => nat.updateLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zh, Uint32Array.of(0), 1, 2), TypeError],
+      ["counts that are not u32", (l) => nat.updateLevels(1, mem, l.block, l.first, [4, 2, 1] as unknown as Uint32Array, zh, Uint32Array.of(0), 1, 2), TypeError],
     ];
     for (const [what, call, type] of bad) {
-      const l = fresh();
+      const l = layout();
       expect(() => call(l), what).toThrow(type);
-      expect(l.levels.every((b) => b.every((x) => x === 0)), `${what}: nothing written`).toBe(true);
+      expect(l.block.every((x) => x === 0), `${what}: nothing written`).toBe(true);
     }
   });
 
@@ -301,21 +364,20 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
 
   it.runIf(nativeHasher)("buildLevels rejects bad calls before writing anything", () => {
     const nat = nativeHasher!;
-    const fresh = () => [new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)];
     const mem = new Uint8Array(128).fill(5);
-    const ok = fresh();
-    nat.buildLevels(1, mem, ok, [4, 2, 1], zeroHashesFlat, 2);
-    expect(hex(ok[2])).toBe(hex(subtreeRoot(1, mem, 2)));
-    const bad: [string, (l: Uint8Array[]) => void, ErrorConstructor][] = [
-      ["counts that do not halve", (l) => nat.buildLevels(1, mem, l, [4, 1, 1], zeroHashesFlat, 2), RangeError],
-      ["a count past its array", (l) => nat.buildLevels(1, mem, l, [6, 3, 2], zeroHashesFlat, 2), RangeError],
-      ["zero hashes too short", (l) => nat.buildLevels(1, mem, l, [4, 2, 1], zeroHashesFlat.subarray(0, 64), 2), RangeError],
-      ["a level that is not bytes", (l) => nat.buildLevels(1, mem, [l[0], new Uint32Array(16) as unknown as Uint8Array, l[2]], [4, 2, 1], zeroHashesFlat, 2), TypeError],
+    const ok = layout();
+    nat.buildLevels(1, mem, ok.block, ok.first, ok.count, zeroHashesFlat, 2);
+    expect(hex(ok.block.subarray(64))).toBe(hex(subtreeRoot(1, mem, 2)));
+    const bad: [string, (l: Layout) => void, ErrorConstructor][] = [
+      ["counts that do not halve", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(4, 1, 1), zeroHashesFlat, 2), RangeError],
+      ["a count past the block", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(6, 3, 2), zeroHashesFlat, 2), RangeError],
+      ["zero hashes too short", (l) => nat.buildLevels(1, mem, l.block, l.first, l.count, zeroHashesFlat.subarray(0, 64), 2), RangeError],
+      ["a block that is not bytes", (l) => nat.buildLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zeroHashesFlat, 2), TypeError],
     ];
     for (const [what, call, type] of bad) {
-      const l = fresh();
+      const l = layout();
       expect(() => call(l), what).toThrow(type);
-      expect(l.every((b) => b.every((x) => x === 0)), `${what}: nothing written`).toBe(true);
+      expect(l.block.every((x) => x === 0), `${what}: nothing written`).toBe(true);
     }
   });
 
