@@ -161,7 +161,8 @@ static void hash4(int prefix, const uint8_t *in, uint8_t *out) {
     for (int k = 1; k < 8; k++) A[k] = _mm256_or_si256(_mm256_slli_epi64(w[k], 8), _mm256_srli_epi64(w[k - 1], 56));
     A[8] = _mm256_or_si256(_mm256_srli_epi64(w[7], 56), _mm256_set1_epi64x(0x0100));
   } else {
-    for (int k = 0; k < 8; k++) A[k] = w[k];
+    /* lane by lane: a whole-array copy here compiled to 512-bit moves (see "Vector width") */
+    for (int k = 0; k < 8; k++) A[k] = _mm256_i64gather_epi64((const long long *)(in + 8 * k), idx, 1);
     A[8] = _mm256_set1_epi64x(0x01);
   }
   for (int k = 9; k < 25; k++) A[k] = _mm256_setzero_si256();
@@ -555,14 +556,17 @@ static void keccak1(const uint8_t *msg, size_t len, uint8_t *out) {
   __m256i A[25];
   for (int k = 0; k < 25; k++) A[k] = _mm256_setzero_si256();
   for (;;) {
-    uint64_t block[17] = { 0 };
+    /* the block lane by lane, 8-byte moves only: a zeroed 136-byte block array compiled to 512-bit
+     * stores, and a single one of those slowed the interpreter's next ~2 ms (see "Vector width") */
     const int last = len < 136;
-    memcpy(block, msg, last ? len : 136);
-    if (last) {
-      ((uint8_t *)block)[len] ^= 0x01;
-      ((uint8_t *)block)[135] ^= 0x80;
+    for (size_t k = 0; k < 17; k++) {
+      uint64_t w = 0;
+      if (8 * k + 8 <= len) memcpy(&w, msg + 8 * k, 8);
+      else if (8 * k < len) memcpy(&w, msg + 8 * k, len - 8 * k); /* little-endian: the low bytes */
+      if (last && len / 8 == k) w ^= (uint64_t)0x01 << (8 * (len % 8));
+      if (last && k == 16) w ^= (uint64_t)0x80 << 56;
+      A[k] = _mm256_xor_si256(A[k], _mm256_set_epi64x(0, 0, 0, (long long)w));
     }
-    for (int k = 0; k < 17; k++) A[k] = _mm256_xor_si256(A[k], _mm256_set_epi64x(0, 0, 0, (long long)block[k]));
     permute4(A);
     if (last) break;
     msg += 136;
