@@ -47,6 +47,14 @@ export type LeafSource = Uint8Array | (() => Uint8Array);
 /** Nodes hashed per call into WebAssembly; 64 B of input each, so 2 MiB of scratch. */
 const BATCH = 1 << 15;
 
+/**
+ * The lowest stored level (of trees at least this deep). A node of height LOW is the root of its
+ * 2^LOW leaves and is rehashed from them when one changes (three hashes for LOW = 2, where its path
+ * costs two); the levels below it would be three quarters of the node memory, and first touching
+ * that memory (page faults) took ~0.3 ms of a 1.8 ms first build of a 0.5 MiB memory.
+ */
+const LOW = 2;
+
 function checkDepth(depth: number): void {
   if (!Number.isInteger(depth) || depth < 0 || depth > MAX_MERKLE_DEPTH) {
     throw new RangeError(`Merkle depth ${depth} outside 0..${MAX_MERKLE_DEPTH}`);
@@ -104,14 +112,16 @@ export class MerkleTree {
   private readonly zhFlat: Uint8Array;
   private source: LeafSource;
   private bytes: Uint8Array; // current leaf bytes
-  private bytes32: Uint32Array | undefined; // u32 view when aligned
   /** every leaf at index >= hw is zero */
   private hw = 0;
+  /** The lowest stored level: min(LOW, depth). */
+  private low = 0;
   /**
-   * levels[l] (l >= 1): nodes 0 .. count[l]-1 of level l, 32 bytes each; capacity levels[l].length/32.
-   * All levels are views of one block, level l from node first[l] of it: the native hasher takes the
-   * block and the two small arrays in one call (reading fourteen level arrays one by one through
-   * Node-API took ~4 us, more than hashing a state root's few dirty paths).
+   * levels[l] (low <= l <= depth, l >= 1): nodes 0 .. count[l]-1 of level l, 32 bytes each; capacity
+   * levels[l].length/32 (the levels below low are empty). All levels are views of one block, level l
+   * from node first[l] of it: the native hasher takes the block and the two small arrays in one call
+   * (reading fourteen level arrays one by one through Node-API took ~4 us, more than hashing a state
+   * root's few dirty paths).
    */
   private levels: Uint8Array[] = [];
   private levels32: Uint32Array[] = [];
@@ -137,7 +147,6 @@ export class MerkleTree {
     this.zhFlat = prefix === MERKLE_NODE_PREFIX ? zeroHashesFlat : flatten(this.zh);
     this.source = leaves;
     this.bytes = typeof leaves === "function" ? leaves() : leaves;
-    this.bytes32 = u32view(this.bytes);
     this.rebuild(options.zeroFrom);
   }
 
@@ -153,9 +162,7 @@ export class MerkleTree {
 
   /** Bytes allocated for interior nodes (all levels, including spare capacity). */
   get storedNodeBytes(): number {
-    let n = 0;
-    for (let l = 1; l <= this.depth; l++) n += this.levels[l].length;
-    return n;
+    return this.block.length;
   }
 
   /**
@@ -173,7 +180,6 @@ export class MerkleTree {
     this.checkFits(b);
     const oldLen = this.bytes.length;
     this.bytes = b;
-    this.bytes32 = u32view(b);
     if (b.length < oldLen) {
       // leaves that lost their bytes are zero now; rehash the ones that may not have been
       const from = Math.floor(b.length / WORD), to = Math.min(Math.ceil(oldLen / WORD), this.hw);
@@ -247,18 +253,23 @@ export class MerkleTree {
     // fresh arrays took ~0.19 ms of a 1.5 ms build of a 0.5 MiB memory (one block: ~0.07 ms less).
     // Room for up to twice the stored leaves (within the backing array): a program's stack and heap
     // grow past the first root's high-water mark, and moving every level then cost ~0.1 ms.
+    this.low = Math.min(LOW, this.depth);
     this.count.fill(0);
     this.count[0] = this.hw;
     const room = Math.max(this.hw, Math.min(leaves, 2 * this.hw + 1024));
     const caps = [0];
     for (let l = 1; l <= this.depth; l++) {
-      this.count[l] = Math.ceil(this.hw / 2 ** l);
-      caps.push(Math.ceil(room / 2 ** l));
+      if (l < this.low) caps.push(0);
+      else {
+        this.count[l] = Math.ceil(this.hw / 2 ** l);
+        caps.push(Math.ceil(room / 2 ** l));
+      }
     }
     this.layout(caps, false);
+    if (this.depth === 0) return; // the root is leaf 0, read on demand
     // natively, each level is hashed straight from the one below (no copies through scratch)
-    if (nativeHasher !== null) nativeHasher.buildLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, this.depth);
-    else for (let l = 1; l <= this.depth; l++) this.buildLevel(l);
+    if (nativeHasher !== null) nativeHasher.buildLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, this.depth, this.low);
+    else for (let l = this.low; l <= this.depth; l++) this.buildLevel(l);
   }
 
   /**
@@ -283,23 +294,29 @@ export class MerkleTree {
     this.levels32 = levels32;
   }
 
-  /** Computes all stored nodes of level l from level l-1 (contiguous copies through scratch). */
+  /**
+   * Computes all stored nodes of level l: level low from the leaves (the leaf bytes of k nodes
+   * copied to scratch and hashed in place, low times), a level above from the one below (child
+   * pairs copied to scratch). Leaves at and past hw are zero.
+   */
   private buildLevel(l: number): void {
     const n = this.count[l];
-    const childBytes = l === 1 ? this.bytes : this.levels[l - 1];
-    const childLen = l === 1 ? Math.min(this.bytes.length, this.hw * WORD) : this.count[l - 1] * WORD;
+    const span = l === this.low ? WORD << l : 64; // bytes below one node
+    const childBytes = l === this.low ? this.bytes : this.levels[l - 1];
+    const childLen = l === this.low ? Math.min(this.bytes.length, this.hw * WORD) : this.count[l - 1] * WORD;
     const out = this.levels[l];
-    for (let p0 = 0; p0 < n; p0 += BATCH) {
-      const k = Math.min(BATCH, n - p0);
-      const s = scratch(k * 64);
-      const from = p0 * 64, to = Math.min((p0 + k) * 64, childLen);
+    const batch = Math.max(1, (BATCH * 64) / span);
+    for (let p0 = 0; p0 < n; p0 += batch) {
+      const k = Math.min(batch, n - p0);
+      const s = scratch(k * span);
+      const from = p0 * span, to = Math.min((p0 + k) * span, childLen);
       s.set(childBytes.subarray(from, to), 0);
-      if (to - from < k * 64) {
-        // the last pair lacks (part of) its right child: zero leaf bytes, or a zero subtree
-        if (l === 1) s.fill(0, to - from, k * 64);
+      if (to - from < k * span) {
+        // the last node lacks some of its children: zero leaf bytes, or a zero subtree
+        if (l === this.low) s.fill(0, to - from, k * span);
         else s.set(this.zh[l - 1], to - from);
       }
-      hashPairsAt(this.prefix, 0, 0, k);
+      for (let pairs = (k * span) / 64; pairs >= k; pairs /= 2) hashPairsAt(this.prefix, 0, 0, pairs);
       out.set(s.subarray(0, k * 32), p0 * WORD);
     }
   }
@@ -312,8 +329,8 @@ export class MerkleTree {
   deepen(depth: number): void {
     checkDepth(depth);
     if (depth < this.depth) throw new RangeError(`cannot lower a depth-${this.depth} tree to ${depth}`);
-    if (this.depth === 0) {
-      // a depth-0 tree stores no levels (its root is leaf 0): build the new ones from the leaves
+    if (this.depth < LOW) {
+      // a tree this small stores no level below the new one's lowest: build it anew from the leaves
       this.depth = depth;
       const pending = this.dirtyList.slice(0, this.nDirty);
       this.rebuild(this.hw);
@@ -334,16 +351,17 @@ export class MerkleTree {
   private growTo(newHw: number): void {
     if (newHw <= this.hw) return;
     let roomy = true;
-    for (let l = 1; l <= this.depth && roomy; l++) roomy = Math.ceil(newHw / 2 ** l) * WORD <= this.levels[l].length;
+    for (let l = this.low; l <= this.depth && roomy; l++) roomy = Math.ceil(newHw / 2 ** l) * WORD <= this.levels[l].length;
     if (!roomy) {
       // a new block with every level's room at least doubled (capped by the level's width)
       const caps = [0];
       for (let l = 1; l <= this.depth; l++) {
-        caps.push(Math.min(Math.max(Math.ceil(newHw / 2 ** l), (this.levels[l].length / WORD) * 2, 16), 2 ** (this.depth - l)));
+        if (l < this.low) caps.push(0);
+        else caps.push(Math.min(Math.max(Math.ceil(newHw / 2 ** l), (this.levels[l].length / WORD) * 2, 16), 2 ** (this.depth - l)));
       }
       this.layout(caps, true);
     }
-    for (let l = 1; l <= this.depth; l++) {
+    for (let l = this.low; l <= this.depth; l++) {
       const old = this.count[l];
       const n = Math.ceil(newHw / 2 ** l);
       // the new nodes cover only leaves >= the old hw: zero subtrees until dirty paths rehash them
@@ -382,30 +400,35 @@ export class MerkleTree {
     this.growTo(idx[m - 1] + 1);
     if (nativeHasher !== null) {
       // one call for all levels, with the children of upcoming parents prefetched
-      nativeHasher.updateLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, idx, m, this.depth);
+      nativeHasher.updateLevels(this.prefix, this.bytes, this.block, this.first, this.count, this.zhFlat, idx, m, this.depth, this.low);
       return;
     }
 
-    // one scratch view for all levels (hashing never grows the module memory)
-    const s = scratch(Math.min(BATCH, m) * 64);
-    const s32 = new Uint32Array(s.buffer, s.byteOffset, (Math.min(BATCH, m) * 64) >>> 2);
-    for (let l = 1; l <= this.depth; l++) {
-      // parents at level l of the dirty nodes at level l-1
+    // level low from the leaves under its dirty nodes, then each level from its children; one
+    // scratch view for all levels (hashing never grows the module memory)
+    const low = this.low;
+    const s = scratch(Math.min(BATCH, m * 2 ** (low - 1)) * 64);
+    const s32 = new Uint32Array(s.buffer, s.byteOffset, s.length >>> 2);
+    for (let l = low; l <= this.depth; l++) {
+      // the dirty nodes of level l: ancestors of the dirty leaves (l = low) or nodes (l > low) below
+      const shift = l === low ? low : 1, inBytes = l === low ? WORD << low : 64;
       let q = 0;
       for (let j = 0; j < m; j++) {
-        const p = idx[j] >>> 1;
+        const p = idx[j] >>> shift;
         if (q === 0 || idx[q - 1] !== p) idx[q++] = p;
       }
       m = q;
-      for (let b0 = 0; b0 < m; b0 += BATCH) {
-        const k = Math.min(BATCH, m - b0);
-        // runs of consecutive parents (a written range) move as one block each way
+      const batch = (BATCH * 64) / inBytes;
+      for (let b0 = 0; b0 < m; b0 += batch) {
+        const k = Math.min(batch, m - b0);
+        // runs of consecutive nodes (a written range) move as one block each way
         for (let j = 0; j < k; ) {
           const r = runLength(idx, b0 + j, k - j);
-          this.gatherRun(l, idx[b0 + j], r, s, s32, j);
+          if (l === low) this.gatherLeaves(idx[b0 + j], r, s, j);
+          else this.gatherRun(l, idx[b0 + j], r, s, s32, j);
           j += r;
         }
-        hashPairsAt(this.prefix, 0, 0, k);
+        for (let pairs = (k * inBytes) / 64; pairs >= k; pairs /= 2) hashPairsAt(this.prefix, 0, 0, pairs);
         const out = this.levels[l], out32 = this.levels32[l];
         for (let j = 0; j < k; ) {
           const p = idx[b0 + j], r = runLength(idx, b0 + j, k - j);
@@ -429,34 +452,28 @@ export class MerkleTree {
     }
   }
 
-  /** Copies the children of the r consecutive nodes p.. of level l to scratch pairs j.. */
+  /** Copies the leaves under the r consecutive nodes p.. of level low to scratch from node slot j (zero past the bytes). */
+  private gatherLeaves(p: number, r: number, s: Uint8Array, j: number): void {
+    const per = 2 ** this.low, from = p * per * WORD, to = (p + r) * per * WORD;
+    if (to <= this.bytes.length) s.set(this.bytes.subarray(from, to), j * per * WORD);
+    else for (let i = 0; i < r * per; i++) this.copyLeaf(p * per + i, s, (j * per + i) * WORD);
+  }
+
+  /** Copies the children of the r consecutive nodes p.. of level l > low to scratch pairs j.. */
   private gatherRun(l: number, p: number, r: number, s: Uint8Array, s32: Uint32Array, j: number): void {
     if (r >= RUN) {
       const from = 2 * p * WORD, to = 2 * (p + r) * WORD;
-      const src = l === 1 ? this.bytes : this.levels[l - 1];
-      const avail = l === 1 ? this.bytes.length : this.count[l - 1] * WORD;
-      if (to <= avail) {
-        s.set(src.subarray(from, to), j * 64);
+      if (to <= this.count[l - 1] * WORD) {
+        s.set(this.levels[l - 1].subarray(from, to), j * 64);
         return;
       }
     }
     for (let q = 0; q < r; q++) this.gatherPair(l, p + q, s, s32, (j + q) * 16);
   }
 
-  /** Copies the two children of node p of level l to scratch word pair at u32 offset w. */
+  /** Copies the two children of node p of level l > low to scratch word pair at u32 offset w. */
   private gatherPair(l: number, p: number, s: Uint8Array, s32: Uint32Array, w: number): void {
     const c = p * 2;
-    if (l === 1) {
-      const b = this.bytes32;
-      if (b && (c + 2) * WORD <= this.bytes.length) {
-        const o = c * 8;
-        for (let i = 0; i < 16; i++) s32[w + i] = b[o + i];
-        return;
-      }
-      this.copyLeaf(c, s, w * 4);
-      this.copyLeaf(c + 1, s, w * 4 + WORD);
-      return;
-    }
     const n = this.count[l - 1];
     const src = this.levels32[l - 1];
     if (c + 1 < n) {
@@ -506,7 +523,7 @@ export class MerkleTree {
     this.checkIndex(level, first + n - 1);
     this.update();
     let j = 0;
-    if (level > 0) {
+    if (level > 0 && level >= this.low) {
       const stored = Math.max(0, Math.min(n, this.count[level] - first));
       dst.set(this.levels[level].subarray(first * WORD, (first + stored) * WORD), dstOff);
       j = stored;
@@ -518,6 +535,11 @@ export class MerkleTree {
     if (level === 0) {
       this.copyLeaf(index, out, 0);
       return out;
+    }
+    if (level < this.low) {
+      // not stored: the root of its leaves (zero past the bytes and, as in a build, past hw)
+      const len = Math.min(this.bytes.length, this.hw * WORD), from = Math.min(len, index * (WORD << level)), to = Math.min(len, (index + 1) * (WORD << level));
+      return subtreeRoot(this.prefix, this.bytes.subarray(from, to), level, out);
     }
     if (index < this.count[level]) out.set(this.levels[level].subarray(index * WORD, index * WORD + WORD));
     else out.set(this.zh[level]);

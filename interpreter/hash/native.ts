@@ -24,18 +24,19 @@ export interface NativeHasher {
   /** bytes[out + 32 i ..] = keccak256(prefix ‖ bytes[in + 64 i .. +64)) for i < n; prefix -1: none. */
   hashPairs(prefix: number, bytes: Uint8Array, inOffset: number, outOffset: number, n: number): void;
   /**
-   * MerkleTree.update's level loop, whole (native/keccak8.c, update_levels): rehashes the paths of
-   * the sorted distinct leaves idx[0..m) (overwritten) into levels 1..depth. Level l is count[l]
-   * nodes of 32 bytes from node first[l] of block; zh holds the zero subtree roots of heights
-   * 0..depth, 32 bytes each.
+   * MerkleTree.update's level loop, whole (native/keccak8.c, update_levels): rehashes the stored
+   * levels low..depth over the sorted distinct dirty leaves idx[0..m) (overwritten): level low from
+   * the leaves, each level above from the one below. Level l is count[l] nodes of 32 bytes from node
+   * first[l] of block; zh holds the zero subtree roots of heights 0..depth, 32 bytes each.
    */
-  updateLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, idx: Uint32Array, m: number, depth: number): void;
+  updateLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, idx: Uint32Array, m: number, depth: number, low: number): void;
   /**
-   * MerkleTree.rebuild's level loop, whole (native/keccak8.c, build_levels): every node of levels
-   * 1..depth (laid out as for updateLevels) hashed from the level below, read in place; count[0] =
-   * leaves stored, each count[l] = ceil(count[l - 1] / 2).
+   * MerkleTree.rebuild's level loop, whole (native/keccak8.c, build_levels): every node of the
+   * stored levels low..depth (laid out as for updateLevels), level low from the leaves, each level
+   * above from the one below, read in place; count[0] = leaves stored, count[low] =
+   * ceil(count[0] / 2^low), each count[l] above = ceil(count[l - 1] / 2).
    */
-  buildLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, depth: number): void;
+  buildLevels(prefix: number, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array, zh: Uint8Array, depth: number, low: number): void;
   /**
    * out[0..32) = root of the depth-`depth` values tree of lo/hi[off .. off + n) (state.ts valuesRoot:
    * big-endian u64 values, four per leaf).

@@ -319,7 +319,8 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     }
   });
 
-  // a depth-2 tree of four leaves in the native layout: level 1 = nodes 0..1 of the block, level 2 = node 2
+  // a depth-2 tree of four leaves in the native layout, levels from 1 stored (low = 1): level 1 = nodes
+  // 0..1 of the block, level 2 = node 2
   const layout = () => ({ block: new Uint8Array(96), first: Uint32Array.of(0, 0, 2), count: Uint32Array.of(4, 2, 1) });
   type Layout = ReturnType<typeof layout>;
 
@@ -328,18 +329,24 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     const zh = zeroHashesFlat;
     const mem = new Uint8Array(128).fill(5);
     const ok = layout();
-    nat.updateLevels(1, mem, ok.block, ok.first, ok.count, zh, Uint32Array.of(0, 3), 2, 2);
+    nat.updateLevels(1, mem, ok.block, ok.first, ok.count, zh, Uint32Array.of(0, 3), 2, 2, 1);
     expect(hex(ok.block.subarray(64))).toBe(hex(subtreeRoot(1, mem, 2)));
+    // low = 2: only the root level is stored, rehashed from all four leaves
+    const root = new Uint8Array(32);
+    nat.updateLevels(1, mem, root, Uint32Array.of(0, 0, 0), Uint32Array.of(4, 0, 1), zh, Uint32Array.of(2), 1, 2, 2);
+    expect(hex(root)).toBe(hex(subtreeRoot(1, mem, 2)));
     const bad: [string, (l: Layout) => void, ErrorConstructor][] = [
-      ["decreasing indices", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(3, 0), 2, 2), RangeError],
-      ["a path past the stored nodes", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0, 4), 2, 2), RangeError],
-      ["a level past the block", (l) => nat.updateLevels(1, mem, l.block, Uint32Array.of(0, 0, 3), l.count, zh, Uint32Array.of(0), 1, 2), RangeError],
-      ["a count past the block", (l) => nat.updateLevels(1, mem, l.block, l.first, Uint32Array.of(4, 2, 2), zh, Uint32Array.of(0), 1, 2), RangeError],
-      ["a layout shorter than the depth", (l) => nat.updateLevels(1, mem, l.block, l.first.subarray(0, 2), l.count, zh, Uint32Array.of(0), 1, 2), RangeError],
-      ["m past idx", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0), 2, 2), RangeError],
-      ["zero hashes too short", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh.subarray(0, 64), Uint32Array.of(0), 1, 2), RangeError],
-      ["a block that is not bytes", (l) => nat.updateLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zh, Uint32Array.of(0), 1, 2), TypeError],
-      ["counts that are not u32", (l) => nat.updateLevels(1, mem, l.block, l.first, [4, 2, 1] as unknown as Uint32Array, zh, Uint32Array.of(0), 1, 2), TypeError],
+      ["decreasing indices", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(3, 0), 2, 2, 1), RangeError],
+      ["a path past the stored nodes", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0, 4), 2, 2, 1), RangeError],
+      ["a level past the block", (l) => nat.updateLevels(1, mem, l.block, Uint32Array.of(0, 0, 3), l.count, zh, Uint32Array.of(0), 1, 2, 1), RangeError],
+      ["a count past the block", (l) => nat.updateLevels(1, mem, l.block, l.first, Uint32Array.of(4, 2, 2), zh, Uint32Array.of(0), 1, 2, 1), RangeError],
+      ["a layout shorter than the depth", (l) => nat.updateLevels(1, mem, l.block, l.first.subarray(0, 2), l.count, zh, Uint32Array.of(0), 1, 2, 1), RangeError],
+      ["low 0", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0), 1, 2, 0), RangeError],
+      ["low past the depth", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0), 1, 2, 3), RangeError],
+      ["m past idx", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh, Uint32Array.of(0), 2, 2, 1), RangeError],
+      ["zero hashes too short", (l) => nat.updateLevels(1, mem, l.block, l.first, l.count, zh.subarray(0, 64), Uint32Array.of(0), 1, 2, 1), RangeError],
+      ["a block that is not bytes", (l) => nat.updateLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zh, Uint32Array.of(0), 1, 2, 1), TypeError],
+      ["counts that are not u32", (l) => nat.updateLevels(1, mem, l.block, l.first, [4, 2, 1] as unknown as Uint32Array, zh, Uint32Array.of(0), 1, 2, 1), TypeError],
     ];
     for (const [what, call, type] of bad) {
       const l = layout();
@@ -366,13 +373,17 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     const nat = nativeHasher!;
     const mem = new Uint8Array(128).fill(5);
     const ok = layout();
-    nat.buildLevels(1, mem, ok.block, ok.first, ok.count, zeroHashesFlat, 2);
+    nat.buildLevels(1, mem, ok.block, ok.first, ok.count, zeroHashesFlat, 2, 1);
     expect(hex(ok.block.subarray(64))).toBe(hex(subtreeRoot(1, mem, 2)));
+    const root = new Uint8Array(32);
+    nat.buildLevels(1, mem, root, Uint32Array.of(0, 0, 0), Uint32Array.of(4, 0, 1), zeroHashesFlat, 2, 2);
+    expect(hex(root)).toBe(hex(subtreeRoot(1, mem, 2)));
     const bad: [string, (l: Layout) => void, ErrorConstructor][] = [
-      ["counts that do not halve", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(4, 1, 1), zeroHashesFlat, 2), RangeError],
-      ["a count past the block", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(6, 3, 2), zeroHashesFlat, 2), RangeError],
-      ["zero hashes too short", (l) => nat.buildLevels(1, mem, l.block, l.first, l.count, zeroHashesFlat.subarray(0, 64), 2), RangeError],
-      ["a block that is not bytes", (l) => nat.buildLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zeroHashesFlat, 2), TypeError],
+      ["low 0", (l) => nat.buildLevels(1, mem, l.block, l.first, l.count, zeroHashesFlat, 2, 0), RangeError],
+      ["counts that do not halve", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(4, 1, 1), zeroHashesFlat, 2, 1), RangeError],
+      ["a count past the block", (l) => nat.buildLevels(1, mem, l.block, l.first, Uint32Array.of(6, 3, 2), zeroHashesFlat, 2, 1), RangeError],
+      ["zero hashes too short", (l) => nat.buildLevels(1, mem, l.block, l.first, l.count, zeroHashesFlat.subarray(0, 64), 2, 1), RangeError],
+      ["a block that is not bytes", (l) => nat.buildLevels(1, mem, new Uint32Array(24) as unknown as Uint8Array, l.first, l.count, zeroHashesFlat, 2, 1), TypeError],
     ];
     for (const [what, call, type] of bad) {
       const l = layout();

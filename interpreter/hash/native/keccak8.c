@@ -227,17 +227,14 @@ static napi_value HashPairs(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The dirty-path update of interpreter/hash/merkle.ts (MerkleTree.update), whole: for each level
- * l = 1..depth, the parents of the dirty nodes are gathered as child pairs, hashed (hash_pairs) and
- * written back. Doing it here rather than level by level from JS saves a call per level and, for
- * scattered leaves, hides memory latency: the children of parents a few places ahead are
- * prefetched while the current ones are gathered (each path node of a large tree is a cache miss).
+ * Stored levels. A MerkleTree keeps the nodes of heights low .. depth only (low = 2 for all but the
+ * smallest trees): a node of height low is the root of its 2^low leaves, rehashed from them when one
+ * changes (three hashes instead of the two on its path), and the levels below it would be three
+ * quarters of the node memory, whose first touch (page faults) was most of a first build's
+ * non-hashing time.
  *
- *   idx[0..m): sorted distinct dirty leaf indices (overwritten: parents are computed in place)
- *   leaf c = bytes[32 c ..] zero-padded past bytesLen; node j of level l >= 1 = lv[l] + 32 j when
+ *   leaf c = bytes[32 c ..] zero-padded past leafLen; node j of level l >= low = lv[l] + 32 j when
  *   j < count[l], else the zero subtree zh + 32 l.
- * The caller has checked that every path is stored: the last (largest) leaf's ancestor at each level
- * is below that level's count.
  */
 #define UPDATE_BATCH 256
 #define PREFETCH_AHEAD 8
@@ -246,15 +243,82 @@ static inline const uint8_t *child_node(uint8_t *const *lv, const uint32_t *coun
   return c < count[l] ? lv[l] + 32 * (size_t)c : zh + 32 * (size_t)l;
 }
 
+/*
+ * Nodes j0 .. j0 + k - 1 of level low >= 1 to out, each from its 2^low leaves: level 1 hashed from
+ * the leaf bytes in place where whole pairs are there (a pair past leafLen is zero-padded), the
+ * levels above in place in tmp, which holds the k 2^(low - 1) level-1 nodes.
+ */
+static void chunk_roots(int prefix, const uint8_t *bytes, size_t leafLen, uint32_t low, size_t j0, size_t k,
+                        uint8_t *out, uint8_t *tmp, int wide) {
+  const size_t pairs = k << (low - 1), p0 = j0 << (low - 1);
+  size_t full = 0;
+  if (64 * p0 < leafLen) {
+    full = (leafLen - 64 * p0) / 64;
+    if (full > pairs) full = pairs;
+    hash_pairs(prefix, bytes + 64 * p0, tmp, full, wide);
+  }
+  for (size_t p = full; p < pairs; p++) {
+    uint8_t pair[64];
+    const size_t at = 64 * (p0 + p), have = at < leafLen ? (leafLen - at < 64 ? leafLen - at : 64) : 0;
+    memset(pair, 0, 64);
+    if (have > 0) memcpy(pair, bytes + at, have);
+    hash_pairs(prefix, pair, tmp + 32 * p, 1, 0);
+  }
+  for (uint32_t l = 2; l <= low; l++) hash_pairs(prefix, tmp, tmp, pairs >> (l - 1), wide); /* in place: pair i is read before node i is written */
+  if (out != tmp) memcpy(out, tmp, 32 * k);
+}
+
+/*
+ * The dirty-path update of interpreter/hash/merkle.ts (MerkleTree.update), whole: first the level-low
+ * nodes over the dirty leaves (chunk_roots on their gathered leaves), then for each level above, the
+ * parents of the dirty nodes are gathered as child pairs, hashed (hash_pairs) and written back.
+ * Doing it here rather than level by level from JS saves a call per level and, for scattered
+ * leaves, hides memory latency: the children of parents a few places ahead are prefetched while the
+ * current ones are gathered (each path node of a large tree is a cache miss).
+ *
+ *   idx[0..m): sorted distinct dirty leaf indices (overwritten: ancestors are computed in place).
+ * The caller has checked that every path is stored: the last (largest) leaf's ancestor at each
+ * stored level is below that level's count.
+ */
 static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
-                          const uint8_t *zh, uint32_t *idx, uint32_t m, uint32_t depth) {
+                          const uint8_t *zh, uint32_t *idx, uint32_t m, uint32_t depth, uint32_t low) {
   uint8_t in[UPDATE_BATCH * 64], out[UPDATE_BATCH * 32];
-  /* the work: at most min(m, count[l]) nodes per level (a state root's few dirty leaves: ~100) */
-  size_t work = 0;
-  for (uint32_t l = 1; l <= depth; l++) work += m < count[l] ? m : count[l];
+  /* the work: 2^low - 1 nodes per dirty leaf at most, then min(m, count[l]) per level (a state
+   * root's few dirty leaves: ~100) */
+  size_t work = (size_t)m * ((1u << low) - 1);
+  for (uint32_t l = low + 1; l <= depth; l++) work += m < count[l] ? m : count[l];
   const int wide = work >= WIDE_MIN_NODES;
-  for (uint32_t l = 1; l <= depth && m > 0; l++) {
-    uint32_t q = 0;
+
+  /* level low: the distinct chunks of 2^low leaves, their leaves gathered (zero past bytesLen) */
+  uint32_t q = 0;
+  for (uint32_t j = 0; j < m; j++) {
+    const uint32_t c = idx[j] >> low;
+    if (q == 0 || idx[q - 1] != c) idx[q++] = c;
+  }
+  m = q;
+  const size_t chunkBytes = (size_t)32 << low, per = UPDATE_BATCH >> (low - 1);
+  for (uint32_t b0 = 0; b0 < m; b0 += per) {
+    const uint32_t k = m - b0 < per ? m - b0 : (uint32_t)per;
+    for (uint32_t j = 0; j < k; j++) {
+      if (j + PREFETCH_AHEAD < k) {
+        const size_t ahead = chunkBytes * idx[b0 + j + PREFETCH_AHEAD];
+        if (ahead + chunkBytes <= bytesLen) __builtin_prefetch(bytes + ahead), __builtin_prefetch(bytes + ahead + chunkBytes - 1);
+      }
+      const size_t at = chunkBytes * idx[b0 + j];
+      uint8_t *dst = in + chunkBytes * j;
+      if (at + chunkBytes <= bytesLen) memcpy(dst, bytes + at, chunkBytes);
+      else {
+        memset(dst, 0, chunkBytes);
+        if (at < bytesLen) memcpy(dst, bytes + at, bytesLen - at);
+      }
+    }
+    chunk_roots(prefix, in, chunkBytes * k, low, 0, k, out, out, wide);
+    for (uint32_t j = 0; j < k; j++) memcpy(lv[low] + 32 * (size_t)idx[b0 + j], out + 32 * (size_t)j, 32);
+  }
+
+  /* the stored levels above */
+  for (uint32_t l = low + 1; l <= depth && m > 0; l++) {
+    q = 0;
     for (uint32_t j = 0; j < m; j++) {
       const uint32_t p = idx[j] >> 1;
       if (q == 0 || idx[q - 1] != p) idx[q++] = p;
@@ -266,26 +330,13 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
         if (j + PREFETCH_AHEAD < k) {
           /* parent p, PREFETCH_AHEAD places on: its child pair (64 bytes, maybe two lines) and its own slot */
           const size_t p = idx[b0 + j + PREFETCH_AHEAD], a = 2 * p;
-          if (l == 1) {
-            if (32 * a + 64 <= bytesLen) __builtin_prefetch(bytes + 32 * a), __builtin_prefetch(bytes + 32 * a + 63);
-          } else if (a + 1 < count[l - 1]) {
-            __builtin_prefetch(lv[l - 1] + 32 * a), __builtin_prefetch(lv[l - 1] + 32 * a + 63);
-          }
+          if (a + 1 < count[l - 1]) __builtin_prefetch(lv[l - 1] + 32 * a), __builtin_prefetch(lv[l - 1] + 32 * a + 63);
           __builtin_prefetch(lv[l] + 32 * p, 1);
         }
-        const size_t c = 2 * (size_t)idx[b0 + j];
+        const uint32_t c = 2 * idx[b0 + j];
         uint8_t *dst = in + 64 * (size_t)j;
-        if (l == 1) {
-          /* leaves: zero-padded past the backing bytes */
-          if (32 * c + 64 <= bytesLen) memcpy(dst, bytes + 32 * c, 64);
-          else {
-            memset(dst, 0, 64);
-            if (32 * c < bytesLen) memcpy(dst, bytes + 32 * c, bytesLen - 32 * c < 64 ? bytesLen - 32 * c : 64);
-          }
-        } else {
-          memcpy(dst, child_node(lv, count, zh, l - 1, (uint32_t)c), 32);
-          memcpy(dst + 32, child_node(lv, count, zh, l - 1, (uint32_t)c + 1), 32);
-        }
+        memcpy(dst, child_node(lv, count, zh, l - 1, c), 32);
+        memcpy(dst + 32, child_node(lv, count, zh, l - 1, c + 1), 32);
       }
       hash_pairs(prefix, in, out, k, wide);
       for (uint32_t j = 0; j < k; j++) memcpy(lv[l] + 32 * (size_t)idx[b0 + j], out + 32 * (size_t)j, 32);
@@ -294,32 +345,38 @@ static void update_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uin
 }
 
 /*
- * The full build of MerkleTree.rebuild (interpreter/hash/merkle.ts), whole: each level's nodes are
- * hashed straight from the level below (child pairs read in place by hash_pairs), so no node is
- * copied through a scratch buffer. Child c of level l: leaf bytes[32 c ..] zero-padded past the
- * first count[0] leaves (and past bytesLen) for l = 1, else lv[l - 1] + 32 c when c < count[l - 1];
- * any other child is the zero subtree zh + 32 (l - 1).
+ * The full build of MerkleTree.rebuild (interpreter/hash/merkle.ts), whole: level low from the
+ * leaves in rounds (chunk_roots: level 1 read in place from the leaf bytes), then each level above
+ * hashed straight from the one below (child pairs read in place by hash_pairs), so no stored node is
+ * copied through a buffer. Leaves past the first count[0] (and past bytesLen) are zero; a child c
+ * of level l > low past count[l - 1] is the zero subtree zh + 32 (l - 1).
  */
 static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint8_t *const *lv, const uint32_t *count,
-                         const uint8_t *zh, uint32_t depth) {
-  size_t total = 0;
-  for (uint32_t l = 1; l <= depth; l++) total += count[l];
+                         const uint8_t *zh, uint32_t depth, uint32_t low) {
+  size_t total = ((size_t)count[low] << low) - count[low];
+  for (uint32_t l = low + 1; l <= depth; l++) total += count[l];
   const int wide = total >= WIDE_MIN_NODES;
-  for (uint32_t l = 1; l <= depth; l++) {
-    const uint8_t *ch = l == 1 ? bytes : lv[l - 1];
-    size_t chLen = 32 * (size_t)count[l - 1];
-    if (l == 1 && bytesLen < chLen) chLen = bytesLen;
+  uint8_t tmp[UPDATE_BATCH * 32];
+  size_t leafLen = 32 * (size_t)count[0];
+  if (bytesLen < leafLen) leafLen = bytesLen;
+  const size_t per = UPDATE_BATCH >> (low - 1);
+  for (size_t j0 = 0; j0 < count[low]; j0 += per) {
+    const size_t k = count[low] - j0 < per ? count[low] - j0 : per;
+    chunk_roots(prefix, bytes, leafLen, low, j0, k, lv[low] + 32 * j0, tmp, wide);
+  }
+  for (uint32_t l = low + 1; l <= depth; l++) {
+    const uint8_t *ch = lv[l - 1];
+    const size_t chLen = 32 * (size_t)count[l - 1];
     const uint32_t n = count[l];
     uint32_t full = (uint32_t)(chLen / 64);
     if (full > n) full = n;
     hash_pairs(prefix, ch, lv[l], full, wide);
-    /* the last pair may lack (part of) its right child: zero subtrees, or a leaf cut short */
+    /* the last pair may lack its right child: the zero subtree */
     for (uint32_t j = full; j < n; j++) {
       uint8_t pair[64];
       for (int h = 0; h < 2; h++) {
         const size_t c = 2 * (size_t)j + h;
-        memcpy(pair + 32 * h, zh + 32 * (size_t)(l - 1), 32);
-        if (32 * c < chLen) memcpy(pair + 32 * h, ch + 32 * c, chLen - 32 * c < 32 ? chLen - 32 * c : 32);
+        memcpy(pair + 32 * h, 32 * c < chLen ? ch + 32 * c : zh + 32 * (size_t)(l - 1), 32);
       }
       hash_pairs(prefix, pair, lv[l] + 32 * (size_t)j, 1, 0);
     }
@@ -327,13 +384,15 @@ static void build_levels(int prefix, const uint8_t *bytes, size_t bytesLen, uint
 }
 
 /*
- * The levels of updateLevels/buildLevels, checked: level l >= 1 is nodes first[l] .. first[l] +
- * count[l] - 1 of block (32 bytes each); count[0] is the number of leaves stored. One block and two
- * small arrays, so a call reads three typed arrays whatever the depth. Returns 0 on a bad argument
- * (thrown).
+ * The levels of updateLevels/buildLevels, checked: stored level l (low <= l <= depth) is nodes
+ * first[l] .. first[l] + count[l] - 1 of block (32 bytes each); count[0] is the number of leaves
+ * stored. One block and two small arrays, so a call reads three typed arrays whatever the depth.
+ * Returns 0 on a bad argument (thrown).
  */
 #define MAX_DEPTH 32
-static int get_levels(napi_env env, napi_value blockV, napi_value firstV, napi_value countV, uint32_t depth, uint8_t **lv, uint32_t *count) {
+#define MAX_LOW 8 /* chunk_roots' rounds hold at least one chunk */
+static int get_levels(napi_env env, napi_value blockV, napi_value firstV, napi_value countV, uint32_t depth, uint32_t low,
+                      uint8_t **lv, uint32_t *count) {
   napi_value ab;
   napi_typedarray_type t1, t2, t3;
   size_t blockLen, firstLen, countLen, off;
@@ -345,12 +404,12 @@ static int get_levels(napi_env env, napi_value blockV, napi_value firstV, napi_v
     napi_throw_type_error(env, NULL, "levels: expected block: Uint8Array, first: Uint32Array, count: Uint32Array");
     return 0;
   }
-  if (firstLen <= depth || countLen <= depth) {
-    napi_throw_range_error(env, NULL, "levels: first and count need depth + 1 entries");
+  if (depth > MAX_DEPTH || low < 1 || low > MAX_LOW || low > depth || firstLen <= depth || countLen <= depth) {
+    napi_throw_range_error(env, NULL, "levels: need 1 <= low <= depth, low <= 8, and depth + 1 entries of first and count");
     return 0;
   }
   memcpy(count, cnt, 4 * ((size_t)depth + 1));
-  for (uint32_t l = 1; l <= depth; l++) {
+  for (uint32_t l = low; l <= depth; l++) {
     const uint64_t at = ((const uint32_t *)first)[l];
     if (32 * (at + count[l]) > blockLen) {
       napi_throw_range_error(env, NULL, "a level's nodes run past the block");
@@ -363,22 +422,22 @@ static int get_levels(napi_env env, napi_value blockV, napi_value firstV, napi_v
 
 /*
  * buildLevels(prefix, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array,
- *             zh: Uint8Array, depth): see build_levels and get_levels; count[0] is the number of
- * leaves stored (the high-water mark).
+ *             zh: Uint8Array, depth, low): see build_levels and get_levels; count[0] is the number
+ * of leaves stored (the high-water mark).
  */
 static napi_value BuildLevels(napi_env env, napi_callback_info info) {
-  size_t argc = 7, bytesLen, zhLen, off;
-  napi_value argv[7], ab;
+  size_t argc = 8, bytesLen, zhLen, off;
+  napi_value argv[8], ab;
   napi_typedarray_type t;
   void *bytes, *zh;
   int32_t prefix;
-  uint32_t depth;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7 ||
+  uint32_t depth, low;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8 ||
       napi_get_value_int32(env, argv[0], &prefix) != napi_ok ||
       napi_get_typedarray_info(env, argv[1], &t, &bytesLen, &bytes, &ab, &off) != napi_ok || t != napi_uint8_array ||
       napi_get_typedarray_info(env, argv[5], &t, &zhLen, &zh, &ab, &off) != napi_ok || t != napi_uint8_array ||
-      napi_get_value_uint32(env, argv[6], &depth) != napi_ok) {
-    napi_throw_type_error(env, NULL, "buildLevels(prefix, bytes, block, first, count, zh, depth)");
+      napi_get_value_uint32(env, argv[6], &depth) != napi_ok || napi_get_value_uint32(env, argv[7], &low) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buildLevels(prefix, bytes, block, first, count, zh, depth, low)");
     return NULL;
   }
   if (prefix > 255 || depth > MAX_DEPTH || zhLen < 32 * (size_t)(depth + 1)) {
@@ -387,14 +446,15 @@ static napi_value BuildLevels(napi_env env, napi_callback_info info) {
   }
   uint8_t *lv[MAX_DEPTH + 1] = { 0 };
   uint32_t count[MAX_DEPTH + 1] = { 0 };
-  if (!get_levels(env, argv[2], argv[3], argv[4], depth, lv, count)) return NULL;
-  for (uint32_t l = 1; l <= depth; l++) {
-    if (count[l] != (uint32_t)(((uint64_t)count[l - 1] + 1) / 2)) {
-      napi_throw_range_error(env, NULL, "buildLevels: each count must be half the one below, rounded up");
+  if (!get_levels(env, argv[2], argv[3], argv[4], depth, low, lv, count)) return NULL;
+  for (uint32_t l = low; l <= depth; l++) {
+    const uint32_t h = l == low ? low : 1, below = l == low ? count[0] : count[l - 1];
+    if (count[l] != (uint32_t)(((uint64_t)below + (1u << h) - 1) >> h)) {
+      napi_throw_range_error(env, NULL, "buildLevels: each count must be the one below halved (per level), rounded up");
       return NULL;
     }
   }
-  build_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, depth);
+  build_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, depth, low);
   return NULL;
 }
 
@@ -454,24 +514,25 @@ static napi_value ValuesRoot(napi_env env, napi_callback_info info) {
 
 /*
  * updateLevels(prefix, bytes: Uint8Array, block: Uint8Array, first: Uint32Array, count: Uint32Array,
- *              zh: Uint8Array, idx: Uint32Array, m, depth): see update_levels and get_levels. Every
- * argument is checked, so a bad call throws instead of writing outside an array.
+ *              zh: Uint8Array, idx: Uint32Array, m, depth, low): see update_levels and get_levels.
+ * Every argument is checked, so a bad call throws instead of writing outside an array.
  */
 static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9], ab;
+  size_t argc = 10;
+  napi_value argv[10], ab;
   napi_typedarray_type t;
   size_t off, bytesLen, zhLen, idxLen;
   void *bytes, *zh, *idxData;
   int32_t prefix;
-  uint32_t m, depth;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 9 ||
+  uint32_t m, depth, low;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 10 ||
       napi_get_value_int32(env, argv[0], &prefix) != napi_ok ||
       napi_get_typedarray_info(env, argv[1], &t, &bytesLen, &bytes, &ab, &off) != napi_ok || t != napi_uint8_array ||
       napi_get_typedarray_info(env, argv[5], &t, &zhLen, &zh, &ab, &off) != napi_ok || t != napi_uint8_array ||
       napi_get_typedarray_info(env, argv[6], &t, &idxLen, &idxData, &ab, &off) != napi_ok || t != napi_uint32_array ||
-      napi_get_value_uint32(env, argv[7], &m) != napi_ok || napi_get_value_uint32(env, argv[8], &depth) != napi_ok) {
-    napi_throw_type_error(env, NULL, "updateLevels(prefix, bytes, block, first, count, zh, idx, m, depth)");
+      napi_get_value_uint32(env, argv[7], &m) != napi_ok || napi_get_value_uint32(env, argv[8], &depth) != napi_ok ||
+      napi_get_value_uint32(env, argv[9], &low) != napi_ok) {
+    napi_throw_type_error(env, NULL, "updateLevels(prefix, bytes, block, first, count, zh, idx, m, depth, low)");
     return NULL;
   }
   if (prefix > 255 || depth > MAX_DEPTH || m > idxLen || zhLen < 32 * (size_t)(depth + 1)) {
@@ -480,8 +541,8 @@ static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
   }
   uint8_t *lv[MAX_DEPTH + 1] = { 0 };
   uint32_t count[MAX_DEPTH + 1] = { 0 };
-  if (!get_levels(env, argv[2], argv[3], argv[4], depth, lv, count)) return NULL;
-  /* every dirty path must be stored: the last (largest) index's parent at each level is below count */
+  if (!get_levels(env, argv[2], argv[3], argv[4], depth, low, lv, count)) return NULL;
+  /* every dirty path must be stored: the last (largest) index's ancestor at each stored level is below count */
   const uint32_t *idx = (const uint32_t *)idxData;
   for (uint32_t j = 0; j < m; j++) {
     if (j > 0 && idx[j] <= idx[j - 1]) {
@@ -489,13 +550,13 @@ static napi_value UpdateLevels(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  for (uint32_t l = 1; m > 0 && l <= depth; l++) {
+  for (uint32_t l = low; m > 0 && l <= depth; l++) {
     if (((uint64_t)idx[m - 1] >> l) >= count[l]) {
       napi_throw_range_error(env, NULL, "updateLevels: a dirty path is not stored (a count is too small)");
       return NULL;
     }
   }
-  update_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, (uint32_t *)idxData, m, depth);
+  update_levels(prefix, (const uint8_t *)bytes, bytesLen, lv, count, (const uint8_t *)zh, (uint32_t *)idxData, m, depth, low);
   return NULL;
 }
 
