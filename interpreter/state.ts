@@ -105,6 +105,11 @@ let partsBuf = new Uint8Array(256);
 
 /** keccak(prefix ‖ parts...) */
 export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  return hashPartsInto(undefined, prefix, parts);
+}
+
+/** keccak(prefix ‖ parts...) into `out` (a fresh array when undefined). */
+function hashPartsInto(out: Uint8Array | undefined, prefix: number, parts: Uint8Array[]): Uint8Array {
   // indexed loops: the for-of iterators were ~8% of a state root's garbage
   let n = 1;
   for (let i = 0; i < parts.length; i++) n += parts[i].length;
@@ -112,7 +117,7 @@ export function hashParts(prefix: number, ...parts: Uint8Array[]): Uint8Array {
   const b = partsBuf;
   b[0] = prefix;
   for (let i = 0, o = 1; i < parts.length; o += parts[i].length, i++) b.set(parts[i], o);
-  return keccak256(b.subarray(0, n));
+  return keccak256(b.subarray(0, n), out);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -235,14 +240,20 @@ const valuesOut = new Uint8Array(Buffer.allocUnsafeSlow(32).buffer, 0, 32);
 /**
  * Root of the values tree (no tree kept): one native call when the addon is loaded (a state root
  * computes one or two of these on every look), else the leaves packed here and hashed in scratch.
+ * Written into `out` (from byte outOff) when given, else a fresh array (Z[0] itself for no values).
  */
-export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number): Uint8Array {
-  if (n === 0) return Z[0];
-  if (nativeHasher !== null) {
+export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: number, out?: Uint8Array, outOff = 0): Uint8Array {
+  let r: Uint8Array;
+  if (n === 0) r = Z[0];
+  else if (nativeHasher !== null) {
     nativeHasher.valuesRoot(P_NODE, lo, hi, off, n, zeroHashesFlat, valuesDepth(n), valuesOut);
-    return valuesOut.slice();
+    r = valuesOut;
+  } else r = merkleRootOfBytes(valueLeaves(lo, hi, off, n), valuesDepth(n));
+  if (out) {
+    out.set(r, outOff);
+    return out;
   }
-  return merkleRootOfBytes(valueLeaves(lo, hi, off, n), valuesDepth(n));
+  return r === Z[0] ? r : r.slice();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -607,7 +618,7 @@ class StackChain {
   hashes = new Uint8Array(64 * 32);
   valid = 0;
 
-  /** Chain hash of the bottom `n` values of the machine's stack (n <= sp). */
+  /** Chain hash of the bottom `n` values of the machine's stack (n <= sp): a view, valid until the next call. */
   at(m: Machine, n: number): Uint8Array {
     const sl = m.sl, sh = m.sh;
     const lim = Math.min(this.valid, n);
@@ -629,7 +640,7 @@ class StackChain {
     // entries past n may be stale relative to the machine but are still a correct chain of their
     // own cached values, so keep them (a later look may re-validate them)
     this.valid = Math.max(n, v === n ? this.valid : n);
-    return n === 0 ? ZERO32 : this.hashes.slice((n - 1) * 32, n * 32);
+    return n === 0 ? ZERO32 : this.hashes.subarray((n - 1) * 32, n * 32);
   }
 }
 
@@ -639,60 +650,78 @@ function grown<T extends Int32Array | Uint8Array>(from: T, to: T): T {
   return to;
 }
 
-/** A saved caller frame as of the last look (its locals copied, to compare). */
-interface FrameEntry {
-  ret: number;
-  fp: number;
-  nl: number;
-  lo: Int32Array;
-  hi: Int32Array;
-  localsRoot: Uint8Array;
-}
-
-/** The frame chain: entries[i] = record of the i-th saved caller frame (bottom first); hashes[i] = chain up to it (P_FRAME). */
+/**
+ * The frame chain: the saved caller frames (bottom first) as of the last look, their locals copied
+ * to compare, and hashes[i] = the chain up to frame i (P_FRAME). Flat arrays, refilled in place: a
+ * state root rehashes a frame or two, and per-frame objects outlived the young generation.
+ */
 class FrameChain {
-  entries: FrameEntry[] = [];
+  /** frames valid as of the last look */
+  private n = 0;
+  private ret = new Int32Array(16);
+  private fp = new Int32Array(16);
+  private nl = new Int32Array(16);
+  /** frame i's locals are lo/hi[base[i] .. base[i] + nl[i]) */
+  private base = new Int32Array(16);
+  private lo = new Int32Array(256);
+  private hi = new Int32Array(256);
   /** the chain's items: callerLocalsRoot ‖ returnPc (u32 big-endian), 36 bytes per frame */
   private items = new Uint8Array(16 * 36);
   private hashes = new Uint8Array(16 * 32);
 
-  private same(e: FrameEntry, m: Machine, i: number): boolean {
-    if (e.ret !== m.fRet[i] || e.fp !== m.fFp[i] || e.nl !== m.fNl[i]) return false;
-    const ll = m.ll, lh = m.lh, fp = e.fp;
-    for (let k = 0; k < e.nl; k++) if (e.lo[k] !== ll[fp + k] || e.hi[k] !== lh[fp + k]) return false;
+  private same(m: Machine, i: number): boolean {
+    if (this.ret[i] !== m.fRet[i] || this.fp[i] !== m.fFp[i] || this.nl[i] !== m.fNl[i]) return false;
+    const ll = m.ll, lh = m.lh, fp = this.fp[i], a = this.base[i], nl = this.nl[i];
+    for (let k = 0; k < nl; k++) if (this.lo[a + k] !== ll[fp + k] || this.hi[a + k] !== lh[fp + k]) return false;
     return true;
   }
 
-  /** Chain hash of the bottom n saved frames (n <= depth - 1). */
+  /** Chain hash of the bottom n saved frames (n <= depth - 1): a view, valid until the next call. */
   at(m: Machine, n: number): Uint8Array {
-    let v = Math.min(this.entries.length, n);
+    let v = Math.min(this.n, n);
     for (let i = 0; i < v; i++) {
-      if (!this.same(this.entries[i], m, i)) {
+      if (!this.same(m, i)) {
         v = i;
         break;
       }
     }
-    if (v < n) this.entries.length = v;
-    if (n * 32 > this.hashes.length) {
-      let size = this.hashes.length / 32;
+    if (n > this.ret.length) {
+      let size = this.ret.length;
       while (size < n) size *= 2;
+      this.ret = grown(this.ret, new Int32Array(size));
+      this.fp = grown(this.fp, new Int32Array(size));
+      this.nl = grown(this.nl, new Int32Array(size));
+      this.base = grown(this.base, new Int32Array(size));
       this.items = grown(this.items, new Uint8Array(size * 36));
       this.hashes = grown(this.hashes, new Uint8Array(size * 32));
     }
     for (let i = v; i < n; i++) {
-      const fp = m.fFp[i], nl = m.fNl[i];
-      // hashed from the machine's arrays (off the JS heap), not the small copies kept to compare
-      const localsRoot = valuesRoot(m.ll, m.lh, fp, nl);
-      this.entries.push({ ret: m.fRet[i], fp, nl, lo: m.ll.slice(fp, fp + nl), hi: m.lh.slice(fp, fp + nl), localsRoot });
-      this.items.set(localsRoot, 36 * i);
+      const fp = m.fFp[i], nl = m.fNl[i], a = i === 0 ? 0 : this.base[i - 1] + this.nl[i - 1];
+      if (a + nl > this.lo.length) {
+        let size = this.lo.length;
+        while (size < a + nl) size *= 2;
+        this.lo = grown(this.lo, new Int32Array(size));
+        this.hi = grown(this.hi, new Int32Array(size));
+      }
+      this.ret[i] = m.fRet[i];
+      this.fp[i] = fp;
+      this.nl[i] = nl;
+      this.base[i] = a;
+      for (let k = 0; k < nl; k++) (this.lo[a + k] = m.ll[fp + k]), (this.hi[a + k] = m.lh[fp + k]);
+      // hashed from the machine's arrays (off the JS heap), not the copies kept to compare
+      valuesRoot(m.ll, m.lh, fp, nl, this.items, 36 * i);
       put32(this.items, 36 * i + 32, m.fRet[i]);
     }
     if (v < n) chainHashes(P_FRAME, this.items, 36, v, n, this.hashes);
-    return n === 0 ? ZERO32 : this.hashes.slice((n - 1) * 32, n * 32);
+    // frames past n, when the ones below are unchanged, are still a correct chain of their own
+    // copies (a later look re-validates them)
+    this.n = v === n ? Math.max(this.n, n) : n;
+    return n === 0 ? ZERO32 : this.hashes.subarray((n - 1) * 32, n * 32);
   }
 
-  entry(i: number): FrameEntry {
-    return this.entries[i];
+  /** Saved frame i's return pc and locals root (valid as of the last at(m, n) with n > i). */
+  entry(i: number): { ret: number; localsRoot: Uint8Array } {
+    return { ret: this.ret[i], localsRoot: this.items.slice(36 * i, 36 * i + 32) };
   }
 
   /** Chain hash up to and including saved frame i (valid as of the last at(m, n) with n > i). */
@@ -729,22 +758,23 @@ export class StateTracker {
   readonly out = new OutputCommit();
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
-  private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree } | null = null;
+  private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree; root: Uint8Array } | null = null;
   // fixed for the machine's env (the limits, memory ceiling, input and table never change): looked
   // up once, as each lookup on a cold cache showed in the per-root profile
   private limits: Uint8Array | null = null;
   private table: ZTree | null = null;
+  private tableRootBytes: Uint8Array | null = null;
   private inRoot: Uint8Array | null = null;
   /** The aux hash and the parts it was computed from (limits ‖ four roots). */
   private auxKey = new Uint8Array(20 + 4 * 32);
   private auxHash: Uint8Array | null = null;
   /** The current frame's locals as of the last look: their root, and their tree once a witness asked. */
   private localsCache: { fp: number; n: number; lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
-  /** The parts of the last look (see look()); regs and memInfo are written in place. */
+  /** The parts of the last look (see look()); regs, memInfo, memRoot, outputRoot and coldHash are written in place. */
   private readonly parts: Components = {
-    regs: new Uint8Array(32), stackHash: ZERO32, localsRoot: ZERO32, codeRoot: ZERO32, coldHash: ZERO32, memInfo: new Uint8Array(8),
-    memRoot: ZERO32, framesHash: ZERO32, auxHash: ZERO32, limits: ZERO32, globalsRoot: ZERO32, tableRoot: ZERO32,
-    inputRoot: ZERO32, outputRoot: ZERO32, root: ZERO32,
+    regs: new Uint8Array(32), stackHash: ZERO32, localsRoot: ZERO32, codeRoot: ZERO32, coldHash: new Uint8Array(32), memInfo: new Uint8Array(8),
+    memRoot: new Uint8Array(32), framesHash: ZERO32, auxHash: ZERO32, limits: ZERO32, globalsRoot: ZERO32, tableRoot: ZERO32,
+    inputRoot: ZERO32, outputRoot: new Uint8Array(32), root: ZERO32,
   };
 
   constructor(readonly m: Machine) {
@@ -771,7 +801,7 @@ export class StateTracker {
   }
 
   /** The output tree, up to date. */
-  outTree(): Tree {
+  outTree(): MerkleTree {
     return this.out.sync(this.m);
   }
 
@@ -798,21 +828,21 @@ export class StateTracker {
     }
     if (c === null || c.lo.length < nl) {
       const cap = Math.max(nl, 2 * (c?.lo.length ?? 16));
-      c = this.localsCache = { fp, n: nl, lo: offHeapInt32(cap), hi: offHeapInt32(cap), root: ZERO32, tree: null };
+      c = this.localsCache = { fp, n: nl, lo: offHeapInt32(cap), hi: offHeapInt32(cap), root: new Uint8Array(32), tree: null };
       k = 0;
     }
     // from the first difference (new values), or from 0 (another frame)
     for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
     c.fp = fp;
     c.n = nl;
-    c.root = valuesRoot(c.lo, c.hi, 0, nl);
+    valuesRoot(c.lo, c.hi, 0, nl, c.root);
     c.tree = null;
     return c;
   }
 
   /** Root of the current frame's locals. */
   localsRoot(): Uint8Array {
-    return this.locals().root;
+    return this.locals().root.slice();
   }
 
   /** Tree of the current frame's locals (for witnesses). */
@@ -822,16 +852,20 @@ export class StateTracker {
   }
 
   globalsTree(): ZTree {
+    return this.globals().tree;
+  }
+
+  /** The globals' tree and root, cached while they are unchanged (compared, not hashed). */
+  private globals(): NonNullable<StateTracker["globalsCache"]> {
     const gl = this.m.env.globalsLo, gh = this.m.env.globalsHi;
     const c = this.globalsCache;
     if (c && c.lo.length === gl.length) {
       let same = true;
       for (let k = 0; k < gl.length && same; k++) same = c.lo[k] === gl[k] && c.hi[k] === gh[k];
-      if (same) return c.tree;
+      if (same) return c;
     }
     const tree = valuesTree(gl, gh, 0, gl.length);
-    this.globalsCache = { lo: gl.slice(), hi: gh.slice(), tree };
-    return tree;
+    return (this.globalsCache = { lo: gl.slice(), hi: gh.slice(), tree, root: tree.root() });
   }
 
   limitsBytes(): Uint8Array {
@@ -840,11 +874,11 @@ export class StateTracker {
   }
 
   stackHashAt(n: number): Uint8Array {
-    return this.stack.at(this.m, n);
+    return this.stack.at(this.m, n).slice();
   }
 
   framesHashAt(n: number): Uint8Array {
-    return this.frames.at(this.m, n);
+    return this.frames.at(this.m, n).slice();
   }
 
   /** The input root: cached per input array, else from the task's copy in memory when it made one. */
@@ -880,24 +914,24 @@ export class StateTracker {
   private look(): Components {
     const m = this.m, c = this.parts;
     c.regs = regsBytes(this.regs(), c.regs);
-    c.stackHash = this.stackHashAt(m.sp);
-    c.localsRoot = this.localsRoot();
+    c.stackHash = this.stack.at(m, m.sp);
+    c.localsRoot = this.locals().root;
     c.codeRoot = this.prog.root;
     c.limits = this.limitsBytes();
-    c.globalsRoot = this.globalsTree().root();
-    c.tableRoot = this.tableTree().root();
+    c.globalsRoot = this.globals().root;
+    c.tableRoot = this.tableRootBytes ??= this.tableTree().root();
     // memory first: the input root may be read off the task's copy of its input (inputRootViaCopy)
     const mt = this.memTree();
-    c.memRoot = mt.node(mt.depth, 0);
+    mt.node(mt.depth, 0, c.memRoot);
     c.inputRoot = this.inRoot ??= this.inputRootNow(mt);
     m.inputCopyEnds.length = 0; // a hint for this look only
     const ot = this.outTree();
-    c.outputRoot = ot.node(ot.depth, 0);
+    ot.node(ot.depth, 0, c.outputRoot);
     c.auxHash = this.aux(c.limits, c.globalsRoot, c.tableRoot, c.inputRoot, c.outputRoot);
     c.memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen, c.memInfo);
-    c.framesHash = this.framesHashAt(m.depth - 1);
-    c.coldHash = hashParts(P_COLD, c.memInfo, c.memRoot, c.framesHash, c.auxHash);
-    c.root = hashParts(P_STATE, c.regs, c.stackHash, c.localsRoot, c.codeRoot, c.coldHash);
+    c.framesHash = this.frames.at(m, m.depth - 1);
+    hashPartsInto(c.coldHash, P_COLD, [c.memInfo, c.memRoot, c.framesHash, c.auxHash]);
+    c.root = hashPartsInto(undefined, P_STATE, [c.regs, c.stackHash, c.localsRoot, c.codeRoot, c.coldHash]);
     return c;
   }
 
