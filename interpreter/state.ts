@@ -571,6 +571,16 @@ class OutputCommit {
   len = 0;
   depth = -1;
 
+  /** The output root into out: the zero tree's while there is no output (no tree built for it). */
+  root(m: Machine, out: Uint8Array): Uint8Array {
+    if (m.outLen === 0) {
+      out.set(Z[outputDepth(m.limits.outputBytes)]);
+      return out;
+    }
+    const t = this.sync(m);
+    return t.node(t.depth, 0, out);
+  }
+
   sync(m: Machine): MerkleTree {
     const d = outputDepth(m.limits.outputBytes);
     if (this.tree === null || d !== this.depth || m.outLen < this.len) {
@@ -758,7 +768,7 @@ export class StateTracker {
   readonly out = new OutputCommit();
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
-  private globalsCache: { lo: Int32Array; hi: Int32Array; tree: ZTree; root: Uint8Array } | null = null;
+  private globalsCache: { lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
   // fixed for the machine's env (the limits, memory ceiling, input and table never change): looked
   // up once, as each lookup on a cold cache showed in the per-root profile
   private limits: Uint8Array | null = null;
@@ -852,10 +862,11 @@ export class StateTracker {
   }
 
   globalsTree(): ZTree {
-    return this.globals().tree;
+    const c = this.globals();
+    return (c.tree ??= valuesTree(c.lo, c.hi, 0, c.lo.length));
   }
 
-  /** The globals' tree and root, cached while they are unchanged (compared, not hashed). */
+  /** The globals' root (and their tree once a witness asked), cached while they are unchanged (compared, not hashed). */
   private globals(): NonNullable<StateTracker["globalsCache"]> {
     const gl = this.m.env.globalsLo, gh = this.m.env.globalsHi;
     const c = this.globalsCache;
@@ -864,8 +875,8 @@ export class StateTracker {
       for (let k = 0; k < gl.length && same; k++) same = c.lo[k] === gl[k] && c.hi[k] === gh[k];
       if (same) return c;
     }
-    const tree = valuesTree(gl, gh, 0, gl.length);
-    return (this.globalsCache = { lo: gl.slice(), hi: gh.slice(), tree, root: tree.root() });
+    const lo = gl.slice(), hi = gh.slice();
+    return (this.globalsCache = { lo, hi, root: valuesRoot(lo, hi, 0, lo.length), tree: null });
   }
 
   limitsBytes(): Uint8Array {
@@ -925,8 +936,7 @@ export class StateTracker {
     mt.node(mt.depth, 0, c.memRoot);
     c.inputRoot = this.inRoot ??= this.inputRootNow(mt);
     m.inputCopyEnds.length = 0; // a hint for this look only
-    const ot = this.outTree();
-    ot.node(ot.depth, 0, c.outputRoot);
+    this.out.root(m, c.outputRoot);
     c.auxHash = this.aux(c.limits, c.globalsRoot, c.tableRoot, c.inputRoot, c.outputRoot);
     c.memInfo = memInfoBytes(m.memoryBytes().length / PAGE_BYTES, m.outLen, c.memInfo);
     c.framesHash = this.frames.at(m, m.depth - 1);

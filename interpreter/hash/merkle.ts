@@ -126,10 +126,13 @@ export class MerkleTree {
   private levels: Uint8Array[] = [];
   private levels32: Uint32Array[] = [];
   private block = new Uint8Array(0);
-  private first = new Uint32Array(MAX_MERKLE_DEPTH + 1);
-  private count = new Uint32Array(MAX_MERKLE_DEPTH + 1);
+  // first and count share one array (a typed array's own backing store costs ~2.5 us to allocate:
+  // a state root's first look creates several trees)
+  private readonly layoutWords = new Uint32Array(2 * (MAX_MERKLE_DEPTH + 1));
+  private readonly first = this.layoutWords.subarray(0, MAX_MERKLE_DEPTH + 1);
+  private readonly count = this.layoutWords.subarray(MAX_MERKLE_DEPTH + 1);
   /** dirty leaf indices (deduplicated through dirtyBits for indices inside the backing array) */
-  private dirtyList = new Uint32Array(1024);
+  private dirtyList = new Uint32Array(64);
   private nDirty = 0;
   private dirtyBits = new Uint8Array(0);
 
