@@ -1,7 +1,8 @@
 /**
  * The optional native batch hasher (native/keccak8.c): Merkle-node hashing four or eight nodes per
- * permutation with AVX-512, about 4.5x the WebAssembly module's throughput (docs/HASHING.md), and
- * the memory commitment's dirty-leaf scan (marksAbove) eight marks per compare.
+ * permutation with AVX-512, about 4.5x the WebAssembly module's throughput (docs/HASHING.md), single
+ * messages and hash chains on one lane, and the memory commitment's dirty-leaf scan (marksAbove)
+ * eight marks per compare.
  *
  * It is built on first use with the system C compiler (`$CC`, else `cc`) against the Node-API
  * headers that ship with Node (next to the node binary, or npm's `nodedir`), into
