@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import keccak256Npm from "keccak256";
@@ -19,7 +20,7 @@ import {
   zeroHashesFor,
 } from "../../interpreter/hash/keccak.js";
 import { MerkleTree, zeroHashesFlat } from "../../interpreter/hash/merkle.js";
-import { marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
+import { NATIVE_ADDON, marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
 import { bytes, rng } from "./deterministic.js";
 
 // Two references: the `keccak256` package (native `keccak` addon where its prebuild loads) and the
@@ -270,6 +271,28 @@ describe(`native batch hasher (${nativeHasher ? "AVX-512" : "unavailable: " + na
     nativeHasher!.hashPairs(1, both, 0, 64 * n, n);
     for (let i = 0; i < n; i++) out.set(hash2(1, src.subarray(64 * i, 64 * i + 32), src.subarray(64 * i + 32, 64 * i + 64)), 32 * i);
     expect(hex(both.subarray(64 * n))).toBe(hex(out));
+  });
+
+  // 512-bit instructions slow the interpreter for ~2 ms after them (docs/HASHING.md, "Vector width"),
+  // and a compiler may emit them for plain C in an avx512f function (a zeroed array did, once): only
+  // the wide batch path may contain them. Needs binutils' objdump.
+  const disassembly = (() => {
+    try {
+      return nativeHasher ? execFileSync("objdump", ["-d", "--no-show-raw-insn", NATIVE_ADDON], { encoding: "utf8", maxBuffer: 64 << 20 }) : null;
+    } catch {
+      return null;
+    }
+  })();
+  it.runIf(disassembly)("512-bit registers appear only in the wide batch path (hash8, permute8)", () => {
+    const wide = new Set<string>();
+    let fn = "";
+    for (const line of disassembly!.split("\n")) {
+      const head = /^[0-9a-f]+ <([^>]+)>:/.exec(line);
+      if (head) fn = head[1];
+      else if (line.includes("%zmm")) wide.add(fn);
+    }
+    expect(wide.size).toBeGreaterThan(0); // the wide path itself
+    expect([...wide].filter((f) => !/^(hash8|permute8)(\.|$)/.test(f))).toEqual([]);
   });
 
   it.runIf(nativeHasher)("rejects ranges outside the array and wrong argument types", () => {
