@@ -20,7 +20,7 @@
  */
 import { chainHashes, keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes, zeroHashesFlat } from "./hash/merkle.js";
-import { marksAbove, nativeHasher } from "./hash/native.js";
+import { marksAbove, nativeHasher, offHeap } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
 import { Machine, type Snapshot } from "./machine.js";
@@ -228,14 +228,9 @@ export function valuesTree(lo: Int32Array, hi: Int32Array, off: number, n: numbe
   return new ZTree(leaves, leaves.length / 32, valuesDepth(n));
 }
 
-function offHeapInt32(n: number): Int32Array {
-  return new Int32Array(Buffer.allocUnsafeSlow(4 * n).buffer, 0, n);
-}
-
-// The native valuesRoot's output: a fresh 32-byte array lives on the JS heap, and Node-API moves such
-// an array's bytes off the heap before it hands them to C (+0.6 us a call, measured); this one is
-// allocated off the heap once.
-const valuesOut = new Uint8Array(Buffer.allocUnsafeSlow(32).buffer, 0, 32);
+// The native valuesRoot's output, allocated off the JS heap once (a fresh 32-byte array per call
+// would live on it: see offHeap).
+const valuesOut = offHeap(Uint8Array, 32);
 
 /**
  * Root of the values tree (no tree kept): one native call when the addon is loaded (a state root
@@ -558,7 +553,7 @@ class MemoryCommit {
     if (t === null) return (this.tree = new MerkleTree(depth, () => m.memoryBytes()));
     if (depth > t.depth) t.deepen(depth); // memory.grow: the old tree is the new one's leftmost subtree
     const n = Math.min(m.memoryBytes().length >>> 5, m.mark.length);
-    if (this.dirty.length < n) this.dirty = new Uint32Array(Buffer.allocUnsafeSlow(4 * n).buffer, 0, n); // written before read: no zeroing
+    if (this.dirty.length < n) this.dirty = offHeap(Uint32Array, n); // written before read: no zeroing
     const k = marksAbove(m.mark, n, since, this.dirty);
     t.update(this.dirty.subarray(0, k));
     return t;
@@ -634,8 +629,7 @@ class StackChain {
     const lim = Math.min(this.valid, n);
     const v = Math.min(firstDiff(this.lo, sl, lim), firstDiff(this.hi, sh, lim));
     if (n > this.lo.length) {
-      let size = this.lo.length;
-      while (size < n) size *= 2;
+      const size = roomFor(this.lo.length, n);
       this.lo = grown(this.lo, new Int32Array(size));
       this.hi = grown(this.hi, new Int32Array(size));
       this.items = grown(this.items, new Uint8Array(size * 8));
@@ -652,6 +646,12 @@ class StackChain {
     this.valid = Math.max(n, v === n ? this.valid : n);
     return n === 0 ? ZERO32 : this.hashes.subarray((n - 1) * 32, n * 32);
   }
+}
+
+/** The capacity, doubled from `size` as often as needed, for `need` elements. */
+function roomFor(size: number, need: number): number {
+  while (size < need) size *= 2;
+  return size;
 }
 
 /** `to` with `from` copied to its start. */
@@ -696,8 +696,7 @@ class FrameChain {
       }
     }
     if (n > this.ret.length) {
-      let size = this.ret.length;
-      while (size < n) size *= 2;
+      const size = roomFor(this.ret.length, n);
       this.ret = grown(this.ret, new Int32Array(size));
       this.fp = grown(this.fp, new Int32Array(size));
       this.nl = grown(this.nl, new Int32Array(size));
@@ -708,8 +707,7 @@ class FrameChain {
     for (let i = v; i < n; i++) {
       const fp = m.fFp[i], nl = m.fNl[i], a = i === 0 ? 0 : this.base[i - 1] + this.nl[i - 1];
       if (a + nl > this.lo.length) {
-        let size = this.lo.length;
-        while (size < a + nl) size *= 2;
+        const size = roomFor(this.lo.length, a + nl);
         this.lo = grown(this.lo, new Int32Array(size));
         this.hi = grown(this.hi, new Int32Array(size));
       }
@@ -825,8 +823,8 @@ export class StateTracker {
 
   /**
    * The current frame's locals, cached while they are unchanged (compared, not hashed). The cache's
-   * arrays are refilled in place (grown when a frame has more locals), and live off the JS heap:
-   * Node-API would copy small on-heap arrays off it on their first native call.
+   * arrays are refilled in place (grown when a frame has more locals); the root is hashed from the
+   * machine's arrays (off the JS heap), as the frame chain's are.
    */
   private locals(): NonNullable<StateTracker["localsCache"]> {
     const m = this.m, fp = m.fp, nl = m.nl, ll = m.ll, lh = m.lh;
@@ -837,15 +835,15 @@ export class StateTracker {
       if (k === nl) return c;
     }
     if (c === null || c.lo.length < nl) {
-      const cap = Math.max(nl, 2 * (c?.lo.length ?? 16));
-      c = this.localsCache = { fp, n: nl, lo: offHeapInt32(cap), hi: offHeapInt32(cap), root: new Uint8Array(32), tree: null };
+      const cap = roomFor(c?.lo.length ?? 16, nl);
+      c = this.localsCache = { fp, n: nl, lo: new Int32Array(cap), hi: new Int32Array(cap), root: new Uint8Array(32), tree: null };
       k = 0;
     }
     // from the first difference (new values), or from 0 (another frame)
     for (; k < nl; k++) (c.lo[k] = ll[fp + k]), (c.hi[k] = lh[fp + k]);
     c.fp = fp;
     c.n = nl;
-    valuesRoot(c.lo, c.hi, 0, nl, c.root);
+    valuesRoot(ll, lh, fp, nl, c.root);
     c.tree = null;
     return c;
   }

@@ -22,7 +22,7 @@
  * which only `scratch()` with a larger size (or a large keccak256 input) does.
  */
 import { keccakWasmBytes } from "./build.js";
-import { nativeHasher } from "./native.js";
+import { nativeHasher, offHeap } from "./native.js";
 
 interface KeccakExports {
   memory: WebAssembly.Memory;
@@ -99,17 +99,15 @@ export function scratch(bytes: number = 0): Uint8Array {
 
 // Single messages go to the native hasher when it is loaded (one lane of its 256-bit permutation,
 // ~0.35 us a block against ~0.8 us here: about even for one short message once the Node-API
-// crossing is paid, ahead for longer ones), staged through arrays off the JS heap, as Node-API
-// copies a small on-heap array off the heap on every call.
-const offHeap = (n: number) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-let stageIn = offHeap(256);
-const stageOut = offHeap(32);
+// crossing is paid, ahead for longer ones), staged through arrays off the JS heap.
+let stageIn = offHeap(Uint8Array, 256);
+const stageOut = offHeap(Uint8Array, 32);
 
 /** keccak256 of any byte string. Returns a new 32-byte array (or writes into `out`). */
 export function keccak256(data: Uint8Array, out?: Uint8Array): Uint8Array {
   const len = data.length;
   if (nativeHasher !== null) {
-    if (len > stageIn.length) stageIn = offHeap(Math.max(len, 2 * stageIn.length));
+    if (len > stageIn.length) stageIn = offHeap(Uint8Array, Math.max(len, 2 * stageIn.length));
     stageIn.set(data);
     nativeHasher.keccak(stageIn, len, stageOut);
     if (out) {
@@ -140,7 +138,7 @@ const CHAIN_MAX_ITEM = 135 - 33;
  * The pushes of a hash chain: for from <= i < to,
  *   hashes[32 i ..] = keccak256(prefix ‖ below ‖ items[itemLen i .. itemLen (i + 1))),
  * below = hashes[32 (i - 1) ..], or 32 zero bytes for i = 0. One native call for them all when the
- * addon is loaded (pass arrays allocated off the JS heap: Node-API copies small on-heap ones).
+ * addon is loaded (pass arrays off the JS heap: see offHeap in native.ts).
  */
 export function chainHashes(prefix: number, items: Uint8Array, itemLen: number, from: number, to: number, hashes: Uint8Array): void {
   if (nativeHasher !== null) nativeHasher.chainHashes(prefix, items, itemLen, from, to, hashes);

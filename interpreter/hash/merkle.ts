@@ -31,7 +31,7 @@ import {
   subtreeRoot,
   zeroHashesFor,
 } from "./keccak.js";
-import { nativeHasher } from "./native.js";
+import { nativeHasher, offHeap } from "./native.js";
 
 /** Domain prefix of Merkle interior nodes. */
 export const MERKLE_NODE_PREFIX = 0x01;
@@ -282,7 +282,7 @@ export class MerkleTree {
   private layout(caps: number[], keep: boolean): void {
     let total = 0;
     for (let l = 1; l < caps.length; l++) total += caps[l];
-    const block = new Uint8Array(Buffer.allocUnsafeSlow(total * WORD).buffer, 0, total * WORD);
+    const block = offHeap(Uint8Array, total * WORD);
     const levels = [new Uint8Array(0)], levels32 = [new Uint32Array(0)];
     for (let l = 1, at = 0; l < caps.length; l++) {
       const lv = block.subarray(at * WORD, (at + caps[l]) * WORD);
