@@ -140,6 +140,8 @@ describe("task programs: every step", () => {
 // ------------------------------------------------------------------------------------------------
 
 describe("roots", () => {
+  const sort = loadTask("sort"), sha = loadTask("sha256d");
+
   test("memory root equals merkletreejs over the same leaves", async () => {
     const prog = await taskFromWat(ALL_PROGRAMS.find((p) => p.name === "memory.copy and memory.fill")!.wat);
     const m = Machine.forTask(prog, new Uint8Array(0));
@@ -167,9 +169,8 @@ describe("roots", () => {
     }
   });
 
-  test("rootsAtSteps: same roots as stepping, any order, past the end; snapshots restore to the same root", () => {
-    const prog = loadTask("sort");
-    if (!prog) return;
+  test.skipIf(!sort)("rootsAtSteps: same roots as stepping, any order, past the end; snapshots restore to the same root", () => {
+    const prog = sort!;
     const input = new Uint8Array(new Uint32Array([5, 4, 3, 2, 1, 9, 8, 7]).buffer);
     const m = Machine.forTask(prog, input);
     const byStep: string[] = [hexOf(stateRoot(m))];
@@ -187,9 +188,8 @@ describe("roots", () => {
     expect(rootsAtSteps(prog, input, {}, [3, 2]).map(hexOf)).toEqual([byStep[3], byStep[2]]);
   });
 
-  test("the tracker's incremental roots match fresh machines restored from snapshots", () => {
-    const prog = loadTask("sha256d");
-    if (!prog) return;
+  test.skipIf(!sha)("the tracker's incremental roots match fresh machines restored from snapshots", () => {
+    const prog = sha!;
     const m = Machine.forTask(prog, new Uint8Array(80 * 3).fill(7));
     for (let i = 0; i < 8; i++) {
       m.run(2345 + i * 1000);
@@ -209,13 +209,11 @@ describe("roots", () => {
     }
   });
 
-  test("the input root read off the task's copy of its input: readInput's copy, a copy sorted in place, a false hint", () => {
-    const sha = loadTask("sha256d"), sort = loadTask("sort");
-    if (!sha || !sort) return;
+  test.skipIf(!sha || !sort)("the input root read off the task's copy of its input: readInput's copy, a copy sorted in place, a false hint", () => {
     const words = (n: number) => new Uint8Array(Uint32Array.from({ length: n }, (_, i) => (i * 2654435761) >>> 0).buffer);
     const cases = [
-      { name: "sha256d", prog: sha, input: words(20 * 400), after: 5000 }, // the copy stays as read
-      { name: "sort", prog: sort, input: words(3000), after: 10 ** 9 }, // sorted: no longer the input
+      { name: "sha256d", prog: sha!, input: words(20 * 400), after: 5000 }, // the copy stays as read
+      { name: "sort", prog: sort!, input: words(3000), after: 10 ** 9 }, // sorted: no longer the input
     ];
     for (const c of cases) {
       const m = Machine.forTask(c.prog, c.input);
@@ -233,7 +231,7 @@ describe("roots", () => {
     }
     // a hint that points at bytes unequal to the input (or outside it) changes nothing
     const input = words(2048);
-    const m = Machine.forTask(sha, input);
+    const m = Machine.forTask(sha!, input);
     m.inputCopyEnds.push(32 * 1024, 0, 65536, 8192, 3, 1);
     expect(inputCopyRun(m.memoryBytes(), input, m.inputCopyEnds, memDepth(m.memoryBytes().length / PAGE_BYTES))).toBe(null);
     expect(hexOf(stateRoot(m))).toBe(hexOf(naiveStateRoot(m)));
