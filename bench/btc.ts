@@ -17,7 +17,7 @@
  *                  challenged: every transaction of both parties from the challenge to the payout
  *                  (the challenge, the solver's bisections, the challenger's selections, the
  *                  one-step proof, the challenger's withdrawal of its winnings), k = 16. Played by
- *                  the demo's machinery (client/demo.ts: a lying solver node whose roots are made
+ *                  the demo's machinery (relayer/demo.ts: a lying solver node whose roots are made
  *                  up from the middle of the run and an honest challenger node, in-process, on a
  *                  fresh deployment of the same contracts); `dispute` has its breakdown
  *
@@ -27,7 +27,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { splitHeaders, encodeDenseHeaders, type Checkpoint } from "../wasm-tasks/btc-headers/encoding.js";
 import { ROOT, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "../test/relay/helpers.js";
-import { runDemo } from "../client/demo.js";
+import { runDemo } from "../relayer/demo.js";
 
 const FIXTURES = resolve(ROOT, "wasm-tasks/btc-headers/fixtures");
 

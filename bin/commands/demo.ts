@@ -1,4 +1,4 @@
-import { formatSummary, runDemo } from "../../client/demo.js";
+import { formatSummary, runDemo } from "../../relayer/demo.js";
 import { intOption, parse, UsageError, type Command } from "./command.js";
 import { printJson } from "./chain.js";
 

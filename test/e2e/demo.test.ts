@@ -1,5 +1,5 @@
 /**
- * `truewasm demo` (client/demo.ts) as a child process, on a small batch of the embedded headers:
+ * `truewasm demo` (relayer/demo.ts) as a child process, on a small batch of the embedded headers:
  * the lying solver is beaten and the relay stores the new tip (text output); with --honest, the
  * challenger disputing a correct result loses (JSON summary on stdout, narration on stderr).
  */

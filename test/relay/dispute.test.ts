@@ -1,6 +1,6 @@
 /**
  * Invalid header batches rejected through the relay after a verification game, on an in-process
- * network with the node software (client/index.ts, client/relay.ts — as the demo, client/demo.ts):
+ * network with the node software (client/index.ts, relayer/relay.ts — as the demo, relayer/demo.ts):
  * the market and BtcRelay deployed on the embedded checkpoint (828,575), a LYING solver node and an
  * honest challenger node polling fast. For each of the three rules that can fail in dense mode
  * (docs/RELAY.md: pow, time, version) a 6-header slice of the embedded real batch is made invalid
@@ -41,7 +41,7 @@ import {
   type NodeHandle,
   type SolverNode,
 } from "../../client/index.js";
-import { BTC_HEADERS_WASM, DEFAULT_RELAY_CONFIG, embeddedBatch, RelayClient } from "../../client/relay.js";
+import { BTC_HEADERS_WASM, DEFAULT_RELAY_CONFIG, embeddedBatch, RelayClient } from "../../relayer/relay.js";
 import { type BtcResult, decodeOutput, headerFields, Rule, type RuleName } from "../../wasm-tasks/btc-headers/encoding.js";
 import { medianTime, validateHeaders, validateInput } from "../../wasm-tasks/btc-headers/reference.js";
 

@@ -7,7 +7,7 @@
  * (client/, solver/, verifier/) will do the same from chain events.
  */
 import hre from "hardhat";
-import { DEFAULT_RELAY_CONFIG, checkpointStruct, type RelayConfig } from "../../client/relay.js";
+import { DEFAULT_RELAY_CONFIG, checkpointStruct, type RelayConfig } from "../../relayer/relay.js";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +38,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const BTC_WASM = resolve(ROOT, "wasm-tasks/build/btc-headers.wasm");
 export const ETH = 10n ** 18n;
 
-export { DEFAULT_RELAY_CONFIG, type RelayConfig, checkpointStruct } from "../../client/relay.js";
+export { DEFAULT_RELAY_CONFIG, type RelayConfig, checkpointStruct } from "../../relayer/relay.js";
 
 export interface Market {
   ethers: Any;

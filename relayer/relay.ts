@@ -21,10 +21,10 @@ import {
   normalizeCheckpoint,
   splitHeaders,
 } from "../wasm-tasks/btc-headers/encoding.js";
-import { marketInterface, REPO_ROOT, type Artifact } from "./contracts.js";
-import type { Hex } from "./encoding.js";
-import { retry } from "./rpc.js";
-import type { TxManager } from "./txs.js";
+import { marketInterface, REPO_ROOT, type Artifact } from "../client/contracts.js";
+import type { Hex } from "../client/encoding.js";
+import { retry } from "../client/rpc.js";
+import type { TxManager } from "../client/txs.js";
 
 const ETH = 10n ** 18n;
 export const BTC_HEADERS_WASM = `${REPO_ROOT}wasm-tasks/build/btc-headers.wasm`;
