@@ -11,6 +11,7 @@
  * has an intent key, so a node killed at any point and started again neither misses nor repeats
  * anything.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { hexlify, type Provider, type Wallet } from "ethers";
 import type { Limits } from "../interpreter/isa.js";
 import { ChainSync, checkInitialRoot, fetchProgram, taskInput, type ChainEvent, type EventOf, type VerifiedProgram } from "./chain.js";
@@ -54,6 +55,8 @@ export interface SolutionRecord {
   output: Hex;
   tx: Hex;
   block: number;
+  /** Chain time (estimated) when the node applied the commitment: its window runs from about then. */
+  at?: number;
 }
 
 /** A claim this node (the solver) committed, recorded before the transaction is sent. */
@@ -86,6 +89,9 @@ export interface TaskRecord {
   solution: SolutionRecord | null;
   games: bigint[];
   seen: string;
+  /** Terms read once from taskOf (immutable): the deadline and the challenge window (seconds). */
+  deadline?: number;
+  window?: number;
   /** Role data. */
   claims?: CommittedClaim[];
   /** The challenger's check of the solution held: null when its window closed before the check. */
@@ -111,6 +117,17 @@ export interface GameRecord {
   transcript?: string;
   seen: string;
 }
+
+/** What the roles use of a task's machine run (client/execution.ts: TaskRun; or its worker proxy). */
+export interface RunHandle {
+  run(): Promise<{ steps: bigint; status: number; trap: number; finalRoot: Hex; output: Hex; opening: Hex }>;
+  rootsAt(points: readonly bigint[]): Promise<Hex[]>;
+  rootAt(t: bigint): Promise<Hex>;
+  witnessAt(t: bigint): Promise<Hex>;
+}
+
+/** The activity in progress (spawn): its key and its urgency, passed on to the machine runs it asks for. */
+export const activity = new AsyncLocalStorage<{ key: string; priority: number }>();
 
 function eventKey(e: ChainEvent): string {
   return `${e.block}.${e.logIndex}`;
@@ -144,6 +161,8 @@ export abstract class Node {
   private clock: { block: number; timestamp: number; seenAt: number } | null = null;
   private failing = new Map<string, number>();
   private snapshotMeta = new Map<string, string>();
+  /** Activities in progress (spawn), by key: at most one per task and one per game. */
+  private readonly inflight = new Map<string, Promise<void>>();
 
   constructor(
     readonly role: Role,
@@ -217,6 +236,7 @@ export abstract class Node {
         break;
       }
     }
+    await Promise.allSettled([...this.inflight.values()]);
     this.log.info("stopped", { cursor: this.sync.cursor.block, stepsExecuted: this.stepsExecuted });
   }
 
@@ -262,6 +282,7 @@ export abstract class Node {
     switch (e.kind) {
       case "TaskPosted": {
         if (this.task(e.taskId)) return;
+        const terms = await this.contracts.taskOf(e.taskId);
         this.saveTask({
           id: e.taskId,
           programRoot: e.programRoot,
@@ -278,6 +299,8 @@ export abstract class Node {
           solution: null,
           games: [],
           seen: key,
+          deadline: terms.deadline,
+          window: terms.window,
         });
         this.log.info("task seen", { taskId: e.taskId, programRoot: e.programRoot, inputBytes: e.inputLength, stepLimit: e.limits.steps });
         return;
@@ -292,7 +315,7 @@ export abstract class Node {
         if (!t || !after(key, t.seen)) return;
         t.seen = key;
         if (e.kind === "Committed") {
-          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, trap: e.trap, output: e.output, tx: e.tx, block: e.block };
+          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, trap: e.trap, output: e.output, tx: e.tx, block: e.block, at: this.chainNow() };
           this.log.info("solution committed", { taskId: e.taskId, solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, mine: this.mine(e.solver) });
         } else if (e.kind === "SolutionDefeated") {
           t.solution = null;
@@ -379,8 +402,47 @@ export abstract class Node {
   /** Role hook, after a task record changed. */
   protected async onTaskEvent(_t: TaskRecord, _e: ChainEvent): Promise<void> {}
 
-  /** The role's moves. */
+  /** The role's moves: spawns an activity per task and per game that needs one. */
   protected abstract act(): Promise<void>;
+
+  /**
+   * Starts `fn` as the activity `key` unless one is in progress: the loop does not wait for it, so
+   * a long machine run on one task never delays a move on another. `priority` (a chain time in
+   * seconds: the deadline the activity works against) orders the machine runs it asks for.
+   */
+  protected spawn(key: string, fn: () => Promise<void>, priority: number): void {
+    if (this.inflight.has(key) || this.signal.aborted) return;
+    const p = activity.run({ key, priority }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (e instanceof AbortedError || this.signal.aborted) return;
+        this.log.error("activity failed", { activity: key, error: errorMessage(e) });
+      } finally {
+        this.inflight.delete(key);
+      }
+    });
+    this.inflight.set(key, p);
+  }
+
+  /** Whether an activity is in progress. */
+  protected busy(key: string): boolean {
+    return this.inflight.has(key);
+  }
+
+  /** Deadlines learnt from state reads (game: the clock of the party to move). */
+  protected readonly deadlines = new Map<string, number>();
+
+  /** Urgency of a task's work: the task's deadline, or the end of the held solution's window. */
+  protected taskPriority(t: TaskRecord): number {
+    if (this.role === "challenger" && t.solution) return (t.solution.at ?? this.chainNow()) + (t.window ?? 3600);
+    return t.deadline ?? this.chainNow() + 86_400;
+  }
+
+  /** Urgency of a game's work: the deadline of the party to move. */
+  protected gamePriority(g: GameRecord): number {
+    return this.deadlines.get(`game:${g.id}`) ?? this.chainNow() + this.deployment.parameters.clock;
+  }
 
   // ----------------------------------------------------------------------------------------------
   // Programs, inputs, runs
@@ -431,7 +493,7 @@ export abstract class Node {
   }
 
   /** The task's run (created on first use, its first pass started); null when the task is refused. */
-  protected async taskRun(t: TaskRecord): Promise<TaskRun | null> {
+  protected async taskRun(t: TaskRecord): Promise<RunHandle | null> {
     const key = t.id.toString();
     let run = this.runs.get(key);
     if (run) return run;
@@ -463,6 +525,7 @@ export abstract class Node {
   /** Drops the runs of tasks this node has nothing more to do with; prunes round snapshots. */
   private pruneRuns(): void {
     for (const [key, run] of this.runs) {
+      if (this.inflight.has(`task:${key}`) || [...this.games.values()].some((g) => g.taskId?.toString() === key && this.inflight.has(`game:${g.id}`))) continue;
       const t = this.tasks.get(key);
       const active = [...this.games.values()].filter((g) => g.taskId?.toString() === key && g.result === null);
       if (!t || (active.length === 0 && (t.stage !== "open" || !this.needsRun(t)))) {
@@ -533,6 +596,7 @@ export abstract class Node {
   protected async liveGame(g: GameRecord): Promise<GameView | null> {
     const v = await this.contracts.gameOf(g.id);
     if (!isActive(v.phase)) return null;
+    if (v.deadline) this.deadlines.set(`game:${g.id}`, v.deadline);
     if (v.lo !== g.position.lo || v.hi !== g.position.hi || v.phase !== positionPhase(g.position)) return null;
     return v;
   }

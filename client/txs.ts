@@ -124,7 +124,21 @@ export class TxManager {
    * Sends `call` under `intent` unless a transaction for it exists (then waits for that one).
    * Throws TxWouldRevert when the call would revert (nothing sent).
    */
-  async send(intent: string, call: Call, opts: { gasLimit?: bigint } = {}): Promise<TxOutcome> {
+  send(intent: string, call: Call, opts: { gasLimit?: bigint } = {}): Promise<TxOutcome> {
+    // concurrent sends of one intent share one transaction
+    let p = this.sending.get(intent);
+    if (!p) {
+      p = this.sendOnce(intent, call, opts).finally(() => this.sending.delete(intent));
+      this.sending.set(intent, p);
+    }
+    return p;
+  }
+
+  private readonly sending = new Map<string, Promise<TxOutcome>>();
+  /** Nonce allocation, signing and the record's write are serialised (concurrent activities send). */
+  private signing: Promise<unknown> = Promise.resolve();
+
+  private async sendOnce(intent: string, call: Call, opts: { gasLimit?: bigint }): Promise<TxOutcome> {
     const existing = this.get(intent);
     if (existing && existing.status !== "dropped") return this.settle(existing);
     const from = this.wallet.address;
@@ -145,6 +159,18 @@ export class TxManager {
     }
     this.chainId ??= (await this.rpc("getNetwork", () => this.provider.getNetwork())).chainId;
     const fee = await this.rpc("getFeeData", () => this.provider.getFeeData());
+    const signed = this.signing.then(() => this.signAndRecord(intent, call, gasLimit!, fee));
+    this.signing = signed.catch(() => undefined);
+    const record = await signed;
+    this.log.info("tx sent", { intent, what: call.what, hash: record.hash, nonce: record.nonce });
+    this.onSent?.(record);
+    return this.settle(record);
+  }
+
+  /** Called after each new transaction went on the wire (metrics). */
+  onSent?: (r: TxRecord) => void;
+
+  private async signAndRecord(intent: string, call: Call, gasLimit: bigint, fee: { maxFeePerGas: bigint | null; gasPrice: bigint | null; maxPriorityFeePerGas: bigint | null }): Promise<TxRecord> {
     const nonce = await this.allocateNonce();
     const tx = Transaction.from({
       type: 2,
@@ -162,9 +188,8 @@ export class TxManager {
     const record: TxRecord = { intent, what: call.what, to: call.to, value: call.value, nonce, hash, raw, status: "sent", sentAt: Date.now() };
     this.save(record); // persisted before it goes on the wire
     this.nextNonce = nonce + 1;
-    this.log.info("tx sent", { intent, what: call.what, hash, nonce });
     await this.broadcast(record);
-    return this.settle(record);
+    return record;
   }
 
   private async allocateNonce(): Promise<number> {

@@ -13,8 +13,7 @@ import { getBytes } from "ethers";
 import { falseClaim } from "../client/encoding.js";
 import { Stage } from "../client/contracts.js";
 import { innerPoints, Phase } from "../client/game.js";
-import { Node, type CommittedClaim, type GameRecord, type NodeOptions, type TaskRecord } from "../client/node.js";
-import type { TaskRun } from "../client/execution.js";
+import { Node, type CommittedClaim, type GameRecord, type NodeOptions, type RunHandle, type TaskRecord } from "../client/node.js";
 
 export interface SolverOptions extends NodeOptions {
   /** Test behaviour: commit a false output (the roots are true up to the last step). */
@@ -44,12 +43,12 @@ export class SolverNode extends Node {
     for (const t of [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (this.signal.aborted) return;
       if (t.stage !== "open" || t.program === "refused") continue;
-      if (t.solution === null) await this.maybeCommit(t);
-      else if (t.solution.solver.toLowerCase() === this.address.toLowerCase()) await this.maybeFinalize(t);
+      if (t.solution === null) this.spawn(`task:${t.id}`, () => this.maybeCommit(t), this.taskPriority(t));
+      else if (t.solution.solver.toLowerCase() === this.address.toLowerCase()) this.spawn(`task:${t.id}`, () => this.maybeFinalize(t), this.taskPriority(t));
     }
     for (const g of this.activeGames("solver")) {
       if (this.signal.aborted) return;
-      await this.play(g);
+      this.spawn(`game:${g.id}`, () => this.play(g), this.gamePriority(g));
     }
   }
 
@@ -137,7 +136,7 @@ export class SolverNode extends Node {
   }
 
   /** The roots this node stands by at `points`: the claim's (true before lieFrom, made up after). */
-  private async claimRoots(t: TaskRecord, run: TaskRun, claim: CommittedClaim, points: bigint[]): Promise<Hex[]> {
+  private async claimRoots(t: TaskRecord, run: RunHandle, claim: CommittedClaim, points: bigint[]): Promise<Hex[]> {
     const lieFrom = claim.lieFrom ?? claim.steps + 1n;
     const honest = points.filter((p) => p < lieFrom && p < claim.steps);
     const truth = await run.rootsAt(honest);

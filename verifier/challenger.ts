@@ -28,11 +28,11 @@ export class ChallengerNode extends Node {
       if (this.signal.aborted) return;
       if (t.stage !== "open" || t.program === "refused" || !t.solution) continue;
       if (t.solution.solver.toLowerCase() === this.address.toLowerCase()) continue;
-      await this.check(t);
+      this.spawn(`task:${t.id}`, () => this.check(t), this.taskPriority(t));
     }
     for (const g of this.activeGames("challenger")) {
       if (this.signal.aborted) return;
-      await this.play(g);
+      this.spawn(`game:${g.id}`, () => this.play(g), this.gamePriority(g));
     }
   }
 
