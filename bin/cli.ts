@@ -53,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`truewasm ${name}: ${e.message}\n\n${cmd.usage}`);
       return 2;
     }
-    console.error(`truewasm ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    // the node's own message (a revert reason, a refused transaction), not ethers' whole request
+    const { nodeMessage } = await import("../client/rpc.js");
+    console.error(`truewasm ${name}: ${nodeMessage(e)}`);
     return 1;
   }
 }

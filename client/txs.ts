@@ -10,12 +10,18 @@
  *
  * Gas is estimated first: a call that would revert is never sent (TxWouldRevert, with the custom
  * error's name), which is how the nodes learn "not yet" (a window still open, a clock not run out).
+ *
+ * Nothing is sent that cannot be mined: the gas limit never exceeds the per-transaction cap
+ * (EIP-7825, 2^24) or the block's gas limit, and a call that cannot fit under them fails before
+ * anything is signed (TxTooLarge: its calldata size, the gas it needs, the cap). A signed transaction
+ * the node refuses (a gas floor, funds, a fee) fails at once with the node's own message
+ * (TxRejected); only a dropped connection or a timeout is retried.
  */
-import { Transaction, type Provider, type TransactionReceipt, type Wallet } from "ethers";
+import { getBytes, Transaction, type Provider, type TransactionReceipt, type Wallet } from "ethers";
 import type { Call, Contracts } from "./contracts.js";
 import type { Hex } from "./encoding.js";
 import { errorMessage, silentLogger, type Logger } from "./log.js";
-import { retry, sleep, type RetryOptions } from "./rpc.js";
+import { AbortedError, isTransient, nodeMessage, retry, RpcUnavailable, sleep, type RetryOptions } from "./rpc.js";
 import type { Store } from "./store.js";
 
 export interface TxRecord {
@@ -44,24 +50,82 @@ export interface TxOutcome {
   receipt: TransactionReceipt | null;
 }
 
-/** The call would revert: it was not sent. */
+/** The call would revert: it was not sent. `errorName`: the custom error's name, if one was decoded. */
 export class TxWouldRevert extends Error {
   constructor(
     readonly what: string,
     readonly errorName: string | null,
     readonly detail: string,
+    readonly args: readonly unknown[] = [],
+    message?: string,
   ) {
-    super(`${what} would revert: ${errorName ?? detail}`);
+    super(message ?? `${what} would revert: ${errorName ? `${errorName}(${args.map(String).join(", ")})` : detail}`);
   }
 }
+
+/** EIP-7825 (Osaka): the most gas one transaction may use, 2^24. Hardhat enforces it. */
+export const TX_GAS_CAP = 16_777_216n;
+
+/**
+ * Gas a transaction's calldata costs at least (EIP-2028, EIP-7623): tokens = zero bytes + 4 per
+ * non-zero byte; `standard` = 21,000 + 4 per token (execution comes on top), `floor` = 21,000 + 10 per
+ * token (what the transaction costs at least, whatever it executes).
+ */
+export function calldataGas(data: string | Uint8Array): { bytes: number; tokens: bigint; standard: bigint; floor: bigint } {
+  const b = typeof data === "string" ? getBytes(data) : data;
+  let zeros = 0;
+  for (let i = 0; i < b.length; i++) if (b[i] === 0) zeros++;
+  const tokens = BigInt(zeros + 4 * (b.length - zeros));
+  return { bytes: b.length, tokens, standard: 21_000n + 4n * tokens, floor: 21_000n + 10n * tokens };
+}
+
+/** The call cannot fit in one transaction: it was not sent. */
+export class TxTooLarge extends TxWouldRevert {
+  constructor(
+    what: string,
+    readonly bytes: number,
+    /** Gas the transaction needs at least (null when only the node knows). */
+    readonly gasNeeded: bigint | null,
+    /** The most gas a transaction may use here: min(EIP-7825 cap, block gas limit). */
+    readonly cap: bigint,
+    readonly reason: string,
+  ) {
+    const n = (x: bigint) => x.toLocaleString("en");
+    super(
+      what,
+      null,
+      reason,
+      [],
+      `${what} cannot fit in one transaction: ${b(bytes)} of calldata${gasNeeded !== null ? ` need ${n(gasNeeded)} gas` : ""}, above the cap of ${n(cap)} gas per transaction (${reason})`,
+    );
+  }
+}
+
+const b = (bytes: number) => (bytes >= 1024 ? `${bytes.toLocaleString("en")} bytes (${(bytes / 1024).toFixed(0)} KiB)` : `${bytes} bytes`);
+
+/** The node refused the signed transaction (not a dropped connection): its message says why. */
+export class TxRejected extends Error {
+  constructor(
+    readonly what: string,
+    readonly nodeMessage: string,
+    readonly hash: string,
+  ) {
+    super(`${what}: the node refused the transaction: ${nodeMessage}`);
+  }
+}
+
+/** A node's answer that says the transaction's gas does not fit (floor, cap, block limit). */
+const GAS_TOO_HIGH = /gas floor|requires at least \d+ gas|exceeds (?:the )?(?:transaction )?gas cap|exceeds block gas limit|gas limit reached|intrinsic gas too low|gas required exceeds/i;
 
 export interface TxManagerOptions {
   pollMs?: number;
   confirmations?: number;
   /** Rebroadcast the signed bytes when no receipt shows up for this long (ms). */
   rebroadcastAfterMs?: number;
-  /** Gas limit = estimate × (1 + gasMargin) + 10,000. */
+  /** Gas limit = estimate × (1 + gasMargin) + 10,000, at most the cap. */
   gasMargin?: number;
+  /** Per-transaction gas cap (default TX_GAS_CAP, EIP-7825); the block's gas limit applies too. */
+  txGasCap?: bigint;
   signal?: AbortSignal;
   log?: Logger;
   retry?: RetryOptions;
@@ -76,6 +140,7 @@ export class TxManager {
   private readonly memory = new Map<string, TxRecord>();
   private readonly log: Logger;
   private chainId: bigint | null = null;
+  private blockGasLimit: bigint | null = null;
   /** Fees paid by this manager's transactions, for benches and tests. */
   feesPaid = 0n;
   gasUsed = 0n;
@@ -142,21 +207,28 @@ export class TxManager {
     const existing = this.get(intent);
     if (existing && existing.status !== "dropped") return this.settle(existing);
     const from = this.wallet.address;
+    const cap = await this.gasCap();
+    const cd = calldataGas(call.data);
+    if (cd.floor > cap) throw new TxTooLarge(call.what, cd.bytes, cd.floor, cap, `calldata alone costs ${cd.floor.toLocaleString("en")} gas under EIP-7623's floor of 10 gas per token, a non-zero byte being 4 tokens`);
     let gasLimit = opts.gasLimit;
     if (gasLimit === undefined) {
       let estimate: bigint;
       try {
         estimate = await this.rpc("estimateGas", () => this.provider.estimateGas({ from, to: call.to, data: call.data, value: call.value }));
       } catch (e) {
+        const said = nodeMessage(e);
+        if (GAS_TOO_HIGH.test(said)) throw new TxTooLarge(call.what, cd.bytes, gasFrom(said), cap, `the node: ${said}`);
         const data = revertData(e);
-        if (data !== null || /revert|execution reverted/i.test(errorMessage(e))) {
+        if (data !== null || /revert/i.test(said) || (e as { code?: unknown }).code === "CALL_EXCEPTION") {
           const decoded = data ? this.opts.contracts?.decodeError(data) : null;
-          throw new TxWouldRevert(call.what, decoded?.name ?? null, errorMessage(e));
+          throw new TxWouldRevert(call.what, decoded?.name ?? null, said, decoded?.args ?? []);
         }
         throw e;
       }
+      if (estimate > cap) throw new TxTooLarge(call.what, cd.bytes, estimate, cap, "gas estimated by the node");
       gasLimit = (estimate * BigInt(Math.round((1 + (this.opts.gasMargin ?? 0.25)) * 1000))) / 1000n + 10_000n;
     }
+    if (gasLimit > cap) gasLimit = cap;
     this.chainId ??= (await this.rpc("getNetwork", () => this.provider.getNetwork())).chainId;
     const fee = await this.rpc("getFeeData", () => this.provider.getFeeData());
     const signed = this.signing.then(() => this.signAndRecord(intent, call, gasLimit!, fee));
@@ -192,6 +264,16 @@ export class TxManager {
     return record;
   }
 
+  /** min(per-transaction cap, the latest block's gas limit); the block's limit is read once. */
+  async gasCap(): Promise<bigint> {
+    if (this.blockGasLimit === null) {
+      const block = await this.rpc("getBlock", () => this.provider.getBlock("latest"));
+      this.blockGasLimit = block?.gasLimit ?? TX_GAS_CAP;
+    }
+    const cap = this.opts.txGasCap ?? TX_GAS_CAP;
+    return this.blockGasLimit < cap ? this.blockGasLimit : cap;
+  }
+
   private async allocateNonce(): Promise<number> {
     const onChain = await this.rpc("getTransactionCount", () => this.provider.getTransactionCount(this.wallet.address, "pending"));
     let n = Math.max(onChain, this.nextNonce ?? 0);
@@ -199,15 +281,27 @@ export class TxManager {
     return n;
   }
 
+  /**
+   * Sends the signed bytes. The node's refusal (anything but "already known" or a used nonce, which
+   * a rebroadcast expects) marks the record dropped and throws TxRejected with the node's message;
+   * after a dropped connection or a timeout, settle() decides from the chain whether it made it.
+   */
   private async broadcast(r: TxRecord): Promise<void> {
     try {
       await this.rpc("broadcastTransaction", () => this.provider.broadcastTransaction(r.raw));
     } catch (e) {
-      const msg = errorMessage(e);
+      const msg = nodeMessage(e);
       // the node already has it (a rebroadcast, or an answer lost with the connection)
       if (/already known|known transaction|already imported|nonce too low|nonce has already been used|NONCE_EXPIRED/i.test(msg) || (e as { code?: string }).code === "NONCE_EXPIRED") return;
-      this.log.warn("broadcast failed", { intent: r.intent, hash: r.hash, error: msg });
-      // let settle() decide from the chain whether it made it
+      if (e instanceof AbortedError || e instanceof RpcUnavailable || isTransient(e) || this.opts.signal?.aborted) {
+        this.log.warn("broadcast failed", { intent: r.intent, hash: r.hash, error: errorMessage(e) });
+        return;
+      }
+      r.status = "dropped";
+      this.save(r);
+      this.nextNonce = null;
+      this.log.warn("tx refused", { intent: r.intent, hash: r.hash, error: msg });
+      throw new TxRejected(r.what, msg, r.hash);
     }
   }
 
@@ -268,4 +362,10 @@ export function revertData(e: unknown): string | null {
     x = (x.error ?? x.info?.error ?? x.cause) as typeof x;
   }
   return null;
+}
+
+/** The first gas figure in a node's message ("requires gas floor of 40021000 but …"), if any. */
+function gasFrom(message: string): bigint | null {
+  const m = /(?:floor of|at least|requires|required) (\d{5,})/i.exec(message);
+  return m ? BigInt(m[1]) : null;
 }
