@@ -8,13 +8,14 @@ import { Contracts } from "../../client/contracts.js";
 import { defaultDeploymentPath, readDeployment, type Deployment } from "../../client/deployment.js";
 import { KEY_ENV, loadWallet, PASSWORD_ENV } from "../../client/keys.js";
 import { createLogger, type Level, type Logger } from "../../client/log.js";
-import { connectRpc } from "../../client/rpc.js";
+import { connectRpc, retry, retryDefaults } from "../../client/rpc.js";
 import { UsageError } from "./command.js";
 
 export const RPC_OPTIONS = {
   rpc: { type: "string" },
   deployment: { type: "string" },
   "rpc-timeout": { type: "string" },
+  "rpc-give-up": { type: "string" },
 } as const;
 
 export const KEY_OPTIONS = {
@@ -22,13 +23,18 @@ export const KEY_OPTIONS = {
   "key-env": { type: "string" },
 } as const;
 
+/** Seconds a one-shot command keeps retrying an endpoint that does not answer. */
+export const ONE_SHOT_GIVE_UP_S = 5;
+
 export const LOG_OPTIONS = {
   "log-level": { type: "string" },
 } as const;
 
 export const RPC_USAGE = `  --rpc URL             JSON-RPC endpoint (default $TRUEWASM_RPC)
   --deployment FILE     deployment file (default .truewasm/deployment-<chainId>.json)
-  --rpc-timeout MS      per-request timeout (default 30000)`;
+  --rpc-timeout MS      per-request timeout (default 30000)
+  --rpc-give-up S       one-shot commands: give up when the endpoint has not answered for S seconds
+                        (default ${ONE_SHOT_GIVE_UP_S}; the solver and challenger never give up)`;
 
 export const KEY_USAGE = `  --keystore FILE       ethers encrypted JSON keystore; password in $${PASSWORD_ENV}
   --key-env NAME        environment variable holding the private key (default ${KEY_ENV})`;
@@ -51,9 +57,24 @@ export function rpcUrl(values: Values): string {
   return url;
 }
 
+/**
+ * Connects to the endpoint. A long-running node passes `signal` and retries for ever; a one-shot
+ * command (no signal) gives up after --rpc-give-up seconds without an answer — on connecting and on
+ * every later request of the process (retryDefaults) — with the endpoint's URL in the message.
+ */
 export async function connectProvider(values: Values, signal?: AbortSignal, log?: Logger): Promise<{ provider: JsonRpcProvider; chainId: number }> {
   const timeoutMs = values["rpc-timeout"] ? Number(values["rpc-timeout"]) : undefined;
-  const provider = await connectRpc(rpcUrl(values), { timeoutMs, retry: { signal, log, giveUpAfterMs: signal ? Infinity : undefined } });
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new UsageError(`--rpc-timeout must be a positive number of milliseconds`);
+  let giveUpAfterMs: number | undefined = Infinity;
+  if (!signal) {
+    const s = values["rpc-give-up"] === undefined ? ONE_SHOT_GIVE_UP_S : Number(values["rpc-give-up"]);
+    if (!(s > 0)) throw new UsageError(`--rpc-give-up must be a positive number of seconds`);
+    giveUpAfterMs = retryDefaults.giveUpAfterMs = s * 1000;
+    retryDefaults.maxDelayMs = Math.min(retryDefaults.maxDelayMs, 2_000);
+  }
+  const url = rpcUrl(values);
+  // a one-shot command's first request must not wait 30 s for a host that drops packets
+  const provider = await connectRpc(url, { timeoutMs, probeTimeoutMs: signal ? timeoutMs : Math.min(timeoutMs ?? 30_000, giveUpAfterMs), retry: { signal, log, giveUpAfterMs } });
   return { provider, chainId: Number((await provider.getNetwork()).chainId) };
 }
 
@@ -72,7 +93,28 @@ export async function connect(values: Values, signal?: AbortSignal, log?: Logger
     provider.destroy();
     throw new Error(`${deploymentPath} is for chain ${deployment.chainId}, the RPC endpoint is chain ${chainId}`);
   }
+  try {
+    await checkDeployed(provider, deployment, deploymentPath, rpcUrl(values));
+  } catch (e) {
+    provider.destroy();
+    throw e;
+  }
   return { provider, chainId, deployment, deploymentPath, contracts: new Contracts(provider, deployment) };
+}
+
+/**
+ * The deployment's market and game must have code on this chain: a development chain restarted since
+ * `truewasm deploy` keeps its chain id, and every read would fail with "could not decode result data".
+ */
+export async function checkDeployed(provider: JsonRpcProvider, d: Deployment, path: string, url: string): Promise<void> {
+  const missing: string[] = [];
+  for (const [name, address] of [["market", d.market], ["game", d.game]] as const) {
+    const code = await retry(() => provider.getCode(address), { what: "getCode" });
+    if (code === "0x") missing.push(`${name} ${address}`);
+  }
+  if (missing.length) {
+    throw new Error(`no contract code at the deployment's ${missing.join(" and ")} on chain ${d.chainId} (${url}): ${path} does not match this chain (a development chain restarted since \`truewasm deploy\` keeps its chain id): deploy again, or pass the right --deployment FILE`);
+  }
 }
 
 export async function wallet(values: Values, provider: JsonRpcProvider): Promise<Wallet> {
