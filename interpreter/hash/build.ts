@@ -68,9 +68,12 @@ export function keccakWasmBytes(): Uint8Array {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const t0 = performance.now();
-  const bytes = buildKeccakWasm();
-  console.log(`built ${KECCAK_WASM} (${bytes.length} bytes) in ${(performance.now() - t0).toFixed(0)} ms`);
+  // like the task and contract builds: nothing is rebuilt when the output is fresh (--force rebuilds)
+  if (keccakWasmStale() || process.argv.includes("--force")) {
+    const t0 = performance.now();
+    const bytes = buildKeccakWasm();
+    console.log(`built ${KECCAK_WASM} (${bytes.length} bytes) in ${(performance.now() - t0).toFixed(0)} ms`);
+  } else console.log(`${KECCAK_WASM} is up to date`);
   // the optional native batch hasher (native.ts): built here ahead of time, or on first use
   const { nativeHasher, nativeStatus } = await import("./native.js");
   console.log(nativeHasher ? "native batch hasher: AVX-512" : `native batch hasher unavailable (${nativeStatus}): the WebAssembly module hashes everything`);
