@@ -51,7 +51,7 @@ export const OPENING_LENGTH = 348;
 
 /** Byte offsets of the opening's fields that claims rewrite. */
 export const OPENING = {
-  steps: 4, // regs.steps u64
+  steps: 4, // regs.steps u48
   status: 28, // regs.status u8
   trap: 29, // regs.trap u8
   outLen: 132, // memInfo.outLen u32
@@ -102,7 +102,7 @@ export function initialOpening(d: ProgramDescriptor, input: Uint8Array, limitsIn
   const limits = fullLimits(limitsIn);
   const ceiling = Math.min(d.memMax, limits.memoryPages, 65536);
   return {
-    regs: { pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, status: 0, trap: 0, codeDepth: d.codeDepth },
+    regs: { pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, exitCode: 0, status: 0, trap: 0, codeDepth: d.codeDepth },
     stackHash: ZERO32,
     localsRoot: Z[0],
     codeRoot: d.codeRoot,
@@ -157,7 +157,8 @@ export interface Claim {
 /** The claim of a final state from its opening and output. */
 export function claimOf(opening: Uint8Array, output: Uint8Array): Claim {
   const dv = new DataView(opening.buffer, opening.byteOffset, opening.byteLength);
-  return { finalRoot: hexlify(openingRoot(opening)), steps: dv.getBigUint64(OPENING.steps), output: hexlify(output), opening: hexlify(opening) };
+  const steps = (BigInt(dv.getUint16(OPENING.steps)) << 32n) | BigInt(dv.getUint32(OPENING.steps + 2)); // u48
+  return { finalRoot: hexlify(openingRoot(opening)), steps, output: hexlify(output), opening: hexlify(opening) };
 }
 
 /**
@@ -178,7 +179,11 @@ export function falseClaim(trueOpening: Hex | Uint8Array, trueOutput: Hex | Uint
     else output = outputLimit > 0 ? Uint8Array.of(0x4c) : new Uint8Array(0);
   }
   if (output.length > outputLimit) throw new RangeError(`a false output of ${output.length} bytes exceeds the output limit ${outputLimit}`);
-  if (opts.steps !== undefined) dv.setBigUint64(OPENING.steps, opts.steps);
+  if (opts.steps !== undefined) {
+    if (opts.steps < 0n || opts.steps >= 1n << 48n) throw new RangeError(`steps ${opts.steps} do not fit in u48`);
+    dv.setUint16(OPENING.steps, Number(opts.steps >> 32n));
+    dv.setUint32(OPENING.steps + 2, Number(opts.steps & 0xffffffffn));
+  }
   o[OPENING.status] = 1; // halted
   o[OPENING.trap] = 0;
   dv.setUint32(OPENING.outLen, output.length);

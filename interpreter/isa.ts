@@ -31,6 +31,17 @@ export const Op = {
   I32Const: 0x41, // a = value
   I64Const: 0x42, // a = low 32 bits, b = high 32 bits
   // 0x45..0x8a integer comparisons and arithmetic, 0xa7 wrap, 0xac/0xad extend, 0xc0..0xc4 sign-ext
+  // Floats keep their WebAssembly opcodes too: comparisons 0x5b..0x66, arithmetic 0x8b..0xa6,
+  // conversions 0xa8..0xbb (f32/f64 constants lower to I32Const/I64Const with the bits, float
+  // loads/stores to the integer ones of the same width, reinterpretations to nothing).
+  // The saturating conversions (0xFC 0x00..0x07) take the free bytes 0xc5..0xcc, in order:
+  TruncSatF32S: 0xc5, // i32.trunc_sat_f32_s; 0xc6 _f32_u, 0xc7 _f64_s, 0xc8 _f64_u,
+  //                     0xc9 i64.trunc_sat_f32_s, 0xca _f32_u, 0xcb _f64_s, 0xcc _f64_u
+  TableGet: 0x25, // a = table entry x, c = tables-tree size N (docs/STATE.md §2.9). [i] -> [ref]
+  TableSet: 0x26, // a = x, c = N. [i, ref] -> []
+  RefFunc: 0xd2, // a = function index f; pushes the reference f + 1 (references are u32 slot
+  //                values: 0 null, f + 1 function f). ref.null lowers to I32Const 0, ref.is_null
+  //                to i32.eqz, typed select to Select.
 
   // --- machine-only ---
   Jump: 0xe0, // pc = a
@@ -59,6 +70,19 @@ export const Op = {
   Trap: 0xef, // trap with kind a (Trap.*)
   GlobalGetExt: 0xf0, // a = imported global index (embedding only)
   GlobalSetExt: 0xf1, // a = imported global index (embedding only)
+  Exit: 0xf2, // pop i32 code; status = halted, exitCode = code (pc unchanged, like Halt). The task
+  //             host ABI's `exit` import (and WASI's proc_exit) lower to it.
+  // Tables and segments (docs/STATE.md §2.9): entries of the tables tree are the tables, then the
+  // element segments, then the data segments; c is always the tree's size N.
+  TableSize: 0xf3, // a = x, c = N. [] -> [len]
+  TableGrow: 0xf4, // a = x, b = ceiling, c = N. [init, n] -> [old, old, init, n] after growing by n
+  //                  null elements (n = 0 when init is null), or [-1, 0, 0, 0] when old + n > b.
+  //                  The TableFill that always follows writes init and leaves [old] or [-1].
+  TableFill: 0xf5, // resumable, a = x, c = N: [i, ref, n], one element per step
+  TableCopy: 0xf6, // resumable, a = dst table x, b = src table y, c = N: [d, s, n] (backwards when d > s)
+  TableInit: 0xf7, // resumable, a = x, b = entry of the element segment, c = N: [d, s, n]
+  SegmentDrop: 0xf8, // a = entry of an element or data segment, c = N: elem.drop, data.drop
+  MemoryInit: 0xf9, // resumable, a = entry of the data segment, c = N: [d, s, n], chunks as InputRead
 } as const;
 
 /**
@@ -100,6 +124,8 @@ export const Trap = {
   OutputLimit: 13, // output_write past the output limit
   FloatUnsupported: 14, // embedding only: a float instruction was reached
   HostError: 15, // embedding only: a host function threw
+  OutOfBoundsTable: 16, // table.get/set/fill/copy/init past a table's or an element segment's end
+  InvalidConversion: 17, // float-to-integer truncation of NaN (out-of-range results are IntegerOverflow)
 } as const;
 export type TrapKind = (typeof Trap)[keyof typeof Trap];
 
@@ -119,6 +145,8 @@ export const TRAP_MESSAGES: Record<number, string> = {
   [Trap.OutputLimit]: "output limit exceeded",
   [Trap.FloatUnsupported]: "floating point is not supported",
   [Trap.HostError]: "host function failed",
+  [Trap.OutOfBoundsTable]: "out of bounds table access",
+  [Trap.InvalidConversion]: "invalid conversion to integer",
 };
 
 /** Machine status. Halted and Trapped are terminal: a step leaves a terminal state unchanged. */
@@ -148,6 +176,7 @@ export const HostImport = {
   inputSize: "input_size", // () -> i32
   inputRead: "input_read", // (dst: i32, offset: i32, len: i32) -> ()
   outputWrite: "output_write", // (src: i32, len: i32) -> ()
+  exit: "exit", // (code: i32) -> (): halts with that exit code (Op.Exit)
 } as const;
 /** AssemblyScript's default abort import, lowered to TRAP(Abort). */
 export const ABORT_IMPORT = { module: "env", name: "abort" } as const;

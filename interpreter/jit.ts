@@ -104,10 +104,11 @@ const OP_CALLHOST = 0xe9,
   OP_MEMCOPY = 0xed,
   OP_MEMFILL = 0xee,
   OP_GGETEXT = 0xf0,
-  OP_GSETEXT = 0xf1;
+  OP_GSETEXT = 0xf1,
+  OP_EXIT = 0xf2;
 
 function isExecOnly(op: number): boolean {
-  return op === OP_CALLHOST || op === OP_GGETEXT || op === OP_GSETEXT || (op >= OP_INPUTREAD && op <= OP_MEMFILL);
+  return op === OP_CALLHOST || op === OP_GGETEXT || op === OP_GSETEXT || op === OP_EXIT || (op >= OP_INPUTREAD && op <= OP_MEMFILL);
 }
 
 const isK64Type = (t: string): number => (t === "i64" || t === "f64" ? 1 : 0);
@@ -625,6 +626,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       case OP_OUTPUTWRITE: pop = 2; term = true; break; // prettier-ignore
       case OP_GGETEXT: push = globalTypeOfSlot(program, a, true); term = true; break; // prettier-ignore
       case OP_GSETEXT: pop = 1; term = true; break; // prettier-ignore
+      case OP_EXIT: pop = 1; term = true; break; // prettier-ignore
       default:
         if ((op >= 0x46 && op <= 0x4f) || (op >= 0x6a && op <= 0x78) || (op >= 0x51 && op <= 0x5a)) {
           pop = 2;

@@ -127,9 +127,10 @@ const TASK_HOST: Record<string, { op: string; params: number[]; results: number[
   [`${HOST_MODULE}.${HostImport.inputSize}`]: { op: HostImport.inputSize, params: [], results: [T_I32] },
   [`${HOST_MODULE}.${HostImport.inputRead}`]: { op: HostImport.inputRead, params: [T_I32, T_I32, T_I32], results: [] },
   [`${HOST_MODULE}.${HostImport.outputWrite}`]: { op: HostImport.outputWrite, params: [T_I32, T_I32], results: [] },
+  [`${HOST_MODULE}.${HostImport.exit}`]: { op: HostImport.exit, params: [T_I32], results: [] },
   [`${ABORT_IMPORT.module}.${ABORT_IMPORT.name}`]: { op: "abort", params: [T_I32, T_I32, T_I32, T_I32], results: [] },
 };
-const TASK_HOST_LIST = "truewasm.input_size, truewasm.input_read, truewasm.output_write and env.abort";
+const TASK_HOST_LIST = "truewasm.input_size, truewasm.input_read, truewasm.output_write, truewasm.exit and env.abort";
 
 function sigString(params: ArrayLike<number>, results: ArrayLike<number>): string {
   const s = (a: ArrayLike<number>) => Array.from(a, typeName).join(" ");
@@ -907,6 +908,9 @@ class Compiler {
                     break;
                   case HostImport.outputWrite:
                     this.emit(Op.OutputWrite, 0, 0, 0, at);
+                    break;
+                  case HostImport.exit:
+                    this.emit(Op.Exit, 0, 0, 0, at);
                     break;
                   default:
                     this.emit(Op.Trap, Trap.Abort, 0, 0, at);

@@ -2,7 +2,7 @@
  * The step machine: executes the lowered program (isa.ts) one instruction per step.
  *
  * Layout (mirrors the state commitment, docs/STATE.md):
- * - registers: pc, status, trap, steps;
+ * - registers: pc, status, trap, steps, exitCode;
  * - operand stack: slots of 64 bits as two int32 arrays (lo/hi), `sp` values high;
  * - locals: one int32 pair array holding every frame's locals, the current frame at `fp`,
  *   `nl` of them; frames: the saved (return pc, fp, nl) of every caller;
@@ -52,6 +52,8 @@ export class Machine {
   status: number = Status.Running;
   trap: number = Trap.None;
   steps = 0;
+  /** Set by Exit (the task's exit code); 0 when main returns. */
+  exitCode = 0;
 
   sl: Int32Array;
   sh: Int32Array;
@@ -128,6 +130,7 @@ export class Machine {
     this.pc = pc;
     this.status = Status.Running;
     this.trap = Trap.None;
+    this.exitCode = 0;
     this.sp = 0;
     this.fp = 0;
     this.nl = 0;
@@ -229,6 +232,7 @@ export class Machine {
       status: this.status,
       trap: this.trap,
       steps: this.steps,
+      exitCode: this.exitCode,
       stackLo: this.sl.slice(0, this.sp),
       stackHi: this.sh.slice(0, this.sp),
       localsLo: this.ll.slice(0, this.fp + this.nl),
@@ -257,6 +261,7 @@ export class Machine {
     m.status = s.status;
     m.trap = s.trap;
     m.steps = s.steps;
+    m.exitCode = s.exitCode;
     m.sp = s.stackLo.length;
     m.sl.set(s.stackLo);
     m.sh.set(s.stackHi);
@@ -1017,6 +1022,11 @@ export class Machine {
         case 0xef: // Trap
           trap = code[ci + 1];
           break run;
+        case 0xf2: // Exit
+          sp--;
+          this.exitCode = sl[sp] >>> 0;
+          halted = true;
+          break run;
         case 0xf0: {
           // GlobalGetExt (embedding only)
           const g = this.env.importedGlobals[code[ci + 1]];
@@ -1163,6 +1173,7 @@ export interface Snapshot {
   readonly status: number;
   readonly trap: number;
   readonly steps: number;
+  readonly exitCode: number;
   readonly stackLo: Int32Array;
   readonly stackHi: Int32Array;
   readonly localsLo: Int32Array;

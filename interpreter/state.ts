@@ -89,12 +89,6 @@ export function put64(b: Uint8Array, o: number, hi: number, lo: number): void {
   put32(b, o + 4, lo);
 }
 
-/** Writes a non-negative safe integer as u64 big-endian. */
-export function putU64(b: Uint8Array, o: number, v: number): void {
-  put32(b, o, Math.floor(v / 2 ** 32));
-  put32(b, o + 4, v >>> 0);
-}
-
 export function hex(b: Uint8Array): string {
   return "0x" + Buffer.from(b).toString("hex");
 }
@@ -498,19 +492,36 @@ export interface Regs {
   stepLimit: number;
   sp: number;
   depth: number;
+  exitCode: number;
   status: number;
   trap: number;
   codeDepth: number;
 }
 
-/** regs (32 bytes): pc u32, steps u64, stepLimit u64, sp u32, depth u32, status u8, trap u8, codeDepth u8, 0. */
+/** Steps and the step limit are u48 in regs; the step from the limit counts too, so steps never wrap. */
+export const MAX_STEP_LIMIT = 2 ** 48 - 2;
+
+/** Writes a safe integer below 2^48 as u48 big-endian. */
+export function putU48(b: Uint8Array, o: number, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** 48) throw new RangeError(`${v} does not fit in u48`);
+  const hi = Math.floor(v / 2 ** 32);
+  b[o] = hi >>> 8;
+  b[o + 1] = hi;
+  put32(b, o + 2, v >>> 0);
+}
+
+/**
+ * regs (32 bytes): pc u32, steps u48, stepLimit u48, sp u32, depth u32, exitCode u32, status u8,
+ * trap u8, codeDepth u8, 0.
+ */
 export function regsBytes(r: Regs, out?: Uint8Array): Uint8Array {
   const b = out ?? new Uint8Array(32);
   put32(b, 0, r.pc);
-  putU64(b, 4, r.steps);
-  putU64(b, 12, r.stepLimit);
-  put32(b, 20, r.sp);
-  put32(b, 24, r.depth);
+  putU48(b, 4, r.steps);
+  putU48(b, 10, r.stepLimit);
+  put32(b, 16, r.sp);
+  put32(b, 20, r.depth);
+  put32(b, 24, r.exitCode);
   b[28] = r.status;
   b[29] = r.trap;
   b[30] = r.codeDepth;
@@ -797,6 +808,7 @@ export class StateTracker {
       stepLimit: m.limits.steps,
       sp: m.sp,
       depth: m.depth,
+      exitCode: m.exitCode,
       status: m.status,
       trap: m.trap,
       codeDepth: this.prog.depth,
@@ -1071,8 +1083,9 @@ export function programRoot(program: Program | ProgramDescriptor): Uint8Array {
 export function initialStateRoot(d: ProgramDescriptor, input: Uint8Array, limitsIn: Partial<Limits> = {}): Uint8Array {
   const limits = fullLimits(limitsIn);
   if (d.initPages > limits.memoryPages) throw new RangeError("initial memory exceeds the page limit");
+  if (limits.steps > MAX_STEP_LIMIT) throw new RangeError(`step limit ${limits.steps} exceeds ${MAX_STEP_LIMIT}`);
   const ceiling = Math.min(d.memMax, limits.memoryPages, MAX_PAGES);
-  const regs = regsBytes({ pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, status: Status.Running, trap: 0, codeDepth: d.codeDepth });
+  const regs = regsBytes({ pc: d.entryPc, steps: 0, stepLimit: limits.steps, sp: 0, depth: 1, exitCode: 0, status: Status.Running, trap: 0, codeDepth: d.codeDepth });
   const aux = hashParts(P_AUX, limitsBytes(limits, ceiling, input.length), d.globalsRoot, d.tableRoot, inputRoot(input), Z[outputDepth(limits.outputBytes)]);
   const cold = hashParts(P_COLD, memInfoBytes(d.initPages, 0), d.memRoot, ZERO32, aux);
   return hashParts(P_STATE, regs, ZERO32, Z[0], d.codeRoot, cold);

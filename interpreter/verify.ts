@@ -52,7 +52,7 @@ export const POPS: Int8Array = (() => {
     for (let op = from; op <= to; op++) t[op] = k;
   };
   set(0, Op.LocalGet, Op.GlobalGet, Op.MemorySize, Op.I32Const, Op.I64Const, Op.Jump, Op.Call, Op.Return, Op.Halt, Op.InputSize, Op.Trap);
-  set(1, Op.Drop, Op.LocalSet, Op.LocalTee, Op.GlobalSet, Op.MemoryGrow, Op.JumpIf, Op.JumpUnless, Op.BrTable, Op.CallIndirect);
+  set(1, Op.Exit, Op.Drop, Op.LocalSet, Op.LocalTee, Op.GlobalSet, Op.MemoryGrow, Op.JumpIf, Op.JumpUnless, Op.BrTable, Op.CallIndirect);
   set(1, 0x28, 0x29, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35); // loads
   set(1, 0x45, 0x50, 0x67, 0x68, 0x69, 0x79, 0x7a, 0x7b, 0xa7, 0xac, 0xad, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4); // unary
   set(2, 0x36, 0x37, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e); // stores
@@ -198,6 +198,10 @@ function u32(o: number): number {
 function u64(o: number): bigint {
   return (BigInt(u32(o)) << 32n) | BigInt(u32(o + 4));
 }
+function u48(o: number): bigint {
+  need(o + 6);
+  return (BigInt((w[o] << 8) | w[o + 1]) << 32n) | BigInt(u32(o + 2));
+}
 /** Root of a fixed-depth tree from a leaf, its index and `depth` siblings at offset o. */
 function climb(leaf: Uint8Array, index: number, o: number, depth: number): Uint8Array {
   return climbFrom(leaf, index, 0, o, depth);
@@ -239,10 +243,10 @@ function step(preRoot: Uint8Array): Uint8Array {
   need(64);
   const regs = w.subarray(0, 32);
   const pc = u32(0);
-  const steps = u64(4);
-  const stepLimit = u64(12);
-  const sp = u32(20);
-  const depth = u32(24);
+  const steps = u48(4);
+  const stepLimit = u48(10);
+  const sp = u32(16);
+  const depth = u32(20);
   const status = w[28];
   const trapKind = w[29];
   const codeDepth = w[30];
@@ -264,12 +268,14 @@ function step(preRoot: Uint8Array): Uint8Array {
     if (o !== w.length) throw new WitnessError("BadLength", `witness has ${w.length} bytes, layout ${o}`);
     if (!equal(r, preRoot)) throw new WitnessError("RootMismatch", "the witness does not open the pre-state root");
   };
-  const newRegs = (f: { pc?: number; steps?: bigint; sp?: number; depth?: number; status?: number; trap?: number }) => {
+  // steps + 1 wraps at 2^48 (unreachable: the market caps step limits at 2^48 - 2)
+  const newRegs = (f: { pc?: number; steps?: bigint; sp?: number; depth?: number; exitCode?: number; status?: number; trap?: number }) => {
     const r = regs.slice();
     if (f.pc !== undefined) r.set(be(BigInt(f.pc), 4), 0);
-    if (f.steps !== undefined) r.set(be(f.steps, 8), 4);
-    if (f.sp !== undefined) r.set(be(BigInt(f.sp), 4), 20);
-    if (f.depth !== undefined) r.set(be(BigInt(f.depth), 4), 24);
+    if (f.steps !== undefined) r.set(be(f.steps & 0xffffffffffffn, 6), 4);
+    if (f.sp !== undefined) r.set(be(BigInt(f.sp), 4), 16);
+    if (f.depth !== undefined) r.set(be(BigInt(f.depth), 4), 20);
+    if (f.exitCode !== undefined) r.set(be(BigInt(f.exitCode), 4), 24);
     if (f.status !== undefined) r[28] = f.status;
     if (f.trap !== undefined) r[29] = f.trap;
     return r;
@@ -518,6 +524,7 @@ function step(preRoot: Uint8Array): Uint8Array {
   let newMemPages = memPages, newOutLen = outLen, newMemRoot = memRoot, newFrames = framesHash;
   let newGlobals = globalsRoot, newOutput = outputRoot;
   let status1: number = Status.Running;
+  let exitCode1: number | undefined;
   const a = k >= 2 ? v[k - 2] : 0n; // first operand of a binary op
   const b = top; // second operand (the top)
   const i32 = (x: bigint) => x & M32;
@@ -649,6 +656,11 @@ function step(preRoot: Uint8Array): Uint8Array {
       break;
     case Op.Halt:
       status1 = Status.Halted;
+      nextPc = pc;
+      break;
+    case Op.Exit:
+      status1 = Status.Halted;
+      exitCode1 = Number(top & M32);
       nextPc = pc;
       break;
     case Op.Trap:
@@ -836,7 +848,7 @@ function step(preRoot: Uint8Array): Uint8Array {
     memInfo1.set(be(BigInt(newOutLen), 4), 4);
     cold1 = cat(P_COLD, memInfo1, newMemRoot, newFrames, aux1);
   }
-  const regs1 = newRegs({ pc: nextPc >>> 0, steps: steps1, sp: sp - k + out.length, depth: newDepth, status: status1 });
+  const regs1 = newRegs({ pc: nextPc >>> 0, steps: steps1, sp: sp - k + out.length, depth: newDepth, exitCode: exitCode1, status: status1 });
   return stateHash(regs1, stack1, newLocals, cold1);
 }
 

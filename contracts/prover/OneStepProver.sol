@@ -53,7 +53,7 @@ contract OneStepProver is ProverMemory, ProverHost, IStepProver {
         uint256 depth;
         uint256 a;
         assembly ("memory-safe") {
-            depth := and(shr(32, mload(REGS)), M32)
+            depth := and(shr(64, mload(REGS)), M32)
             a := mload(R_A)
         }
         if (op >= 0x45 && op < 0xe0) {
@@ -126,6 +126,14 @@ contract OneStepProver is ProverMemory, ProverHost, IStepProver {
                 _finish(pc + 1, 1, depth, 0);
             }
             if (op == 0xe8) _finish(pc, 0, depth, 1); // halt
+            if (op == 0xf2) {
+                // exit: pop the code into regs.exitCode (which _finish keeps) and halt
+                assembly ("memory-safe") {
+                    let regs := mload(REGS)
+                    mstore(REGS, or(and(regs, not(shl(32, M32))), shl(32, and(top, M32))))
+                }
+                _finish(pc, 0, depth, 1);
+            }
             if (op == 0xef) {
                 // trap a (a = 0 is never emitted; the machine then only counts the step)
                 if (a != 0) _trapped(a & 0xff);

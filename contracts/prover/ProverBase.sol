@@ -87,14 +87,16 @@ abstract contract ProverBase {
     uint256 internal constant R_TRAP = 0x660; // trap decided while parsing (0: none)
     uint256 internal constant R_CHUNK = 0x680; // bytes a resumable operation moves this step
 
-    // ---- regs word (docs/STATE.md §2.1): pc 0..3, steps 4..11, stepLimit 12..19, sp 20..23,
-    //      depth 24..27, status 28, trap 29, codeDepth 30, reserved 31
+    // ---- regs word (docs/STATE.md §2.1): pc 0..3, steps 4..9, stepLimit 10..15, sp 16..19,
+    //      depth 20..23, exitCode 24..27, status 28, trap 29, codeDepth 30, reserved 31
+    //      (as bit offsets: steps 176, stepLimit 128, sp 96, depth 64, exitCode 32)
     uint256 internal constant M32 = 0xffffffff;
+    uint256 internal constant M48 = 0xffffffffffff;
     uint256 internal constant M64 = 0xffffffffffffffff;
-    /// Fields a normal step keeps: stepLimit, trap, codeDepth, reserved.
-    uint256 internal constant KEEP_STEP = 0x000000000000000000000000ffffffffffffffff000000000000000000ffffff;
+    /// Fields a normal step keeps: stepLimit, exitCode, trap, codeDepth, reserved.
+    uint256 internal constant KEEP_STEP = 0x00000000000000000000ffffffffffff0000000000000000ffffffff00ffffff;
     /// Fields a trapping step keeps: all but steps, status and trap.
-    uint256 internal constant KEEP_TRAP = 0xffffffff0000000000000000ffffffffffffffffffffffffffffffff0000ffff;
+    uint256 internal constant KEEP_TRAP = 0xffffffff000000000000ffffffffffffffffffffffffffffffffffff0000ffff;
 
     // ---- trap kinds (interpreter/isa.ts)
     uint256 internal constant T_DIV0 = 2;
@@ -124,7 +126,7 @@ abstract contract ProverBase {
     uint256 internal constant OPINFO_4 = 0x0606060606060606060606000000000000000000000000000000000000000000;
     uint256 internal constant OPINFO_5 = 0x0000000000000005000000000505000000000000000000000000000000000000;
     uint256 internal constant OPINFO_6 = 0x0505050505000000000000000000000000000000000000000000000000000000;
-    uint256 internal constant OPINFO_7 = 0x0405050506747554040874777617170408080000000000000000000000000000;
+    uint256 internal constant OPINFO_7 = 0x0405050506747554040874777617170408080500000000000000000000000000;
     /// Nibble per load/store 0x28..0x3e at bits 4(op-0x28): log2(size) | signed << 2 | i64 << 3.
     uint256 internal constant MEMOPS = 0x210100032ae9d8c150400b2;
 
@@ -326,7 +328,7 @@ abstract contract ProverBase {
             mstore(R_A, and(shr(192, ins), M32))
             mstore(R_B, and(shr(160, ins), M32))
             mstore(R_C, and(shr(128, ins), M32))
-            executes := and(iszero(byte(28, regs)), lt(and(shr(160, regs), M64), and(shr(96, regs), M64)))
+            executes := and(iszero(byte(28, regs)), lt(and(shr(176, regs), M48), and(shr(128, regs), M48)))
         }
         bytes32 root = _climb(leaf, pc_ >> 1, w + 64, cd);
         assembly ("memory-safe") {
@@ -352,8 +354,8 @@ abstract contract ProverBase {
             mstore(COLD, calldataload(add(o, 64)))
             if iszero(eq(keccak256(add(ST_PRE, 31), 161), preRoot)) { fail(ERR_ROOTMISMATCH) }
             if iszero(byte(28, regs)) {
-                let steps1 := add(and(shr(160, regs), M64), 1)
-                mstore(REGS, or(and(regs, KEEP_TRAP), or(shl(160, steps1), or(shl(24, 2), shl(16, T_STEPLIMIT)))))
+                let steps1 := and(add(shr(176, regs), 1), M48)
+                mstore(REGS, or(and(regs, KEEP_TRAP), or(shl(176, steps1), or(shl(24, 2), shl(16, T_STEPLIMIT)))))
                 mstore(0, keccak256(add(ST_PRE, 31), 161))
                 return(0, 32)
             }
@@ -374,7 +376,7 @@ abstract contract ProverBase {
             if iszero(and(info, INFO_VALID)) { fail(ERR_BADOPCODE) }
             let k := and(info, 3)
             mstore(R_K, k)
-            if lt(and(shr(64, mload(REGS)), M32), k) { fail(ERR_BADFIELD) }
+            if lt(and(shr(96, mload(REGS)), M32), k) { fail(ERR_BADFIELD) }
             let o := mload(R_O)
             let h := calldataload(o)
             mstore(R_BELOW, h)
@@ -459,8 +461,8 @@ abstract contract ProverBase {
     function _trapped(uint256 kind) internal pure {
         assembly ("memory-safe") {
             let regs := mload(REGS)
-            let steps1 := add(and(shr(160, regs), M64), 1)
-            mstore(REGS, or(and(regs, KEEP_TRAP), or(shl(160, steps1), or(shl(24, 2), shl(16, and(kind, 0xff))))))
+            let steps1 := and(add(shr(176, regs), 1), M48)
+            mstore(REGS, or(and(regs, KEEP_TRAP), or(shl(176, steps1), or(shl(24, 2), shl(16, and(kind, 0xff))))))
             mstore(0, keccak256(add(ST_PRE, 31), 161))
             return(0, 32)
         }
@@ -471,15 +473,15 @@ abstract contract ProverBase {
     function _finish(uint256 nextPc, uint256 n, uint256 depth1, uint256 status1) internal pure {
         assembly ("memory-safe") {
             let regs := mload(REGS)
-            let steps1 := add(and(shr(160, regs), M64), 1)
-            let sp1 := and(sub(add(and(shr(64, regs), M32), n), mload(R_K)), M32)
+            let steps1 := and(add(shr(176, regs), 1), M48)
+            let sp1 := and(sub(add(and(shr(96, regs), M32), n), mload(R_K)), M32)
             mstore(
                 REGS,
                 or(
                     and(regs, KEEP_STEP),
                     or(
-                        or(shl(224, and(nextPc, M32)), shl(160, steps1)),
-                        or(or(shl(64, sp1), shl(32, and(depth1, M32))), shl(24, status1))
+                        or(shl(224, and(nextPc, M32)), shl(176, steps1)),
+                        or(or(shl(96, sp1), shl(64, and(depth1, M32))), shl(24, status1))
                     )
                 )
             )

@@ -70,7 +70,7 @@ abstract contract ProverCold is ProverBase {
             switch eq(op, 0xe7)
             case 1 {
                 if gt(o, mload(R_E)) { fail(ERR_TRUNCATED) }
-                if lt(and(shr(32, mload(REGS)), M32), 2) { fail(ERR_BADFIELD) }
+                if lt(and(shr(64, mload(REGS)), M32), 2) { fail(ERR_BADFIELD) }
                 mstore(R_FRAMEAT, o)
                 mstore8(SCR, 3)
                 calldatacopy(add(SCR, 1), o, 68) // below ‖ callerLocalsRoot ‖ returnPc
@@ -465,7 +465,7 @@ abstract contract ProverCold is ProverBase {
         uint256 nOut;
         uint256 depth;
         assembly ("memory-safe") {
-            depth := and(shr(32, mload(REGS)), M32)
+            depth := and(shr(64, mload(REGS)), M32)
             let vals := mload(R_VALS)
             let k := mload(R_K)
             let n := and(shr(192, calldataload(add(vals, shl(3, sub(k, 1))))), M32)
@@ -510,7 +510,7 @@ abstract contract ProverCold is ProverBase {
 
     function _depth() internal pure returns (uint256 d) {
         assembly ("memory-safe") {
-            d := and(shr(32, mload(REGS)), M32)
+            d := and(shr(64, mload(REGS)), M32)
         }
     }
 }

@@ -69,7 +69,7 @@ abstract contract ProverHost is ProverCold {
         uint256 trap;
         assembly ("memory-safe") {
             let regs := mload(REGS)
-            spAfter := and(shr(64, regs), M32)
+            spAfter := and(shr(96, regs), M32)
             entry := mload(R_A)
             nLocals := mload(R_B)
             let maxHeight := mload(R_C)

@@ -33,14 +33,17 @@ library TaskState {
         bytes32 root;
         uint8 status; // 0 running, 1 halted, 2 trapped
         uint8 trap;
-        uint64 steps;
-        uint64 stepLimit;
+        uint32 exitCode; // set by Exit (WASI proc_exit); 0 when main returned
+        uint64 steps; // u48 in regs
+        uint64 stepLimit; // u48 in regs
         uint32 outLen;
         uint32 outputLimit;
         bytes32 outputRoot;
     }
 
     uint256 internal constant MAX_PAGES = 65536;
+    /// steps and stepLimit are u48 in regs; a step from stepLimit still counts (steps + 1).
+    uint256 internal constant MAX_STEP_LIMIT = (1 << 48) - 2;
     uint256 internal constant DESCRIPTOR_LENGTH = 144;
 
     /// Length of a final-state opening: the preimages of the state root without their prefixes, in
@@ -51,6 +54,7 @@ library TaskState {
     error BadDescriptor();
     error BadOpening(uint256 length);
     error InitialMemoryTooLarge(uint256 initPages, uint256 memoryPages);
+    error StepLimitTooLarge(uint256 steps);
 
     /// The 144 descriptor bytes: the four roots, then entryPc, codeDepth, initPages, memMax (u32 each).
     function descriptorBytes(Descriptor memory d) internal pure returns (bytes memory) {
@@ -87,6 +91,7 @@ library TaskState {
         }
         uint256 initPages = (tail >> 160) & 0xffffffff;
         if (initPages > l.memoryPages) revert InitialMemoryTooLarge(initPages, l.memoryPages);
+        if (l.steps > MAX_STEP_LIMIT) revert StepLimitTooLarge(l.steps);
         // limits word (20 bytes, left-aligned): stackLimit ‖ callDepthLimit ‖ memCeiling ‖ outputLimit ‖ inputLen
         uint256 limitsWord;
         {
@@ -101,8 +106,9 @@ library TaskState {
                 (uint256(uint32(inputLen)) << 96);
         }
         bytes32 zOut = Merkle.zero(outputDepth(l.outputBytes));
-        // regs: pc u32 ‖ steps u64 (0) ‖ stepLimit u64 ‖ sp u32 (0) ‖ depth u32 (1) ‖ status, trap (0) ‖ codeDepth u8 ‖ 0
-        uint256 regs = ((tail >> 224) << 224) | (uint256(l.steps) << 96) | (uint256(1) << 32) | (((tail >> 192) & 0xffffffff) << 8);
+        // regs: pc u32 ‖ steps u48 (0) ‖ stepLimit u48 ‖ sp u32 (0) ‖ depth u32 (1) ‖ exitCode u32 (0) ‖
+        //       status, trap (0) ‖ codeDepth u8 ‖ 0
+        uint256 regs = ((tail >> 224) << 224) | (uint256(l.steps) << 128) | (uint256(1) << 64) | (((tail >> 192) & 0xffffffff) << 8);
         assembly ("memory-safe") {
             let p := mload(0x40)
             // aux = H(0x12 ‖ limits(20) ‖ globalsRoot ‖ tableRoot ‖ inputRoot ‖ Z[outputDepth])
@@ -162,8 +168,9 @@ library TaskState {
             outRoot := calldataload(add(o.offset, 316))
         }
         f.root = root;
-        f.steps = uint64(regs >> 160);
-        f.stepLimit = uint64(regs >> 96);
+        f.steps = uint64((regs >> 176) & 0xffffffffffff);
+        f.stepLimit = uint64((regs >> 128) & 0xffffffffffff);
+        f.exitCode = uint32(regs >> 32);
         f.status = uint8(regs >> 24);
         f.trap = uint8(regs >> 16);
         f.outLen = uint32(outLen);

@@ -25,9 +25,9 @@ contract ToyProver is IStepProver {
         bytes memory o = witness;
         uint256 regs = uint256(bytes32(witness[0:32]));
         uint256 steps = f.steps + 1;
-        // clear steps (bytes 4..11), status (28), trap (29)
-        regs &= ~((uint256(type(uint64).max) << 160) | (uint256(0xffff) << 16));
-        regs |= steps << 160;
+        // clear steps (bytes 4..9, u48), status (28), trap (29)
+        regs &= ~((uint256(0xffffffffffff) << 176) | (uint256(0xffff) << 16));
+        regs |= steps << 176;
         if (f.steps >= f.stepLimit) {
             regs |= (uint256(2) << 24) | (uint256(10) << 16);
         } else {

@@ -52,6 +52,7 @@ const HOST = `
   (import "truewasm" "input_size" (func $input_size (result i32)))
   (import "truewasm" "input_read" (func $input_read (param i32 i32 i32)))
   (import "truewasm" "output_write" (func $output_write (param i32 i32)))
+  (import "truewasm" "exit" (func $exit (param i32)))
   (import "env" "abort" (func $abort (param i32 i32 i32 i32)))`;
 
 export function task(body: string, extra = "", mem = `(memory (export "memory") 1 1)`): string {
@@ -381,6 +382,8 @@ export function ioPrograms(rng: Rng): PropProgram[] {
   out.push({ name: "output_write past limit", wat: task(`(call $output_write (i32.const 0) (i32.const 20)) (call $output_write (i32.const 0) (i32.const 13))`), limits: { outputBytes: 32 } });
   out.push({ name: "output_write src past end", wat: task(`(call $output_write (i32.const 65535) (i32.const 2))`) });
   out.push({ name: "output_write src -1", wat: task(`(call $output_write (i32.const -1) (i32.const 1))`) });
+  for (const code of [0n, 1n, -1n, -0x80000000n, operand(rng, 32)])
+    out.push({ name: `exit ${code}`, wat: task(`(call $output_write (i32.const 0) (i32.const 5)) (call $exit (i32.const ${code})) unreachable`) });
   return out;
 }
 

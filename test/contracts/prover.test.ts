@@ -127,7 +127,7 @@ describe("every named error, on targeted witness changes (and the same error fro
     out.push(["code depth 33", "BadField", add.pre, m(add, (w) => (w[30] = 33))]);
     out.push(["pc outside the code tree", "BadField", add.pre, m(add, (w) => dv(w).setUint32(0, 0xfffffffe))]);
     out.push(["instruction padding set", "BadField", add.pre, m(add, (w) => (w[ins(w) + 2] = 1))]);
-    out.push(["stack shallower than the operands", "BadField", add.pre, m(add, (w) => dv(w).setUint32(20, 1))]);
+    out.push(["stack shallower than the operands", "BadField", add.pre, m(add, (w) => dv(w).setUint32(16, 1))]); // sp
     const lg = find("local.get");
     out.push(["local index >= numLocals", "BadField", lg.pre, m(lg, (w) => dv(w).setUint32(ins(w) + 4, dv(w).getUint32(ins(w) + 8)))]);
     const gg = find("global.get");
@@ -135,7 +135,7 @@ describe("every named error, on targeted witness changes (and the same error fro
     const ld = find("i32.load");
     out.push(["memory pages > 65536", "BadField", ld.pre, m(ld, (w) => dv(w).setUint32(hdr(w) + 32 + 8 + 32, 65537))]);
     const ret = find("Return");
-    out.push(["return from the entry frame", "BadField", ret.pre, m(ret, (w) => dv(w).setUint32(24, 1))]);
+    out.push(["return from the entry frame", "BadField", ret.pre, m(ret, (w) => dv(w).setUint32(20, 1))]); // depth
     out.push(["float opcode", "BadOpcode", add.pre, m(add, (w) => (w[ins(w)] = 0x92))]);
     out.push(["opcode 0xff", "BadOpcode", add.pre, m(add, (w) => (w[ins(w)] = 0xff))]);
     out.push(["CallHost", "Unprovable", add.pre, m(add, (w) => (w[ins(w)] = 0xe9))]);

@@ -21,6 +21,8 @@ import {
   treeRoot,
 } from "../../interpreter/state.js";
 import { BUILD_DIR } from "../../wasm-tasks/native.js";
+import { EXIT_PROGRAM } from "../state/programs.js";
+import { taskFromWat } from "../state/util.js";
 import { descriptorStruct, limitsStruct, openingOfComponents, realProgram, toyProgram, ToyModel } from "./model.js";
 import { deploy, expectError, honestClaim, network, postTask, register, send, terms, type Any, type Env } from "./helpers.js";
 
@@ -110,16 +112,17 @@ describe("TaskState on real programs", () => {
   });
 
   it("final-state openings hash to the machine's root and reveal its fields", async () => {
-    for (const c of CASES) {
-      const p = realProgram(wasmOf(c.name));
+    const exitProgram = await taskFromWat(EXIT_PROGRAM.wat);
+    for (const c of [...CASES, { name: "exit", input: new Uint8Array(0), limits: EXIT_PROGRAM.limits }]) {
       const limits: Limits = { ...DEFAULT_LIMITS, ...(c.limits ?? {}) };
-      const m = Machine.forTask(p.program, c.input, limits);
+      const m = Machine.forTask(c.name === "exit" ? exitProgram : realProgram(wasmOf(c.name)).program, c.input, limits);
       m.run();
       const comps = stateComponents(m);
       const f = await harness.open(openingOfComponents(comps));
       expect(f.root, c.name).toBe(hexlify(stateRoot(m)));
       expect(Number(f.status)).toBe(m.status);
       expect(Number(f.trap)).toBe(m.trap);
+      expect(Number(f.exitCode)).toBe(m.exitCode);
       expect(f.steps).toBe(BigInt(m.steps));
       expect(f.stepLimit).toBe(BigInt(limits.steps));
       expect(Number(f.outLen)).toBe(m.outLen);
@@ -128,6 +131,20 @@ describe("TaskState on real programs", () => {
       // the output tree (fixed depth from the output limit) over the written bytes
       expect(await harness.bytesRoot(m.out.slice(0, m.outLen), outputDepth(limits.outputBytes))).toBe(hexlify(comps.outputRoot));
     }
+  });
+
+  it("the exit code of Exit is in the final state", async () => {
+    const m = Machine.forTask(await taskFromWat(EXIT_PROGRAM.wat), new Uint8Array(0), EXIT_PROGRAM.limits);
+    m.run();
+    const f = await harness.open(openingOfComponents(stateComponents(m)));
+    expect([Number(f.status), Number(f.exitCode)]).toEqual([1, 0xfffffffd]);
+  });
+
+  it("rejects step limits that do not fit regs (u48, the trapping step included)", async () => {
+    const p = realProgram(wasmOf("echo"));
+    const at = (steps: number) => harness.initialStateRoot(descriptorStruct(p.descriptor), "0x", limitsStruct({ ...DEFAULT_LIMITS, steps }));
+    expect(await at(2 ** 48 - 2)).toBe(hexlify(initialStateRoot(p.descriptor, new Uint8Array(0), { steps: 2 ** 48 - 2 })));
+    await expectError({ ...env, market: harness } as Env, at(2 ** 48 - 1), "StepLimitTooLarge");
   });
 
   it("rejects openings of the wrong length", async () => {

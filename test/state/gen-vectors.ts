@@ -20,6 +20,7 @@ import { POPS } from "../../interpreter/verify.js";
 import {
   BULK_PROGRAM,
   CALLS_PROGRAM,
+  EXIT_PROGRAM,
   GROW_MAX_PROGRAM,
   GROW_PROGRAM,
   I32_BIN,
@@ -138,6 +139,7 @@ export async function generateVectors(): Promise<VectorFile> {
   await vectorsOf(BULK_PROGRAM, interesting(24), cases);
   await vectorsOf(IO_PROGRAM, interesting(16), cases);
   await vectorsOf(CALLS_PROGRAM, interesting(4), cases);
+  await vectorsOf(EXIT_PROGRAM, interesting(2), cases);
   for (const p of TRAP_PROGRAMS) {
     // the trapping step (and the step on the trapped state), plus one of each interesting opcode
     await vectorsOf(p, (op, m, seen) => {

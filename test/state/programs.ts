@@ -12,12 +12,15 @@ export interface TestProgram {
   limits?: Partial<Limits>;
   /** Expected end: "halt", or a trap kind number. */
   expect: "halt" | number;
+  /** The exit code of a halted machine (default 0). */
+  exitCode?: number;
 }
 
 const HOST = `
   (import "truewasm" "input_size" (func $input_size (result i32)))
   (import "truewasm" "input_read" (func $input_read (param i32 i32 i32)))
   (import "truewasm" "output_write" (func $output_write (param i32 i32)))
+  (import "truewasm" "exit" (func $exit (param i32)))
   (import "env" "abort" (func $abort (param i32 i32 i32 i32)))`;
 
 export function task(body: string, extra = "", mem = "(memory (export \"memory\") 1 4)"): string {
@@ -328,6 +331,18 @@ export const CALLS_PROGRAM: TestProgram = {
 };
 // Note: (br 0 (i32.const 11) (i32.const 12)) leaves an extra value: lowered to Nip.
 
+export const EXIT_PROGRAM: TestProgram = {
+  name: "exit with a code",
+  wat: task(
+    `(call $output_write (i32.const 0) (i32.const 3))
+     (if (i32.eqz (call $input_size)) (then (call $exit (i32.const -3))))
+     unreachable`,
+  ),
+  limits: { outputBytes: 8 },
+  expect: "halt",
+  exitCode: 0xfffffffd,
+};
+
 export const ALL_PROGRAMS: TestProgram[] = [
   ...I32_BIN.map((op) => binaryProgram(op)),
   ...I64_BIN.map((op) => binaryProgram(op)),
@@ -338,5 +353,6 @@ export const ALL_PROGRAMS: TestProgram[] = [
   BULK_PROGRAM,
   IO_PROGRAM,
   CALLS_PROGRAM,
+  EXIT_PROGRAM,
   ...TRAP_PROGRAMS,
 ];

@@ -54,8 +54,10 @@ describe("hand-written programs: every lowered opcode, edge operands, traps, lim
       const prog = await taskFromWat(p.wat);
       const r = checkTask(prog, p.input ?? new Uint8Array(0), p.limits ?? {}, { mutateEvery: 5, naiveEvery: 40 });
       for (const op of r.ops.keys()) covered.add(op);
-      if (p.expect === "halt") expect(r.m.status).toBe(Status.Halted);
-      else {
+      if (p.expect === "halt") {
+        expect(r.m.status).toBe(Status.Halted);
+        expect(r.m.exitCode).toBe(p.exitCode ?? 0);
+      } else {
         expect(r.m.status).toBe(Status.Trapped);
         expect(r.m.trap).toBe(p.expect);
       }

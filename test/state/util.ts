@@ -107,10 +107,13 @@ export function naiveStateRoot(m: Machine): Uint8Array {
   const regs = new Uint8Array(32);
   const dv = new DataView(regs.buffer);
   dv.setUint32(0, m.pc);
-  dv.setBigUint64(4, BigInt(m.steps));
-  dv.setBigUint64(12, BigInt(m.limits.steps));
-  dv.setUint32(20, m.sp);
-  dv.setUint32(24, m.depth);
+  dv.setUint16(4, Math.floor(m.steps / 2 ** 32));
+  dv.setUint32(6, m.steps >>> 0);
+  dv.setUint16(10, Math.floor(m.limits.steps / 2 ** 32));
+  dv.setUint32(12, m.limits.steps >>> 0);
+  dv.setUint32(16, m.sp);
+  dv.setUint32(20, m.depth);
+  dv.setUint32(24, m.exitCode);
   regs[28] = m.status;
   regs[29] = m.trap;
   regs[30] = codeDepth;
