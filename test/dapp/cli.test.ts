@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, keyEnv, removeTempDirs, ROOT, startHardhatNode, tempDir, truewasmRun, type HardhatNode } from "../e2e/harness.js";
 import { isTransient, nodeMessage } from "../../client/rpc.js";
-import { calldataGas, TX_GAS_CAP } from "../../client/txs.js";
+import { Transaction, Wallet } from "ethers";
+import { calldataGas, signEip1559, TX_GAS_CAP } from "../../client/txs.js";
 import { taskWithData } from "./wasm.js";
 
 const SHA256 = join(ROOT, "wasm-tasks/build/sha256.wasm");
@@ -30,6 +31,18 @@ describe("helpers", () => {
     expect(g).toEqual({ bytes: 4, tokens: 10n, standard: 21_040n, floor: 21_100n });
     // the largest random calldata one transaction can carry
     expect((TX_GAS_CAP - 21_000n) / 40n).toBe(418_905n);
+  });
+
+  it("transactions signed on Buffers are byte-identical to ethers'", async () => {
+    const w = new Wallet("0x" + "22".repeat(32));
+    for (const n of [0, 1, 55, 56, 300, 70_000]) {
+      const data = "0x" + randomBytes(n).toString("hex");
+      for (const [value, nonce] of [[0n, 0], [10n ** 18n, 127], [1n, 128], [255n, 70_000]] as const) {
+        const f = { chainId: 31337n, nonce, to: "0x" + "ab".repeat(20), data, value, gasLimit: 16_777_216n, maxFeePerGas: 1_875_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+        const theirs = await w.signTransaction(Transaction.from({ type: 2, ...f }));
+        expect(signEip1559(w, f)).toEqual({ raw: theirs, hash: Transaction.from(theirs).hash });
+      }
+    }
   });
 
   it("transient errors are read from short messages, never from ethers' embedded request", () => {
