@@ -40,10 +40,6 @@ export function typeName(t: number): "i32" | "i64" | "f32" | "f64" {
   throw new Error(`bad value type code ${t}`);
 }
 
-export function isFloatType(t: number): boolean {
-  return t === T_F32 || t === T_F64;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Opcode tables (shared with lower.ts).
 
@@ -141,8 +137,6 @@ export const FC_NAMES = [
 export const NUM_IN1 = new Uint8Array(256);
 export const NUM_IN2 = new Uint8Array(256);
 export const NUM_OUT = new Uint8Array(256);
-/** 1 for instructions that involve f32/f64 (any operand or result type), incl. loads/stores/consts. */
-export const IS_FLOAT_OP = new Uint8Array(256);
 (() => {
   const un = (from: number, to: number, a: number, r: number) => {
     for (let op = from; op <= to; op++) (NUM_IN1[op] = a), (NUM_OUT[op] = r);
@@ -182,10 +176,6 @@ export const IS_FLOAT_OP = new Uint8Array(256);
   un(0xbf, 0xbf, T_I64, T_F64);
   un(0xc0, 0xc1, T_I32, T_I32);
   un(0xc2, 0xc4, T_I64, T_I64);
-  for (let op = 0x45; op <= 0xc4; op++) {
-    if (isFloatType(NUM_IN1[op]) || isFloatType(NUM_IN2[op]) || isFloatType(NUM_OUT[op])) IS_FLOAT_OP[op] = 1;
-  }
-  for (const op of [0x2a, 0x2b, 0x38, 0x39, 0x43, 0x44]) IS_FLOAT_OP[op] = 1;
 })();
 
 /** Loads 0x28..0x35 and stores 0x36..0x3e: value type and natural alignment (log2 bytes). */
@@ -384,11 +374,6 @@ export class Reader {
 // ---------------------------------------------------------------------------------------------
 // Decoded module.
 
-export interface DecodeOptions {
-  /** Throw WasmError("unsupported") at the first f32/f64 type or instruction. */
-  rejectFloats: boolean;
-}
-
 export interface RawFuncType {
   params: Uint8Array; // value type codes
   results: Uint8Array;
@@ -498,20 +483,12 @@ export const SECTION_NAMES = [
 /** Position of each section id in the required order (the data count section sits before code). */
 const SECTION_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
 
-function floatUnsupported(r: Reader, what: string, offset: number): never {
-  throw new WasmError("unsupported", `floating point is not supported: ${what}`, r.section, offset);
-}
-
 /** A value type (single byte; a LEB128 continuation bit is "integer representation too long"). */
-export function readValType(r: Reader, opts: DecodeOptions, what: string): number {
+export function readValType(r: Reader): number {
   const at = r.pos;
   const b = r.u8();
   if (b & 0x80) r.fail("integer representation too long", r.pos);
-  if (b === T_I32 || b === T_I64) return b;
-  if (b === T_F32 || b === T_F64) {
-    if (opts.rejectFloats) floatUnsupported(r, `${typeName(b)} ${what}`, at);
-    return b;
-  }
+  if (b === T_I32 || b === T_I64 || b === T_F32 || b === T_F64) return b;
   return r.fail("malformed value type", at);
 }
 
@@ -541,12 +518,12 @@ function readMutability(r: Reader): boolean {
 }
 
 /** Block type: 0x40 (empty) or one value type. Returns 0 for empty, else the value type code. */
-export function readBlockType(r: Reader, opts: DecodeOptions): number {
+export function readBlockType(r: Reader): number {
   if (r.pos < r.end && r.buf[r.pos] === 0x40) {
     r.pos++;
     return 0;
   }
-  return readValType(r, opts, "block result");
+  return readValType(r);
 }
 
 /**
@@ -555,13 +532,12 @@ export function readBlockType(r: Reader, opts: DecodeOptions): number {
  * function bodies for malformations).
  * Returns the opcode; for 0xFC the value is 0x100 + sub-opcode.
  */
-export function readConstInstr(r: Reader, opts: DecodeOptions, op: number, ins: RawConstInstr): number {
-  if (opts.rejectFloats && IS_FLOAT_OP[op]) floatUnsupported(r, OPCODE_NAMES[op], ins.offset);
+export function readConstInstr(r: Reader, op: number, ins: RawConstInstr): number {
   switch (op) {
     case 0x02:
     case 0x03:
     case 0x04:
-      readBlockType(r, opts);
+      readBlockType(r);
       return op;
     case 0x0c:
     case 0x0d:
@@ -631,7 +607,6 @@ export function readConstInstr(r: Reader, opts: DecodeOptions, op: number, ins: 
           break;
         default:
           if (sub > 17) r.fail(`illegal opcode fc ${sub.toString(16)}`, ins.offset);
-          if (opts.rejectFloats) floatUnsupported(r, FC_NAMES[sub], ins.offset);
       }
       return 0x100 + sub;
     }
@@ -646,7 +621,7 @@ export function readConstInstr(r: Reader, opts: DecodeOptions, op: number, ins: 
 }
 
 /** A constant expression: an instruction sequence terminated by `end`. */
-function readConstExpr(r: Reader, opts: DecodeOptions): RawConstExpr {
+function readConstExpr(r: Reader): RawConstExpr {
   const offset = r.pos;
   const instrs: RawConstInstr[] = [];
   let depth = 0;
@@ -660,14 +635,14 @@ function readConstExpr(r: Reader, opts: DecodeOptions): RawConstExpr {
       r.fail("END opcode expected", at);
     }
     const ins: RawConstInstr = { op, offset: at, imm: 0, imm2: 0 };
-    ins.op = readConstInstr(r, opts, op, ins);
+    ins.op = readConstInstr(r, op, ins);
     if (op === 0x02 || op === 0x03 || op === 0x04) depth++;
     instrs.push(ins);
   }
 }
 
 /** Decode the module structure. Function bodies are returned as byte ranges (see lower.ts). */
-export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModule {
+export function decodeModule(buf: Uint8Array): DecodedModule {
   const r = new Reader(buf);
   // Header.
   if (buf.length < 4) r.fail("unexpected end", buf.length);
@@ -726,10 +701,10 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
           if (form !== 0x60) r.fail("malformed function type", offset);
           const np = r.len32();
           const params = new Uint8Array(np);
-          for (let j = 0; j < np; j++) params[j] = readValType(r, opts, "parameter");
+          for (let j = 0; j < np; j++) params[j] = readValType(r);
           const nr = r.len32();
           const results = new Uint8Array(nr);
-          for (let j = 0; j < nr; j++) results[j] = readValType(r, opts, "result");
+          for (let j = 0; j < nr; j++) results[j] = readValType(r);
           m.types.push({ params, results, offset });
         }
         break;
@@ -755,7 +730,7 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
               imp.limits = readLimits(r);
               break;
             case 3:
-              imp.globalType = readValType(r, opts, "global");
+              imp.globalType = readValType(r);
               imp.mutable = readMutability(r);
               break;
             default:
@@ -789,9 +764,9 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
         const n = r.len32();
         for (let i = 0; i < n; i++) {
           const offset = r.pos;
-          const type = readValType(r, opts, "global");
+          const type = readValType(r);
           const mutable = readMutability(r);
-          const init = readConstExpr(r, opts);
+          const init = readConstExpr(r);
           m.globals.push({ type, mutable, init, offset });
         }
         break;
@@ -822,7 +797,7 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
           let table = 0;
           if (flags === 0 || flags === 2) {
             if (flags === 2) table = r.u32();
-            const offset = readConstExpr(r, opts);
+            const offset = readConstExpr(r);
             if (flags === 2) {
               const kAt = r.pos;
               if (r.u8() !== 0x00) r.fail("malformed element kind", kAt);
@@ -867,7 +842,7 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
           const flags = r.u32();
           if (flags === 0 || flags === 2) {
             const memory = flags === 2 ? r.u32() : 0;
-            const offset = readConstExpr(r, opts);
+            const offset = readConstExpr(r);
             const len = r.len32();
             const bytes = r.bytes(len);
             m.datas.push({ memory, offset, bytes, at });
@@ -897,7 +872,6 @@ export function decodeModule(buf: Uint8Array, opts: DecodeOptions): DecodedModul
  */
 export function scanBodies(buf: Uint8Array, m: DecodedModule): void {
   const r = new Reader(buf);
-  const opts: DecodeOptions = { rejectFloats: false };
   r.section = "code";
   const ins: RawConstInstr = { op: 0, offset: 0, imm: 0, imm2: 0 };
   for (const body of m.bodies) {
@@ -908,7 +882,7 @@ export function scanBodies(buf: Uint8Array, m: DecodedModule): void {
     let declared = 0;
     for (let g = 0; g < nGroups; g++) {
       declared += r.u32();
-      readValType(r, opts, "local");
+      readValType(r);
     }
     if (declared >= 2 ** 32) r.fail("too many locals", declAt);
     let depth = 1;
@@ -918,7 +892,7 @@ export function scanBodies(buf: Uint8Array, m: DecodedModule): void {
       if (op === 0x0b) depth--;
       else if (op === 0x02 || op === 0x03 || op === 0x04) depth++;
       ins.offset = at;
-      readConstInstr(r, opts, op, ins);
+      readConstInstr(r, op, ins);
     }
     if (r.pos !== body.end) r.fail("section size mismatch (function body longer than its end)", r.pos);
   }

@@ -6,9 +6,12 @@
  * Encoding: every instruction is 4 consecutive int32 words [op, a, b, c] of `Program.code`;
  * instruction i starts at word 4*i and `pc` counts instructions. Unused immediates are 0.
  *
- * Opcode numbers: integer WebAssembly instructions keep their own opcode byte (so `0x6a` is
+ * Opcode numbers: numeric WebAssembly instructions keep their own opcode byte (so `0x6a` is
  * i32.add everywhere, which keeps the executor's switch readable and jump-table friendly);
  * instructions that exist only in the lowered machine live in 0xE0..0xFF.
+ *
+ * Floats (semantics: float.ts): f32 values are their bits in the low half of a slot (high half 0),
+ * f64 values their 64 bits.
  *
  * Value stack: every slot is 64 bits (lo, hi int32 halves). i32 values are stored zero-extended
  * (hi = 0), so a slot has one canonical value whatever its type.
@@ -30,10 +33,13 @@ export const Op = {
   MemoryGrow: 0x40, // pushes old size in pages, or -1 when past the declared max or the page limit
   I32Const: 0x41, // a = value
   I64Const: 0x42, // a = low 32 bits, b = high 32 bits
+  F32Const: 0x43, // a = bits
+  F64Const: 0x44, // a = low 32 bits, b = high 32 bits
   // 0x45..0x8a integer comparisons and arithmetic, 0xa7 wrap, 0xac/0xad extend, 0xc0..0xc4 sign-ext
-  // Floats keep their WebAssembly opcodes too: comparisons 0x5b..0x66, arithmetic 0x8b..0xa6,
-  // conversions 0xa8..0xbb (f32/f64 constants lower to I32Const/I64Const with the bits, float
-  // loads/stores to the integer ones of the same width, reinterpretations to nothing).
+  // Floats keep their WebAssembly opcodes too (semantics: float.ts): comparisons 0x5b..0x66,
+  // arithmetic 0x8b..0xa6, conversions 0xa8..0xbb; float loads/stores 0x2a 0x2b 0x38 0x39 and the
+  // constants F32Const/F64Const move the same bits as their integer twins (their own opcodes give
+  // the compiled tier the types); reinterpretations lower to nothing.
   // The saturating conversions (0xFC 0x00..0x07) take the free bytes 0xc5..0xcc, in order:
   TruncSatF32S: 0xc5, // i32.trunc_sat_f32_s; 0xc6 _f32_u, 0xc7 _f64_s, 0xc8 _f64_u,
   //                     0xc9 i64.trunc_sat_f32_s, 0xca _f32_u, 0xcb _f64_s, 0xcc _f64_u
@@ -122,7 +128,7 @@ export const Trap = {
   Abort: 11, // the program called its abort import (AssemblyScript's env.abort)
   InputOutOfBounds: 12, // input_read past the end of the input
   OutputLimit: 13, // output_write past the output limit
-  FloatUnsupported: 14, // embedding only: a float instruction was reached
+  // 14: unused (was FloatUnsupported, when floats were outside the machine)
   HostError: 15, // embedding only: a host function threw
   OutOfBoundsTable: 16, // table.get/set/fill/copy/init past a table's or an element segment's end
   InvalidConversion: 17, // float-to-integer truncation of NaN (out-of-range results are IntegerOverflow)
@@ -143,7 +149,6 @@ export const TRAP_MESSAGES: Record<number, string> = {
   [Trap.Abort]: "abort called",
   [Trap.InputOutOfBounds]: "input read out of bounds",
   [Trap.OutputLimit]: "output limit exceeded",
-  [Trap.FloatUnsupported]: "floating point is not supported",
   [Trap.HostError]: "host function failed",
   [Trap.OutOfBoundsTable]: "out of bounds table access",
   [Trap.InvalidConversion]: "invalid conversion to integer",

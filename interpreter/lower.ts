@@ -1,7 +1,7 @@
 /**
  * Validation and lowering: WebAssembly module -> flat step program (isa.ts, program.ts).
  *
- *   compile(bytes, { floats, imports }) -> Program
+ *   compile(bytes, { imports }) -> Program
  *
  * 1. decode.ts decodes the module structure (everything malformed is reported there, before any
  *    validation error, like the reference interpreter).
@@ -26,6 +26,7 @@
  *   but not emitted (including nested blocks inside it).
  */
 import { Op, Trap, HOST_MODULE, HostImport, ABORT_IMPORT } from "./isa.js";
+import { TRUNC_OPS, TRUNC_SAT_OPS } from "./float.js";
 import {
   WasmError,
   type ConstExpr,
@@ -48,7 +49,6 @@ import {
   typeName,
   Reader,
   FC_NAMES,
-  IS_FLOAT_OP,
   MEM_ALIGN,
   MEM_TYPE,
   NUM_IN1,
@@ -67,12 +67,6 @@ import {
 } from "./decode.js";
 
 export interface CompileOptions {
-  /**
-   * "reject" (default): the first f32/f64 type or float instruction is WasmError("unsupported").
-   * "trap": floats are validated; constants, loads/stores and reinterpretations are lowered to
-   * their integer equivalents (bits), every other float instruction to Trap(FloatUnsupported).
-   */
-  floats?: "reject" | "trap";
   /**
    * "task" (default): only the task host ABI may be imported (truewasm.input_size/input_read/
    * output_write, env.abort); calls to them become machine instructions.
@@ -95,7 +89,7 @@ export function compile(bytes: Uint8Array, opts: CompileOptions = {}): Program {
   let compiler: Compiler | undefined;
   try {
     if (!(bytes instanceof Uint8Array)) throw new WasmError("malformed", "module bytes must be a Uint8Array");
-    compiler = new Compiler(bytes, opts.floats ?? "reject", opts.imports ?? "task");
+    compiler = new Compiler(bytes, opts.imports ?? "task");
     return compiler.run();
   } catch (e) {
     if (e instanceof WasmError) {
@@ -148,7 +142,6 @@ const KIND_NAMES = ["func", "table", "memory", "global"] as const;
 
 class Compiler {
   private readonly r: Reader;
-  private readonly rejectFloats: boolean;
   private readonly task: boolean;
   private m!: DecodedModule;
   /** The decoded module, once decoding succeeded. */
@@ -199,16 +192,14 @@ class Compiler {
 
   constructor(
     private readonly bytes: Uint8Array,
-    floats: "reject" | "trap",
     imports: "task" | "embed",
   ) {
     this.r = new Reader(bytes);
-    this.rejectFloats = floats !== "trap";
     this.task = imports !== "embed";
   }
 
   run(): Program {
-    const m = (this.m = this.decoded = decodeModule(this.bytes, { rejectFloats: this.rejectFloats }));
+    const m = (this.m = this.decoded = decodeModule(this.bytes));
     const { types: programTypes, globals, memory, table, data, elems, exports } = this.validateModule();
     const linkError = this.task ? this.checkTaskLinking() : undefined;
 
@@ -714,8 +705,6 @@ class Compiler {
     const funcIndex = this.nImportedFuncs + defIndex;
     const type = this.funcType[funcIndex];
     const nParams = type.params.length;
-    const rejectFloats = this.rejectFloats;
-    const opts = { rejectFloats };
 
     // Locals.
     const declAt = r.pos;
@@ -725,7 +714,7 @@ class Compiler {
     let declared = 0;
     for (let g = 0; g < nGroups; g++) {
       const count = r.u32();
-      const t = readValType(r, opts, "local");
+      const t = readValType(r);
       groupCounts.push(count);
       groupTypes.push(t);
       declared += count;
@@ -763,8 +752,6 @@ class Compiler {
       const at = r.pos;
       this.opAt = at;
       const op = r.u8();
-      if (rejectFloats && IS_FLOAT_OP[op])
-        throw new WasmError("unsupported", `floating point is not supported: ${OPCODE_NAMES[op]}`, "code", at);
       switch (op) {
         case 0x00: // unreachable
           if (this.live) this.emit(Op.Trap, Trap.Unreachable, 0, 0, at);
@@ -775,13 +762,13 @@ class Compiler {
         case 0x02: // block
         case 0x03: {
           // loop
-          const bt = readBlockType(r, opts);
+          const bt = readBlockType(r);
           this.pushCtrl(op === 0x02 ? K_BLOCK : K_LOOP, bt);
           break;
         }
         case 0x04: {
           // if
-          const bt = readBlockType(r, opts);
+          const bt = readBlockType(r);
           this.popExpect(T_I32, "if");
           this.pushCtrl(K_IF, bt);
           if (this.live) {
@@ -1010,14 +997,14 @@ class Compiler {
         case 0x43: {
           const bits = r.fixed32();
           this.push(T_F32);
-          if (this.live) this.emit(Op.I32Const, bits, 0, 0, at);
+          if (this.live) this.emit(Op.F32Const, bits, 0, 0, at);
           break;
         }
         case 0x44: {
           const lo = r.fixed32();
           const hi = r.fixed32();
           this.push(T_F64);
-          if (this.live) this.emit(Op.I64Const, lo, hi, 0, at);
+          if (this.live) this.emit(Op.F64Const, lo, hi, 0, at);
           break;
         }
         case 0xfc:
@@ -1038,30 +1025,22 @@ class Compiler {
                 at,
               );
             const t = MEM_TYPE[op];
-            let lop = op;
             if (op <= 0x35) {
               this.popExpect(T_I32, name);
               this.push(t);
-              if (op === 0x2a) lop = 0x28;
-              else if (op === 0x2b) lop = 0x29;
             } else {
               this.popExpect(t, name);
               this.popExpect(T_I32, name);
-              if (op === 0x38) lop = 0x36;
-              else if (op === 0x39) lop = 0x37;
             }
-            if (this.live) this.emit(lop, offset | 0, 0, 0, at);
+            if (this.live) this.emit(op, offset | 0, 0, 0, at);
           } else if (op >= 0x45 && op <= 0xc4) {
             const name = OPCODE_NAMES[op];
             const in2 = NUM_IN2[op];
             if (in2) this.popExpect(in2, name);
             this.popExpect(NUM_IN1[op], name);
             this.push(NUM_OUT[op]);
-            if (this.live) {
-              if (!IS_FLOAT_OP[op]) this.emit(op, 0, 0, 0, at);
-              else if (op < 0xbc || op > 0xbf) this.emit(Op.Trap, Trap.FloatUnsupported, 0, 0, at);
-              // reinterpretations (0xbc..0xbf) are the identity on the bits: nothing to emit
-            }
+            // reinterpretations (0xbc..0xbf) are the identity on the bits: nothing to emit
+            if (this.live && (op < 0xbc || op > 0xbf)) this.emit(op, 0, 0, 0, at);
           } else {
             r.fail(`illegal opcode ${op.toString(16).padStart(2, "0")}`, at);
           }
@@ -1106,10 +1085,19 @@ class Compiler {
     }
   }
 
-  /** 0xFC-prefixed instructions: memory.copy and memory.fill; the rest is unsupported. */
+  /** 0xFC-prefixed instructions: trunc_sat, memory.copy and memory.fill; the rest is unsupported. */
   private lowerPrefixed(at: number): void {
     const r = this.r;
     const sub = r.u32();
+    if (sub < 8) {
+      // trunc_sat: 0xc5..0xcc (isa.ts), the types of the trapping twin
+      const twin = TRUNC_OPS[sub];
+      const name = FC_NAMES[sub];
+      this.popExpect(NUM_IN1[twin], name);
+      this.push(NUM_OUT[twin]);
+      if (this.live) this.emit(TRUNC_SAT_OPS[sub], 0, 0, 0, at);
+      return;
+    }
     if (sub === 10 || sub === 11) {
       const name = FC_NAMES[sub];
       r.zero();

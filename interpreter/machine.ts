@@ -13,6 +13,7 @@
  * touch with the current epoch (`mark`), so roots and snapshots can be computed lazily later.
  */
 import { DEFAULT_LIMITS, LEAF_BYTES, Status, Trap, chunkBackward, chunkForward, type Limits } from "./isa.js";
+import { floatStep } from "./float.js";
 import { cmpS64, cmpU64, ctz32, divRem64, mul64, popcnt32, rotl64, shl64, shrS64, shrU64 } from "./i64.js";
 import { Jit } from "./jit.js";
 import { buildEnv, fullLimits } from "./link.js";
@@ -414,12 +415,14 @@ export class Machine {
           break;
         }
         case 0x41: // i32.const
+        case 0x43: // f32.const
           sl[sp] = code[ci + 1];
           sh[sp] = 0;
           sp++;
           pc++;
           break;
         case 0x42: // i64.const
+        case 0x44: // f64.const
           sl[sp] = code[ci + 1];
           sh[sp] = code[ci + 2];
           sp++;
@@ -427,16 +430,18 @@ export class Machine {
           break;
 
         // ---------------------------------------------------------------- memory
-        case 0x28: {
-          // i32.load
+        case 0x28: // i32.load
+        case 0x2a: {
+          // f32.load
           const ea = (sl[sp - 1] >>> 0) + (code[ci + 1] >>> 0);
           if (ea + 4 > memLen) { trap = Trap.OutOfBoundsMemory; break run; }
           sl[sp - 1] = dv.getInt32(ea, true);
           pc++;
           break;
         }
-        case 0x29: {
-          // i64.load
+        case 0x29: // i64.load
+        case 0x2b: {
+          // f64.load
           const ea = (sl[sp - 1] >>> 0) + (code[ci + 1] >>> 0);
           if (ea + 8 > memLen) { trap = Trap.OutOfBoundsMemory; break run; }
           sl[sp - 1] = dv.getInt32(ea, true);
@@ -484,6 +489,7 @@ export class Machine {
           break;
         }
         case 0x36: // i32.store
+        case 0x38: // f32.store
         case 0x3e: {
           // i64.store32 (the low half: the same bytes)
           const ea = (sl[sp - 2] >>> 0) + (code[ci + 1] >>> 0);
@@ -495,8 +501,9 @@ export class Machine {
           pc++;
           break;
         }
-        case 0x37: {
-          // i64.store
+        case 0x37: // i64.store
+        case 0x39: {
+          // f64.store
           const ea = (sl[sp - 2] >>> 0) + (code[ci + 1] >>> 0);
           if (ea + 8 > memLen) { trap = Trap.OutOfBoundsMemory; break run; }
           dv.setInt32(ea, sl[sp - 1], true);
@@ -896,6 +903,23 @@ export class Machine {
           sh[sp - 1] = sl[sp - 1] >> 31;
           pc++;
           break;
+
+        // ---------------------------------------------------------------- floats (float.ts)
+        case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: case 0x60: case 0x61: case 0x62: // prettier-ignore
+        case 0x63: case 0x64: case 0x65: case 0x66: case 0x8b: case 0x8c: case 0x8d: case 0x8e: // prettier-ignore
+        case 0x8f: case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: // prettier-ignore
+        case 0x97: case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: // prettier-ignore
+        case 0x9f: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4: case 0xa5: case 0xa6: // prettier-ignore
+        case 0xa8: case 0xa9: case 0xaa: case 0xab: case 0xae: case 0xaf: case 0xb0: case 0xb1: // prettier-ignore
+        case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7: case 0xb8: case 0xb9: // prettier-ignore
+        case 0xba: case 0xbb: case 0xc5: case 0xc6: case 0xc7: case 0xc8: case 0xc9: case 0xca: // prettier-ignore
+        case 0xcb: case 0xcc: { // prettier-ignore
+          const r = floatStep(code[ci], sl, sh, sp);
+          if (r < 0) { trap = -r; break run; }
+          sp = r;
+          pc++;
+          break;
+        }
 
         // ---------------------------------------------------------------- control
         case 0xe0: // Jump

@@ -26,7 +26,7 @@ function wat(text: string): Uint8Array {
   }
 }
 
-const EMBED: CompileOptions = { floats: "trap", imports: "embed" };
+const EMBED: CompileOptions = { imports: "embed" };
 
 function lower(text: string, opts: CompileOptions = EMBED): Program {
   return compile(wat(text), opts);
@@ -35,6 +35,7 @@ function lower(text: string, opts: CompileOptions = EMBED): Program {
 const NAMES: Record<number, string> = {};
 for (const [k, v] of Object.entries(Op)) NAMES[v] = k;
 Object.assign(NAMES, { 0x28: "i32.load", 0x29: "i64.load", 0x36: "i32.store", 0x37: "i64.store", 0x45: "i32.eqz", 0x6a: "i32.add" });
+Object.assign(NAMES, { 0x2a: "f32.load", 0x38: "f32.store", 0x39: "f64.store", 0x92: "f32.add", 0xa8: "i32.trunc_f32_s", 0xcc: "TruncSatF32S+7" });
 const JUMPS = new Set<number>([Op.Jump, Op.JumpIf, Op.JumpUnless]);
 
 /**
@@ -51,7 +52,7 @@ function body(p: Program, f: number): string[] {
 }
 
 const WITH_A = new Set<number>([Op.LocalGet, Op.LocalSet, Op.LocalTee, Op.GlobalGet, Op.GlobalSet, Op.GlobalGetExt, Op.GlobalSetExt,
-  Op.I32Const, Op.BrTable, Op.CallIndirect, Op.CallHost, Op.Trap]);
+  Op.I32Const, Op.F32Const, Op.BrTable, Op.CallIndirect, Op.CallHost, Op.Trap]);
 for (let op = 0x28; op <= 0x3e; op++) WITH_A.add(op);
 
 /** One instruction: mnemonic and the immediates that mean something for it. */
@@ -60,7 +61,7 @@ function show(p: Program, pc: number, base = 0): string {
   const name = NAMES[op] ?? `0x${op.toString(16)}`;
   if (JUMPS.has(op)) return `${name} @${a - base}`;
   if (op === Op.Call) return `${name} ${a} ${b} ${c}`;
-  if (op === Op.I64Const) return `${name} ${a} ${b}`;
+  if (op === Op.I64Const || op === Op.F64Const) return `${name} ${a} ${b}`;
   if (WITH_A.has(op)) return `${name} ${a}`;
   expect([a, b, c]).toEqual([0, 0, 0]);
   return name;
@@ -418,38 +419,29 @@ describe("floats", () => {
     (f64.store (local.get 0) (f64.const -0))
     (i32.reinterpret_f32 (f32.reinterpret_i32 (local.get 0)))))`;
 
-  it('"trap": consts become integer bits, loads/stores integer ones, reinterpret nothing, the rest Trap', () => {
+  it("lowers float instructions to their own steps: consts, loads/stores, arithmetic; reinterpret to nothing", () => {
     const p = lower(src);
     expect(body(p, 0)).toEqual([
       "LocalSet 0",
       "LocalGet 0",
-      `I32Const ${0x3fc00000}`,
+      `F32Const ${0x3fc00000}`,
       "LocalGet 0",
-      "i32.load 4",
-      `Trap ${Trap.FloatUnsupported}`,
-      "i32.store 0",
+      "f32.load 4",
+      "f32.add",
+      "f32.store 0",
       "LocalGet 0",
-      "I64Const 0 -2147483648",
-      "i64.store 0",
+      "F64Const 0 -2147483648",
+      "f64.store 0",
       "LocalGet 0",
       "Return",
     ]);
   });
 
-  it('"reject" (the default) names the first float type or instruction', () => {
-    let e = err(() => compile(wat(src), { imports: "embed" }));
-    expect(e.kind).toBe("unsupported");
-    expect(e.reason).toBe("floating point is not supported: f32.const");
-    e = err(() => compile(wat(`(module (func (param f64)))`), { imports: "embed" }));
-    expect(e.reason).toBe("floating point is not supported: f64 parameter");
-    expect(e.section).toBe("type");
-    e = err(() => compile(wat(`(module (func (local i32 f32)))`)));
-    expect(e.reason).toBe("floating point is not supported: f32 local");
-    e = err(() => compile(wat(`(module (global f32 (f32.const 0)))`)));
-    expect(e.reason).toBe("floating point is not supported: f32 global");
-    e = err(() => compile(wat(`(module (func (result i32) (i32.trunc_f32_s (f32.reinterpret_i32 (i32.const 0)))))`)));
-    expect(e.reason).toBe("floating point is not supported: f32.reinterpret_i32");
-    expect(e.section).toBe("code");
+  it("lowers trunc_sat to 0xc5..0xcc, and floats are accepted by default", () => {
+    const p = compile(
+      wat(`(module (func (export "main") (drop (i64.trunc_sat_f64_u (f64.const 1))) (drop (i32.trunc_f32_s (f32.const 1)))))`),
+    );
+    expect(body(p, 0)).toEqual(["F64Const 0 1072693248", "TruncSatF32S+7", "Drop", `F32Const ${0x3f800000}`, "i32.trunc_f32_s", "Drop", "Return"]);
   });
 });
 

@@ -2,8 +2,7 @@
  * WebAssembly spec test runner.
  *
  *   npm run spec -- PATHS...        (files or folders of .wast scripts)
- *   npm run spec -- -v PATHS...     (every failure, and the checks only counted out of scope
- *                                    because a float trap tainted their instance)
+ *   npm run spec -- -v PATHS...     (every failure)
  *
  * Prints one line per file and, as the last line, {"files":N,"passed":N,"failed":N,"outOfScope":N}.
  * Exit code 1 when a check failed or a path could not be read.
@@ -108,7 +107,6 @@ async function main(argv: string[]): Promise<number> {
     console.log(formatFileLine(r));
     if (verbose) {
       for (const f of r.failures.slice(3)) console.log(`  ${f}`);
-      for (const n of r.outOfScopeNotes) console.log(`  out of scope (float-tainted): ${n}`);
     }
   });
   for (const u of report.unreadable) console.error(`error: cannot read ${u}`);

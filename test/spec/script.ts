@@ -6,12 +6,9 @@
  * through wabt too. Every command that checks something counts once: a module that must load, a
  * top-level action that must not trap, and every assertion.
  *
- * Floating point is outside the machine's scope: an assertion is counted as `outOfScope` (neither
- * passed nor failed) when its action has f32/f64 arguments, its expected results are f32/f64
- * values or NaN patterns, or its invocation trapped with Trap.FloatUnsupported. A module instance
- * on which a float trap cut an invocation short is "float-tainted": its state may differ from the
- * spec's from then on, so a later check on it that fails is counted as out of scope too (with the
- * reason kept in `outOfScopeNotes`), never silently passed.
+ * Results are compared bit for bit, floats included; an expected NaN pattern is checked as the
+ * spec says: `nan:canonical` is a NaN whose payload is exactly the quiet bit (either sign: the
+ * machine always produces the positive one), `nan:arithmetic` a NaN with the quiet bit set.
  */
 import { compile } from "../../interpreter/lower.js";
 import { Global, instantiate, TrapError, type ExternVal, type Instance } from "../../interpreter/instance.js";
@@ -80,10 +77,6 @@ export interface Value {
 
 /** An expected result: a value, or a NaN pattern. */
 export type Expected = Value | { type: "f32" | "f64"; nan: "canonical" | "arithmetic" };
-
-function isFloat(t: NumType): boolean {
-  return t === "f32" || t === "f64";
-}
 
 /** Integer literal of the text format (sign, decimal or 0x hex, `_` separators). */
 export function parseIntLiteral(text: string, bits: 32 | 64): bigint {
@@ -223,7 +216,6 @@ export function trapKindsFor(text: string): number[] {
   if (t.startsWith("uninitialized element") || t.startsWith("uninitialized")) return [Trap.UninitializedElement];
   if (t.startsWith("call stack exhausted") || t.startsWith("stack overflow") || t.startsWith("call stack"))
     return [Trap.CallStackExhausted, Trap.ValueStackExhausted];
-  if (t.startsWith("invalid conversion to integer")) return [Trap.FloatUnsupported]; // float-only trap
   for (const [k, msg] of Object.entries(TRAP_MESSAGES)) if (t.startsWith(msg)) return [Number(k)];
   return [];
 }
@@ -244,18 +236,12 @@ export interface FileResult {
   rejectedByWabt: number;
   /** One line per failed check: `file:line: command: expected ..., got ...`. */
   failures: string[];
-  /** Checks counted out of scope only because a float trap tainted the instance (they would have failed). */
-  outOfScopeNotes: string[];
 }
 
 interface ModuleSlot {
   instance?: Instance;
-  /** Loading failed (message), or the module was float-only. */
+  /** Loading failed (message). */
   error?: string;
-  /** The module could not be instantiated because of a float trap in its start function. */
-  floatFailed?: boolean;
-  /** A float trap cut an invocation on it short: its state may differ from the spec's. */
-  floatTainted?: boolean;
 }
 
 interface Action {
@@ -299,7 +285,7 @@ export interface RunOptions {
 
 export async function runScript(text: string, file: string, options: RunOptions = {}): Promise<FileResult> {
   const wabt = await loadWabt();
-  const res: FileResult = { file, passed: 0, failed: 0, outOfScope: 0, rejectedByWabt: 0, failures: [], outOfScopeNotes: [] };
+  const res: FileResult = { file, passed: 0, failed: 0, outOfScope: 0, rejectedByWabt: 0, failures: [] };
   let cmds: SExpr[];
   try {
     cmds = parseSExprs(text);
@@ -334,7 +320,7 @@ class ScriptRunner {
     private readonly options: RunOptions,
   ) {
     this.registry.set("spectest", createSpectest());
-    this.compileOptions = options.compileOptions ?? { floats: "trap", imports: "embed" };
+    this.compileOptions = options.compileOptions ?? { imports: "embed" };
   }
 
   run(cmds: SExpr[]): void {
@@ -358,18 +344,9 @@ class ScriptRunner {
     this.res.passed++;
   }
 
-  private fail(cmd: SExpr, msg: string, slot?: ModuleSlot): void {
-    if (slot?.floatTainted) {
-      this.res.outOfScope++;
-      this.res.outOfScopeNotes.push(`${this.where(cmd)}: ${msg} (instance float-tainted)`);
-      return;
-    }
+  private fail(cmd: SExpr, msg: string): void {
     this.res.failed++;
     this.res.failures.push(`${this.where(cmd)}: ${msg}`);
-  }
-
-  private oos(): void {
-    this.res.outOfScope++;
   }
 
   // --- modules --------------------------------------------------------------------------------
@@ -428,11 +405,6 @@ class ScriptRunner {
       slot.instance = this.load(bin.bytes);
       this.pass();
     } catch (e) {
-      if (e instanceof TrapError && e.kind === Trap.FloatUnsupported) {
-        slot.floatFailed = true;
-        slot.error = "start function trapped on floating point";
-        return this.oos();
-      }
       slot.error = errMessage(e);
       this.fail(cmd, `module failed to load: ${errMessage(e)}`);
     }
@@ -483,10 +455,7 @@ class ScriptRunner {
       );
       return { outcome: { kind: "values", values }, slot };
     } catch (e) {
-      if (e instanceof TrapError) {
-        if (e.kind === Trap.FloatUnsupported) slot.floatTainted = true;
-        return { outcome: { kind: "trap", trap: e }, slot };
-      }
+      if (e instanceof TrapError) return { outcome: { kind: "trap", trap: e }, slot };
       return { outcome: { kind: "error", message: errMessage(e) }, slot };
     }
   }
@@ -527,7 +496,6 @@ class ScriptRunner {
     const m = cmd.items[2];
     const slot = this.slot(m?.type === "atom" ? m.value : undefined);
     if (!slot?.instance) {
-      if (slot?.floatFailed) return this.oos();
       throw new Check(`register: module not loaded (${slot?.error ?? "no such module"})`);
     }
     this.registry.set(decodeName(n), slot.instance.exports);
@@ -535,14 +503,9 @@ class ScriptRunner {
 
   private topAction(cmd: SList): void {
     const a = this.parseAction(cmd);
-    const { outcome, slot } = this.perform(a);
-    if (a.args.some((v) => isFloat(v.type))) return this.oos();
-    if (slot?.floatFailed) return this.oos();
-    if (outcome.kind === "trap") {
-      if (outcome.trap.kind === Trap.FloatUnsupported) return this.oos();
-      return this.fail(cmd, `trapped: ${outcome.trap.message}`, slot);
-    }
-    if (outcome.kind === "error") return this.fail(cmd, outcome.message, slot);
+    const { outcome } = this.perform(a);
+    if (outcome.kind === "trap") return this.fail(cmd, `trapped: ${outcome.trap.message}`);
+    if (outcome.kind === "error") return this.fail(cmd, outcome.message);
     this.pass();
   }
 
@@ -551,22 +514,16 @@ class ScriptRunner {
     if (!action) throw new Check("assert_return without action");
     const a = this.parseAction(action);
     const expected = cmd.items.slice(2).map((e) => parseConst(e, true));
-    const floaty = a.args.some((v) => isFloat(v.type)) || expected.some((v) => isFloat(v.type));
-    const { outcome, slot } = this.perform(a);
-    if (floaty || slot?.floatFailed) return this.oos();
-    if (outcome.kind === "trap") {
-      if (outcome.trap.kind === Trap.FloatUnsupported) return this.oos();
-      return this.fail(cmd, `expected a return, got trap "${outcome.trap.message}" (${trapName(outcome.trap.kind)})`, slot);
-    }
-    if (outcome.kind === "error") return this.fail(cmd, outcome.message, slot);
+    const { outcome } = this.perform(a);
+    if (outcome.kind === "trap")
+      return this.fail(cmd, `expected a return, got trap "${outcome.trap.message}" (${trapName(outcome.trap.kind)})`);
+    if (outcome.kind === "error") return this.fail(cmd, outcome.message);
     const got = outcome.values;
-    const ok =
-      got.length === expected.length &&
-      expected.every((x, i) => "value" in x && typeof got[i] === "bigint" && got[i] === normalize(x));
+    const ok = got.length === expected.length && expected.every((x, i) => typeof got[i] === "bigint" && matches(x, got[i]));
     if (ok) return this.pass();
     const exp = expected.map((x) => ("value" in x ? fmtBits(x.value, x.type) : `${x.type}:nan:${x.nan}`)).join(", ");
     const gs = got.map((v, i) => (typeof v === "bigint" ? fmtBits(v, expected[i]?.type ?? "i64") : String(v))).join(", ");
-    this.fail(cmd, `expected [${exp}], got [${gs}]`, slot);
+    this.fail(cmd, `expected [${exp}], got [${gs}]`);
   }
 
   private assertTrap(cmd: SList, exhaustion: boolean): void {
@@ -576,7 +533,6 @@ class ScriptRunner {
     const text = decodeName(msgExpr);
     const kinds = exhaustion ? [Trap.CallStackExhausted, Trap.ValueStackExhausted] : trapKindsFor(text);
     if (kinds.length === 0) throw new Check(`unknown trap text "${text}"`);
-    const floatTrap = kinds.includes(Trap.FloatUnsupported);
 
     if (head(target) === "module" && target.type === "list") {
       // A module whose instantiation (start function) must trap.
@@ -586,7 +542,6 @@ class ScriptRunner {
         this.load(bin.bytes);
       } catch (e) {
         if (e instanceof TrapError) {
-          if (e.kind === Trap.FloatUnsupported || floatTrap) return this.oos();
           if ((kinds as number[]).includes(e.kind)) return this.pass();
           return this.fail(cmd, `expected trap "${text}", got trap "${e.message}" (${trapName(e.kind)})`);
         }
@@ -596,15 +551,13 @@ class ScriptRunner {
     }
 
     const a = this.parseAction(target);
-    const { outcome, slot } = this.perform(a);
-    if (floatTrap || a.args.some((v) => isFloat(v.type)) || slot?.floatFailed) return this.oos();
+    const { outcome } = this.perform(a);
     if (outcome.kind === "trap") {
-      if (outcome.trap.kind === Trap.FloatUnsupported) return this.oos();
       if ((kinds as number[]).includes(outcome.trap.kind)) return this.pass();
-      return this.fail(cmd, `expected trap "${text}", got trap "${outcome.trap.message}" (${trapName(outcome.trap.kind)})`, slot);
+      return this.fail(cmd, `expected trap "${text}", got trap "${outcome.trap.message}" (${trapName(outcome.trap.kind)})`);
     }
-    if (outcome.kind === "error") return this.fail(cmd, `expected trap "${text}", got ${outcome.message}`, slot);
-    this.fail(cmd, `expected trap "${text}", got a return [${outcome.values.join(", ")}]`, slot);
+    if (outcome.kind === "error") return this.fail(cmd, `expected trap "${text}", got ${outcome.message}`);
+    this.fail(cmd, `expected trap "${text}", got a return [${outcome.values.join(", ")}]`);
   }
 
   /** assert_invalid / assert_malformed: the module must be rejected with that kind of error. */
@@ -650,11 +603,22 @@ class ScriptRunner {
       instantiate(program, this.resolver, this.options.limits);
     } catch (e) {
       if (e instanceof WasmError && e.kind === "unlinkable") return this.pass();
-      if (e instanceof TrapError && e.kind === Trap.FloatUnsupported) return this.oos();
       return this.fail(cmd, `expected an unlinkable module, got ${errMessage(e)}`);
     }
     this.fail(cmd, `expected an unlinkable module, it instantiated`);
   }
+}
+
+/** Whether a result (canonical bigint: i32/i64 signed, floats as unsigned bits) is what was expected. */
+function matches(x: Expected, got: bigint): boolean {
+  if ("value" in x) return got === normalize(x);
+  const { mant, exp } = FLOAT_FORMATS[x.type];
+  const bits = BigInt.asUintN(mant + exp + 1, got);
+  const expAll = ((1n << BigInt(exp)) - 1n) << BigInt(mant);
+  const payload = bits & ((1n << BigInt(mant)) - 1n);
+  const quiet = 1n << BigInt(mant - 1);
+  if ((bits & expAll) !== expAll || payload === 0n) return false; // not a NaN
+  return x.nan === "canonical" ? payload === quiet : (payload & quiet) !== 0n;
 }
 
 function normalize(v: Value): bigint {
