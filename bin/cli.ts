@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   solver: () => import("./commands/solver.js"),
   challenger: () => import("./commands/challenger.js"),
   replay: () => import("./commands/replay.js"),
+  explorer: () => import("./commands/explorer.js"),
   btc: () => import("./commands/btc.js"),
   demo: () => import("./commands/demo.js"),
 };

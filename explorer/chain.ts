@@ -1,0 +1,479 @@
+/**
+ * Everything the explorer reads from the chain, in one place. The market's and the game's logs are
+ * read in block ranges (all events of both contracts, so events added to the contracts later appear
+ * in the timelines without a change here), from the deployment block to the head, then from the last
+ * block read at each poll. What the logs do not carry is read once and cached: `taskOf` for a task
+ * when one of its events arrives (terms, stage, the solution held), the receipt of every game
+ * transaction (gas, sender), the block timestamps of events, and the calldata of the transaction that
+ * ended a game (the one-step proof's roots and witness). An idle poll costs one `eth_getBlockByNumber`.
+ */
+import { getBytes, hexlify, type Log, type LogDescription, type Provider } from "ethers";
+import { STATUS_NAMES, ZERO_ADDRESS, type Contracts, type TaskView } from "../client/contracts.js";
+import type { Deployment } from "../client/deployment.js";
+import { limitsFromStruct } from "../client/encoding.js";
+import { errorMessage, silentLogger, type Logger } from "../client/log.js";
+import { retry } from "../client/rpc.js";
+import { TRAP_MESSAGES, type Limits } from "../interpreter/isa.js";
+import { buildGame, type GameStep } from "./games.js";
+import type { Commitment, GameRef, GameView, Head, Hex, Source, TaskDetail, TaskRow, TimelineEntry } from "./model.js";
+import { taskPhase } from "./model.js";
+import { Programs } from "./program.js";
+
+/** What the server serves, from the chain or from transcripts. */
+export interface ExplorerData {
+  readonly source: Source;
+  readonly version: number;
+  readonly syncing: boolean;
+  readonly error: string | null;
+  head(): Head;
+  rows(): TaskRow[];
+  task(id: string): TaskDetail | null;
+  game(id: string): GameView | null;
+  /** Starts following (polling); `onChange` after each change. */
+  start(onChange: () => void): void;
+  stop(): Promise<void>;
+}
+
+export interface ChainIndexOptions {
+  /** RPC URL, for display. */
+  label: string;
+  /** Blocks per eth_getLogs request. */
+  chunk?: number;
+  /** Parallel requests when filling caches. */
+  concurrency?: number;
+  pollMs?: number;
+  log?: Logger;
+  programs?: Programs;
+}
+
+interface Loc {
+  block: number;
+  logIndex: number;
+  tx: Hex;
+}
+
+interface TaskRec {
+  id: bigint;
+  posted: (Loc & { programRoot: Hex; poster: string; initialRoot: Hex; limits: Limits; inputLength: number }) | null;
+  view: TaskView | null;
+  commitments: (Commitment & { loc: Loc })[];
+  timeline: (TimelineEntry & { loc: Loc })[];
+  games: string[];
+}
+
+interface GameRec {
+  id: string;
+  taskId: string | null;
+  opened: (Loc & { solver: string; challenger: string; rootLo: Hex; rootHi: Hex; steps: bigint }) | null;
+  moves: ({ loc: Loc } & (
+    | { kind: "bisect"; lo: bigint; hi: bigint; roots: Hex[] }
+    | { kind: "select"; index: number; lo: bigint; hi: bigint }
+    | { kind: "resolved"; solverWon: boolean; timeout: boolean }
+    | { kind: "aborted" }
+  ))[];
+  released: boolean;
+  view: GameView | null;
+}
+
+const BULKY = new Set(["input", "wasm", "descriptor", "roots", "opening", "witness"]);
+
+export class ChainIndex implements ExplorerData {
+  readonly source: Source;
+  version = 0;
+  syncing = true;
+  error: string | null = null;
+  private cursor: number;
+  private headBlock: number | null = null;
+  private headTime: number | null = null;
+  /** max(0, head timestamp − wall clock when it was first seen): Hardhat's time travel. */
+  private offset = 0;
+  private readonly tasks = new Map<string, TaskRec>();
+  private readonly games = new Map<string, GameRec>();
+  private readonly blockTimes = new Map<number, number>();
+  private readonly receipts = new Map<string, { gas: number; from: string }>();
+  private readonly proofs = new Map<string, { rootLo: Hex; rootHi: Hex; witness: Hex } | null>();
+  private readonly programs: Programs;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private rowsCache: { version: number; rows: TaskRow[] } | null = null;
+
+  constructor(
+    readonly provider: Provider,
+    readonly contracts: Contracts,
+    readonly deployment: Deployment,
+    private readonly opts: ChainIndexOptions,
+  ) {
+    const p = deployment.parameters;
+    this.source = { kind: "chain", label: opts.label, chainId: deployment.chainId, market: deployment.market, game: deployment.game, k: p.k, clock: p.clock, burnBps: p.burnBps, fromBlock: deployment.block };
+    this.cursor = deployment.block - 1;
+    this.programs = opts.programs ?? new Programs();
+    this.log = opts.log ?? silentLogger;
+  }
+
+  private rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retry(fn, { what, log: this.log, giveUpAfterMs: 20_000 });
+  }
+
+  head(): Head {
+    const wallMs = Date.now();
+    const chainNow = Math.max(this.headTime ?? 0, Math.floor(wallMs / 1000) + this.offset);
+    return { block: this.headBlock, blockTime: this.headTime, chainNow, wallMs };
+  }
+
+  start(onChange: () => void): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.poll()
+        .then((changed) => {
+          if (changed) onChange();
+        })
+        .catch((e) => {
+          const msg = errorMessage(e);
+          if (msg !== this.error) {
+            this.error = msg;
+            this.version++;
+            onChange();
+          }
+          this.log.warn("explorer poll failed", { error: msg });
+        });
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(tick, this.opts.pollMs ?? 1000);
+    };
+    void tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Reads what is new up to the head; true when anything changed. */
+  async poll(): Promise<boolean> {
+    const latest = await this.rpc("getBlock", () => this.provider.getBlock("latest"));
+    if (!latest) throw new Error("no latest block");
+    let changed = this.error !== null;
+    this.error = null;
+    if (latest.number !== this.headBlock) {
+      this.offset = Math.max(0, latest.timestamp - Math.floor(Date.now() / 1000));
+      this.headBlock = latest.number;
+      this.headTime = latest.timestamp;
+      this.blockTimes.set(latest.number, latest.timestamp);
+      changed = true;
+    }
+    const chunk = this.opts.chunk ?? 5_000;
+    const touchedTasks = new Set<string>();
+    const touchedGames = new Set<string>();
+    while (this.cursor < latest.number) {
+      const from = this.cursor + 1;
+      const to = Math.min(latest.number, from + chunk - 1);
+      const logs = await this.rpc("getLogs", () => this.provider.getLogs({ address: [this.contracts.addresses.market, this.contracts.addresses.game], fromBlock: from, toBlock: to }));
+      logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+      for (const l of logs) this.apply(l, touchedTasks, touchedGames);
+      await this.fill(touchedTasks, touchedGames);
+      this.cursor = to;
+      changed = true;
+    }
+    if (this.syncing) {
+      this.syncing = false;
+      changed = true;
+    }
+    if (changed) {
+      for (const g of touchedGames) this.games.get(g)!.view = null;
+      this.version++;
+    }
+    return changed;
+  }
+
+  private apply(l: Log, touchedTasks: Set<string>, touchedGames: Set<string>): void {
+    const isGame = l.address.toLowerCase() === this.contracts.addresses.game.toLowerCase();
+    let ev: LogDescription | null;
+    try {
+      ev = (isGame ? this.contracts.gameIface : this.contracts.marketIface).parseLog({ topics: [...l.topics], data: l.data });
+    } catch {
+      ev = null;
+    }
+    if (!ev) return;
+    const loc: Loc = { block: l.blockNumber, logIndex: l.index, tx: l.transactionHash };
+    const a = ev.args;
+    const has = (name: string) => ev.fragment.inputs.some((i) => i.name === name);
+    if (ev.name === "ProgramRegistered") {
+      this.programs.register(a.programRoot, getBytes(a.wasm));
+      return;
+    }
+    if (isGame) {
+      const id = String(a.gameId);
+      const g = this.gameRec(id);
+      touchedGames.add(id);
+      switch (ev.name) {
+        case "GameOpened":
+          g.opened = { ...loc, solver: a.solver, challenger: a.challenger, rootLo: a.rootLo, rootHi: a.rootHi, steps: a.steps };
+          break;
+        case "Bisected":
+          g.moves.push({ loc, kind: "bisect", lo: a.lo, hi: a.hi, roots: [...a.roots] });
+          break;
+        case "Selected":
+          g.moves.push({ loc, kind: "select", index: Number(a.index), lo: a.lo, hi: a.hi });
+          break;
+        case "GameResolved":
+          g.moves.push({ loc, kind: "resolved", solverWon: a.solverWon, timeout: a.timeout });
+          break;
+        case "GameAborted":
+          g.moves.push({ loc, kind: "aborted" });
+          break;
+      }
+      if (g.taskId) touchedTasks.add(g.taskId);
+      return;
+    }
+    if (!has("taskId")) return; // Withdrawal, …
+    const taskId = String(a.taskId);
+    const t = this.taskRec(taskId);
+    touchedTasks.add(taskId);
+    const args: Record<string, string> = {};
+    for (const input of ev.fragment.inputs) if (!BULKY.has(input.name)) args[input.name] = stringify(a[input.name]);
+    t.timeline.push({ name: ev.name, block: loc.block, at: null, tx: loc.tx, args, loc });
+    switch (ev.name) {
+      case "TaskPosted":
+        t.posted = { ...loc, programRoot: a.programRoot, poster: a.poster, initialRoot: a.initialRoot, limits: limitsFromStruct(a.limits), inputLength: Number(a.inputLength) };
+        break;
+      case "Committed":
+        t.commitments.push({
+          solver: a.solver,
+          finalRoot: has("finalRoot") ? a.finalRoot : "",
+          steps: has("steps") ? String(a.steps) : "",
+          status: has("status") ? (STATUS_NAMES[Number(a.status)] ?? "running") : "running",
+          trap: has("trap") ? Number(a.trap) : 0,
+          output: has("output") ? a.output : "0x",
+          exitCode: has("exitCode") ? Number(a.exitCode) : null,
+          block: loc.block,
+          tx: loc.tx,
+          defeatedIn: null,
+          loc,
+        });
+        break;
+      case "SolutionDefeated": {
+        const c = [...t.commitments].reverse().find((x) => x.solver.toLowerCase() === String(a.solver).toLowerCase() && x.defeatedIn === null);
+        if (c) c.defeatedIn = String(a.gameId);
+        break;
+      }
+      case "Challenged": {
+        const id = String(a.gameId);
+        const g = this.gameRec(id);
+        g.taskId = taskId;
+        if (!t.games.includes(id)) t.games.push(id);
+        touchedGames.add(id);
+        break;
+      }
+      case "ChallengeReleased": {
+        const g = this.gameRec(String(a.gameId));
+        g.released = true;
+        touchedGames.add(g.id);
+        break;
+      }
+      default: {
+        // events a later market may add (a reveal …): a result's fields patch the latest commitment
+        const c = t.commitments.at(-1);
+        if (c) {
+          if (has("output")) c.output = a.output;
+          if (has("exitCode")) c.exitCode = Number(a.exitCode);
+          if (has("finalRoot")) c.finalRoot = a.finalRoot;
+          if (has("steps")) c.steps = String(a.steps);
+          if (has("status")) c.status = STATUS_NAMES[Number(a.status)] ?? c.status;
+        }
+      }
+    }
+  }
+
+  private taskRec(id: string): TaskRec {
+    let t = this.tasks.get(id);
+    if (!t) this.tasks.set(id, (t = { id: BigInt(id), posted: null, view: null, commitments: [], timeline: [], games: [] }));
+    return t;
+  }
+
+  private gameRec(id: string): GameRec {
+    let g = this.games.get(id);
+    if (!g) this.games.set(id, (g = { id, taskId: null, opened: null, moves: [], released: false, view: null }));
+    return g;
+  }
+
+  /** Reads what the touched records need and the caches lack, `concurrency` requests at a time. */
+  private async fill(touchedTasks: Set<string>, touchedGames: Set<string>): Promise<void> {
+    const c = this.contracts;
+    const jobs: (() => Promise<void>)[] = [];
+    const blocks = new Set<number>();
+    for (const id of touchedTasks) {
+      const t = this.tasks.get(id);
+      if (!t) continue;
+      jobs.push(async () => {
+        t.view = await this.rpc("taskOf", () => c.taskOf(t.id));
+      });
+      for (const e of t.timeline) if (!this.blockTimes.has(e.loc.block)) blocks.add(e.loc.block);
+    }
+    for (const id of touchedGames) {
+      const g = this.games.get(id)!;
+      const txs = [g.opened?.tx, ...g.moves.map((m) => m.loc.tx)].filter((x): x is Hex => !!x);
+      for (const tx of txs) {
+        if (this.receipts.has(tx)) continue;
+        this.receipts.set(tx, { gas: 0, from: "" }); // claimed: one request per transaction
+        jobs.push(async () => {
+          const r = await this.rpc("getTransactionReceipt", () => this.provider.getTransactionReceipt(tx));
+          if (!r) throw new Error(`no receipt for ${tx}`);
+          this.receipts.set(tx, { gas: Number(r.gasUsed), from: r.from });
+        });
+      }
+      for (const m of g.moves) {
+        if (!this.blockTimes.has(m.loc.block)) blocks.add(m.loc.block);
+        if (m.kind === "resolved" && !m.timeout && !this.proofs.has(m.loc.tx)) {
+          const tx = m.loc.tx;
+          this.proofs.set(tx, null);
+          jobs.push(async () => {
+            const t = await this.rpc("getTransaction", () => this.provider.getTransaction(tx));
+            try {
+              const call = t && t.to?.toLowerCase() === c.addresses.game.toLowerCase() ? c.gameIface.parseTransaction({ data: t.data }) : null;
+              if (call?.name === "proveStep") this.proofs.set(tx, { rootLo: call.args.rootLo, rootHi: call.args.rootHi, witness: hexlify(getBytes(call.args.witness)) });
+            } catch {
+              // not a direct call: the proof's arguments are not known
+            }
+          });
+        }
+      }
+      if (g.opened && !this.blockTimes.has(g.opened.block)) blocks.add(g.opened.block);
+    }
+    for (const n of blocks) {
+      jobs.push(async () => {
+        const b = await this.rpc("getBlock", () => this.provider.getBlock(n));
+        if (b) this.blockTimes.set(n, b.timestamp);
+      });
+    }
+    await runLimited(jobs, this.opts.concurrency ?? 32);
+    for (const id of touchedTasks) {
+      const t = this.tasks.get(id);
+      if (t) for (const e of t.timeline) e.at = this.blockTimes.get(e.loc.block) ?? null;
+    }
+  }
+
+  rows(): TaskRow[] {
+    if (this.rowsCache?.version !== this.version) {
+      const rows: TaskRow[] = [];
+      for (const t of this.tasks.values()) if (t.posted) rows.push(this.row(t));
+      rows.sort((a, b) => Number(BigInt(b.id) - BigInt(a.id)));
+      this.rowsCache = { version: this.version, rows };
+    }
+    // the phase depends on the time
+    const now = this.head().chainNow;
+    return this.rowsCache.rows.map((r) => ({ ...r, phase: taskPhase(r, now) }));
+  }
+
+  private row(t: TaskRec): TaskRow {
+    const v = t.view;
+    const p = t.posted!;
+    const held = v && v.solver !== ZERO_ADDRESS ? v.solver : null;
+    const current = held ? [...t.commitments].reverse().find((c) => c.solver.toLowerCase() === held.toLowerCase()) ?? null : null;
+    const status = v && held ? (STATUS_NAMES[v.status] ?? null) : (current?.status ?? null);
+    const trap = status === "trapped" ? (v?.trap ?? current?.trap ?? 0) : null;
+    const games: GameRef[] = t.games.map((id) => {
+      const g = this.game(id);
+      return { id, phase: g?.phase ?? "bisect", winner: g?.outcome?.winner ?? null, challenger: g?.challenger ?? "", rounds: g?.rounds.length ?? 0 };
+    });
+    const stageName = v ? (["none", "open", "finalized", "expired"][v.stage] ?? "open") : "open";
+    const row: TaskRow = {
+      id: t.id.toString(),
+      phase: stageName === "finalized" ? "finalized" : stageName === "expired" ? "expired" : "awaiting",
+      programRoot: p.programRoot,
+      programName: this.programs.name(p.programRoot),
+      poster: p.poster,
+      reward: (v?.reward ?? 0n).toString(),
+      solverBond: (v?.solverBond ?? 0n).toString(),
+      challengerBond: (v?.challengerBond ?? 0n).toString(),
+      deadline: v?.deadline ?? 0,
+      window: v?.window ?? 0,
+      inputBytes: p.inputLength,
+      stepLimit: String(p.limits.steps),
+      solver: held,
+      steps: held && v ? v.steps.toString() : null,
+      status,
+      trap,
+      trapName: trap === null ? null : (TRAP_MESSAGES[trap] ?? `trap ${trap}`),
+      output: current?.output ?? null,
+      exitCode: current?.exitCode ?? null,
+      commitTime: held && v ? v.commitTime : null,
+      windowEnds: held && v ? v.commitTime + v.window : null,
+      commitments: t.commitments.length,
+      games,
+      postedBlock: p.block,
+      postTx: p.tx,
+      openGames: v?.openGames ?? 0,
+    };
+    return row;
+  }
+
+  task(id: string): TaskDetail | null {
+    const t = this.tasks.get(id);
+    if (!t?.posted) return null;
+    const row = this.rows().find((r) => r.id === id) ?? this.row(t);
+    return {
+      task: row,
+      initialRoot: t.posted.initialRoot,
+      limits: { ...t.posted.limits },
+      commitments: t.commitments.map(({ loc: _loc, ...c }) => c),
+      timeline: t.timeline.map(({ loc: _loc, ...e }) => e),
+      games: t.games.map((g) => this.game(g)).filter((g): g is GameView => g !== null),
+      note: null,
+    };
+  }
+
+  game(id: string): GameView | null {
+    const g = this.games.get(id);
+    if (!g?.opened || !g.taskId) return null;
+    if (g.view) return g.view;
+    const t = this.tasks.get(g.taskId);
+    const facts = (loc: Loc) => {
+      const r = this.receipts.get(loc.tx);
+      return { at: this.blockTimes.get(loc.block) ?? null, block: loc.block, tx: loc.tx, gas: r?.from ? r.gas : null, from: r?.from || null };
+    };
+    const programRoot = t?.posted?.programRoot ?? null;
+    const moves: GameStep[] = g.moves.map((m) => {
+      const f = facts(m.loc);
+      if (m.kind === "resolved") return { ...f, kind: "resolved", solverWon: m.solverWon, timeout: m.timeout, proof: m.timeout ? null : (this.proofs.get(m.loc.tx) ?? null) };
+      return { ...f, ...m };
+    });
+    const view = buildGame({
+      id,
+      taskId: g.taskId,
+      solver: g.opened.solver,
+      challenger: g.opened.challenger,
+      k: this.deployment.parameters.k,
+      clock: this.deployment.parameters.clock,
+      burnBps: this.deployment.parameters.burnBps,
+      steps: g.opened.steps,
+      rootLo: g.opened.rootLo,
+      rootHi: g.opened.rootHi,
+      bonds: { solver: (t?.view?.solverBond ?? 0n).toString(), challenger: (t?.view?.challengerBond ?? 0n).toString() },
+      opened: facts(g.opened),
+      moves,
+      moot: g.released,
+      describeStep: programRoot ? (_step, proof) => this.programs.describeStep(programRoot, proof) : undefined,
+    });
+    // cache only once every fact has arrived
+    if (view.moves.every((m) => m.gas !== null && m.at !== null)) g.view = view;
+    return view;
+  }
+}
+
+function stringify(x: unknown): string {
+  if (typeof x === "bigint") return x.toString();
+  if (typeof x === "string") return x;
+  if (typeof x === "boolean" || typeof x === "number") return String(x);
+  if (Array.isArray(x)) return `[${x.map(stringify).join(", ")}]`;
+  return JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
