@@ -92,6 +92,8 @@ export class ChainIndex implements ExplorerData {
   private readonly blockTimes = new Map<number, number>();
   private readonly receipts = new Map<string, { gas: number; from: string }>();
   private readonly proofs = new Map<string, { rootLo: Hex; rootHi: Hex; witness: Hex } | null>();
+  /** Exit codes read from commit calldata (the final state's opening), by transaction. */
+  private readonly exitCodes = new Map<string, number | null>();
   private readonly programs: Programs;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | null = null;
@@ -310,6 +312,22 @@ export class ChainIndex implements ExplorerData {
         t.view = await this.rpc("taskOf", () => c.taskOf(t.id));
       });
       for (const e of t.timeline) if (!this.blockTimes.has(e.loc.block)) blocks.add(e.loc.block);
+      // a market whose Committed event does not carry the exit code: read it from the opening
+      for (const cm of t.commitments) {
+        const tx = cm.loc.tx;
+        if (cm.exitCode !== null || cm.status !== "halted" || this.exitCodes.has(tx)) continue;
+        this.exitCodes.set(tx, null);
+        jobs.push(async () => {
+          const got = await this.rpc("getTransaction", () => this.provider.getTransaction(tx));
+          try {
+            const call = got && got.to?.toLowerCase() === c.addresses.market.toLowerCase() ? c.marketIface.parseTransaction({ data: got.data }) : null;
+            const opening = call?.fragment.inputs.some((i) => i.name === "opening") ? getBytes(call.args.opening) : null;
+            if (opening) this.exitCodes.set(tx, exitCodeOfOpening(opening));
+          } catch {
+            // not a direct call with an opening: no exit code
+          }
+        });
+      }
     }
     for (const id of touchedGames) {
       const g = this.games.get(id)!;
@@ -350,7 +368,9 @@ export class ChainIndex implements ExplorerData {
     await runLimited(jobs, this.opts.concurrency ?? 32);
     for (const id of touchedTasks) {
       const t = this.tasks.get(id);
-      if (t) for (const e of t.timeline) e.at = this.blockTimes.get(e.loc.block) ?? null;
+      if (!t) continue;
+      for (const e of t.timeline) e.at = this.blockTimes.get(e.loc.block) ?? null;
+      for (const cm of t.commitments) if (cm.exitCode === null && this.exitCodes.get(cm.loc.tx) != null) cm.exitCode = this.exitCodes.get(cm.loc.tx)!;
     }
   }
 
@@ -460,6 +480,12 @@ export class ChainIndex implements ExplorerData {
     if (view.moves.every((m) => m.gas !== null && m.at !== null)) g.view = view;
     return view;
   }
+}
+
+/** The exit code in a final-state opening: regs (its first 32 bytes) holds it at bytes 24..27 (docs/STATE.md §2.1). */
+export function exitCodeOfOpening(opening: Uint8Array): number | null {
+  if (opening.length < 32) return null;
+  return new DataView(opening.buffer, opening.byteOffset).getUint32(24);
 }
 
 function stringify(x: unknown): string {

@@ -9,7 +9,7 @@ import { getBytes } from "ethers";
 import { STATUS_NAMES } from "../client/contracts.js";
 import { parseTranscript, type Transcript } from "../client/transcript.js";
 import { TRAP_MESSAGES } from "../interpreter/isa.js";
-import type { ExplorerData } from "./chain.js";
+import { exitCodeOfOpening, type ExplorerData } from "./chain.js";
 import { buildGame, type GameStep } from "./games.js";
 import type { GameView, Head, Source, TaskDetail, TaskRow } from "./model.js";
 import { Programs } from "./program.js";
@@ -171,8 +171,9 @@ export function transcriptGame(key: string, t: Transcript, programs: Programs): 
   });
 }
 
-/** The claim's exit code, when the transcript records one (a later format may). */
+/** The claim's exit code: recorded (a later format may), else from its final-state opening when it halted. */
 function exitCodeOf(t: Transcript): number | null {
   const x = (t.claim as unknown as { exitCode?: unknown }).exitCode;
-  return typeof x === "number" ? x : null;
+  if (typeof x === "number") return x;
+  return t.claim.status === 1 ? exitCodeOfOpening(getBytes(t.claim.opening)) : null;
 }

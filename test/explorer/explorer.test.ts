@@ -25,6 +25,7 @@ import { compileProgram } from "../../client/tasks.js";
 import { DEFAULT_LIMITS } from "../../interpreter/isa.js";
 import { parseTranscript, transcriptGas } from "../../client/transcript.js";
 import { increaseTime, keyEnv, removeTempDirs, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type Proc } from "../e2e/harness.js";
+import type { StateResponse } from "../../explorer/model.js";
 import { countingProxy, hasChromium, launchBrowser, type BrowserSession } from "./helpers.js";
 
 const SHOTS = join(ROOT, "test/explorer/screenshots");
@@ -207,6 +208,10 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
       await increaseTime(hh.provider, WINDOW + 1);
       expect(await post.exit).toBe(0);
       await Promise.all([solver.stop(), challenger.stop()]);
+      const result = JSON.parse(post.stdout).result;
+      const listed = async () => ((await (await fetch(`${url}api/state`)).json()) as StateResponse).tasks.find((t) => t.id === taskId)!;
+      for (let end = Date.now() + 10_000; (await listed()).phase !== "finalized" && Date.now() < end; ) await sleepMs(100);
+      expect(await listed()).toMatchObject({ phase: "finalized", output: result.output, exitCode: 0, steps: result.steps, commitments: 2, games: [{ id: gameId, winner: "challenger" }] });
 
       // 199 more tasks, from one account, sent without waiting
       const poster = new Wallet(hardhatKey(7), hh.provider);

@@ -62,6 +62,7 @@ describe("transcripts as the explorer shows them", () => {
       expect(r.games).toHaveLength(1);
       expect(data.task(r.id)?.games[0].id).toBe(r.id);
     }
+    for (const r of rows) if (r.status === "halted") expect(r.exitCode, r.id).toBeTypeOf("number");
     const trap = rows.find((r) => r.id === "trap")!;
     expect(trap.status).toBe("halted"); // the liar's claim: a halt where the run traps
   });
