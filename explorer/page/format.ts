@@ -60,6 +60,12 @@ export function when(t: number | null | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** A block timestamp, compact: "12-06 17:03". */
+export function whenShort(t: number | null | undefined): string {
+  if (t === null || t === undefined) return "—";
+  return when(t).slice(5, 16);
+}
+
 /** 0x1234…abcd */
 export function short(h: string | null | undefined, head = 6, tail = 4): string {
   if (!h) return "—";

@@ -1,14 +1,14 @@
 /** The task list and a task's page. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { taskPhase, type Source, type StateResponse, type TaskDetail, type TaskPhase, type TaskRow } from "../model.js";
-import { bytes, duration, eth, num, relative, steps, when } from "./format.js";
+import { bytes, duration, eth, num, relative, steps, when, whenShort } from "./format.js";
 import { GameView } from "./game.js";
 import { useWindowRows } from "./virtual.js";
 import { Addr, Fact, Hash, Help, RolesContext, TASK_PHASES, TaskBadge, useNow } from "./ui.js";
 
 const ORDER: TaskPhase[] = ["awaiting", "window", "disputed", "finalizable", "finalized", "unsolved", "expired", "recorded"];
 /** Height of a row of the list (px): rows are one line, placed by the virtualizer. */
-const ROW_HEIGHT = 41;
+const ROW_HEIGHT = 52;
 
 export function Result({ t }: { t: TaskRow }) {
   if (!t.status) return <span class="muted">—</span>;
@@ -42,17 +42,30 @@ export function Result({ t }: { t: TaskRow }) {
 }
 
 export function WindowLeft({ t, now }: { t: TaskRow; now: number }) {
-  if (t.windowEnds === null) return <span class="muted" title={`a committed solution may be challenged for ${duration(t.window)}`}>({duration(t.window)})</span>;
-  if (t.phase === "recorded") return <span class="muted">{duration(t.window)}</span>;
+  if (t.windowEnds === null || t.phase === "recorded")
+    return (
+      <>
+        <span class="muted" title={`a committed solution may be challenged for ${duration(t.window)}`}>
+          {duration(t.window)}
+        </span>
+        <span class="sub muted">after a commit</span>
+      </>
+    );
   const left = t.windowEnds - now;
   return left >= 0 ? (
-    <span class="window-open" title={`challenges accepted until ${when(t.windowEnds)}`}>
-      {duration(left)} left
-    </span>
+    <>
+      <span class="window-open" title={`challenges accepted until ${when(t.windowEnds)}`}>
+        {duration(left)}
+      </span>
+      <span class="sub muted">left of {duration(t.window)}</span>
+    </>
   ) : (
-    <span class="muted" title={`closed at ${when(t.windowEnds)}`}>
-      closed
-    </span>
+    <>
+      <span class="muted" title={`closed at ${when(t.windowEnds)}`}>
+        closed
+      </span>
+      <span class="sub muted">{relative(t.windowEnds, now)}</span>
+    </>
   );
 }
 
@@ -78,24 +91,48 @@ function GamePills({ t }: { t: TaskRow }) {
  * only (the row's pieces have no state), which keeps the first render of a long list short.
  */
 function taskRow(t: TaskRow, now: number, y: number) {
+  const outBytes = t.output ? (t.output.length - 2) / 2 : 0;
   return (
     <div key={t.id} class="trow" role="row" data-testid="task-row" data-task={t.id} style={{ transform: `translateY(${y}px)` }} onClick={() => (location.hash = `#/task/${t.id}`)}>
       <div class="id">
         <a href={`#/task/${t.id}`}>{t.id}</a>
       </div>
       <div>{TaskBadge({ phase: t.phase })}</div>
-      <div class="nowrap">
-        <span class="prog">{t.programName ?? <span class="muted">unnamed</span>}</span> {Hash({ value: t.programRoot })}
+      <div class="two">
+        <span class="prog">{t.programName ?? <span class="muted">unnamed program</span>}</span>
+        <span class="sub">{Hash({ value: t.programRoot, head: 8, tail: 6 })}</span>
       </div>
       <div>{Hash({ value: t.poster })}</div>
-      <div class="r nowrap">{eth(t.reward)}</div>
+      <div class="r">{eth(t.reward)}</div>
       <div>{t.solver ? Hash({ value: t.solver }) : <span class="muted">—</span>}</div>
-      <div class="r nowrap">{t.steps ? num(t.steps) : <span class="muted">—</span>}</div>
-      <div>{Result({ t })}</div>
-      <div class="nowrap" title={when(t.deadline)}>
-        {t.phase === "recorded" ? when(t.deadline) : relative(t.deadline, now)}
+      <div class="r">{t.steps ? num(t.steps) : <span class="muted">—</span>}</div>
+      <div class="two">
+        {!t.status ? (
+          <span class="muted">—</span>
+        ) : t.status === "trapped" ? (
+          <>
+            <span class="result trapped" title={`the program trapped (code ${t.trap}): a trapped task has no output`}>
+              trapped
+            </span>
+            <span class="sub trapped">{t.trapName}</span>
+          </>
+        ) : (
+          <>
+            <span class="result">
+              <span class="exit" title={t.exitCode !== null ? "the program's exit code" : "the program halted"}>
+                {t.exitCode !== null ? `exit ${t.exitCode}` : "halted"}
+              </span>{" "}
+              <span class="muted small">· {outBytes ? bytes(outBytes) : "no output"}</span>
+            </span>
+            {outBytes > 0 && <span class="sub">{Hash({ value: t.output, head: 10, tail: 6 })}</span>}
+          </>
+        )}
       </div>
-      <div class="nowrap">{WindowLeft({ t, now })}</div>
+      <div class="two">
+        {t.phase === "recorded" ? <span>{when(t.deadline)}</span> : <span>{relative(t.deadline, now)}</span>}
+        <span class="sub muted">{whenShort(t.deadline)}</span>
+      </div>
+      <div class="two">{WindowLeft({ t, now })}</div>
       <div>{GamePills({ t })}</div>
     </div>
   );
@@ -243,7 +280,7 @@ export function TaskPage({ detail, source }: { detail: TaskDetail; source: Sourc
                 </Fact>
                 <Fact label="Committed">{when(t.commitTime)}</Fact>
                 <Fact label="Window" help="challenges are accepted until its end">
-                  <WindowLeft t={t} now={now} /> <span class="muted">(until {when(t.windowEnds)})</span>
+                  {t.windowEnds !== null && t.windowEnds >= now ? <span class="window-open">{duration(t.windowEnds - now)} left</span> : <span>closed</span>} <span class="muted">(until {when(t.windowEnds)})</span>
                 </Fact>
               </dl>
             ) : (

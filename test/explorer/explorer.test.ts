@@ -131,7 +131,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
     it("follows the game live and ends on the chain's step, winner and gas; 200 tasks load fast", async () => {
       const dir = tempDir("explorer-nodes");
       const node = (role: "solver" | "challenger", extra: string[], key: number) => {
-        const p = truewasm(role, [role, "--rpc", hh.url, "--deployment", deploymentPath, "--data-dir", join(dir, role), "--poll-ms", "900", ...extra], keyEnv(key));
+        const p = truewasm(role, [role, "--rpc", hh.url, "--deployment", deploymentPath, "--data-dir", join(dir, `${role}-${key}`), "--poll-ms", "900", ...extra], keyEnv(key));
         procs.push(p);
         return p;
       };
@@ -213,29 +213,39 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
       for (let end = Date.now() + 10_000; (await listed()).phase !== "finalized" && Date.now() < end; ) await sleepMs(100);
       expect(await listed()).toMatchObject({ phase: "finalized", output: result.output, exitCode: 0, steps: result.steps, commitments: 2, games: [{ id: gameId, winner: "challenger" }] });
 
-      // 199 more tasks, from one account, sent without waiting
+      // 199 more tasks, from one account, sent without waiting: sort and sha256, and at the end 8
+      // echo tasks that an honest solver (taking only echo) then solves
       const poster = new Wallet(hardhatKey(7), hh.provider);
-      const sort = compileProgram(new Uint8Array(readFileSync(join(ROOT, "wasm-tasks/build/sort.wasm"))));
-      const start = await hh.provider.getTransactionCount(poster.address);
+      const program = (name: string) => compileProgram(new Uint8Array(readFileSync(join(ROOT, `wasm-tasks/build/${name}.wasm`))));
+      const [sort, sha, echo] = [program("sort"), program("sha256"), program("echo")];
+      let nonce = await hh.provider.getTransactionCount(poster.address);
+      const sent = [];
+      for (const p of [sha, echo]) {
+        const c = contracts.register(p.wasm, p.descriptor);
+        sent.push(poster.sendTransaction({ to: c.to, data: c.data, value: 0n, nonce: nonce++, gasLimit: 10_000_000 }));
+      }
       const now = (await hh.provider.getBlock("latest"))!.timestamp;
       const limits = { ...DEFAULT_LIMITS, steps: 1_000_000, outputBytes: 256 };
-      const sent = [];
       for (let i = 0; i < 199; i++) {
-        const c = contracts.post(sort.root, Uint8Array.from({ length: 16 + (i % 48) }, (_, j) => (i * 31 + j * 7) & 255), limits, 600, 10n ** 17n, 10n ** 17n, now + (i % 3 === 0 ? 300 : 7200), 10n ** 16n * BigInt(1 + (i % 20)));
-        sent.push(poster.sendTransaction({ to: c.to, data: c.data, value: c.value, nonce: start + i, gasLimit: 1_000_000 }));
+        const p = i >= 191 ? echo : i % 2 ? sha : sort;
+        const deadline = now + (i % 3 === 0 && p !== echo ? 300 : 7200);
+        const c = contracts.post(p.root, Uint8Array.from({ length: 16 + (i % 48) }, (_, j) => (i * 31 + j * 7) & 255), limits, 600, 10n ** 17n, 10n ** 17n, deadline, 10n ** 16n * BigInt(1 + (i % 20)));
+        sent.push(poster.sendTransaction({ to: c.to, data: c.data, value: c.value, nonce: nonce++, gasLimit: 1_000_000 }));
       }
       await Promise.all((await Promise.all(sent)).map((tx) => tx.wait()));
-      await increaseTime(hh.provider, 400); // a third of them pass their deadline unsolved
-      const waitForList = async (target: string, n: number) => {
+      await increaseTime(hh.provider, 400); // a third of the others pass their deadline unsolved
+      const waitForList = async (target: string, n: number, pred: (s: StateResponse) => boolean = () => true) => {
         const end = Date.now() + 60_000;
         for (;;) {
-          const s = (await (await fetch(`${target}api/state`)).json()) as { tasks: unknown[]; syncing: boolean };
-          if (!s.syncing && s.tasks.length >= n) return;
-          if (Date.now() > end) throw new Error(`the explorer at ${target} lists ${s.tasks.length} tasks`);
+          const s = (await (await fetch(`${target}api/state`)).json()) as StateResponse;
+          if (!s.syncing && s.tasks.length >= n && pred(s)) return;
+          if (Date.now() > end) throw new Error(`the explorer at ${target} lists ${s.tasks.length} tasks (${s.tasks.filter((t) => t.solver).length} solved)`);
           await sleepMs(100);
         }
       };
-      await waitForList(url, 200);
+      const honest = node("solver", ["--accept-root", echo.root], 4);
+      await waitForList(url, 200, (s) => s.tasks.filter((t) => t.phase === "window").length === 8);
+      await honest.stop();
 
       // a fresh page loads the 200-task list: measured and printed (rows are virtual: those near the
       // viewport are rendered, the count and filters cover all)
