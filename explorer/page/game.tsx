@@ -172,11 +172,17 @@ function Bisection({ g }: { g: Game }) {
   // the current segment when it waits for the solver's roots, or the final step
   const lo = BigInt(g.lo);
   const hi = BigInt(g.hi);
-  const pendingBisect = !over && g.phase === "bisect";
-  if (hi - lo === 1n) rows.push(<StepRow key="step" g={g} y={y} lo={lo} />);
-  else if (pendingBisect) rows.push(<PendingRow key={`p${lo}-${hi}`} y={y} lo={lo} hi={hi} k={g.k} first={rounds.length === 0} N={N} />);
-  else y -= GAP; // nothing below the last round
-  const height = y + (hi - lo === 1n || pendingBisect ? LABEL + BAR + 6 : BAR + 6);
+  // the segment still to be cut: the solver's roots are due (or were, when the game ended meanwhile)
+  const pendingBisect = hi - lo > 1n && (rounds.length === 0 || rounds[rounds.length - 1].index !== null);
+  const ended = !over ? null : g.outcome!.aborted ? "the game was aborted" : g.outcome!.timeout ? "the solver's clock ran out before it posted its roots" : null;
+  let height: number;
+  if (hi - lo === 1n) {
+    rows.push(<StepRow key="step" g={g} y={y} lo={lo} />);
+    height = y + LABEL + BAR + 6;
+  } else if (pendingBisect) {
+    rows.push(<PendingRow key={`p${lo}-${hi}`} y={y} lo={lo} hi={hi} k={g.k} first={rounds.length === 0} ended={ended} />);
+    height = y + LABEL + BAR + 18; // with the end labels
+  } else height = y - GAP + 18; // nothing below the last round: its bar and end labels
   return (
     <div class="bisection" data-testid="bisection">
       <svg viewBox={`-4 -4 ${W + 8} ${Math.max(height, 60) + 8}`} role="img" aria-label="the bisection of the execution">
@@ -223,7 +229,7 @@ function RoundRow({ r, y, g, first, N }: { r: Round; y: number; g: Game; first: 
         </tspan>
       </text>
       <text x={W} y={y + 13} class="row-right" text-anchor="end">
-        {chosen === null ? (select ? "" : "waiting for the challenger to choose a part") : `challenger chose part ${chosen + 1}: ${num(nextLo!.toString())} – ${num(nextHi!.toString())}`}
+        {chosen === null ? (select ? "" : g.outcome?.timeout ? "the challenger's clock ran out before it chose" : g.outcome?.aborted ? "the game was aborted" : "waiting for the challenger to choose a part") : `challenger chose part ${chosen + 1}: ${num(nextLo!.toString())} – ${num(nextHi!.toString())}`}
         {bisect?.gas ? ` · ${num(bisect.gas)} + ${num(select?.gas ?? 0)} gas` : ""}
       </text>
       {pts.slice(0, -1).map((p, j) => {
@@ -259,7 +265,7 @@ function RoundRow({ r, y, g, first, N }: { r: Round; y: number; g: Game; first: 
   );
 }
 
-function PendingRow({ y, lo, hi, k, first }: { y: number; lo: bigint; hi: bigint; k: number; first: boolean; N: bigint }) {
+function PendingRow({ y, lo, hi, k, first, ended }: { y: number; lo: bigint; hi: bigint; k: number; first: boolean; ended: string | null }) {
   const parts = hi - lo < BigInt(k) ? Number(hi - lo) : k;
   return (
     <g class="round appear pending-row" data-testid="pending-round">
@@ -271,9 +277,9 @@ function PendingRow({ y, lo, hi, k, first }: { y: number; lo: bigint; hi: bigint
         </tspan>
       </text>
       <text x={W} y={y + 13} class="row-right" text-anchor="end">
-        waiting for the solver's {parts - 1} roots
+        {ended ?? `waiting for the solver's ${parts - 1} roots`}
       </text>
-      <rect x={0} y={y + LABEL} width={W} height={BAR} class="part waiting" />
+      <rect x={0} y={y + LABEL} width={W} height={BAR} class={ended ? "part stopped" : "part waiting"} />
       <Ends y={y} lo={lo} hi={hi} />
     </g>
   );

@@ -102,7 +102,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
     }
     await page.goto(`${ex.url}#/task/call`);
     await page.waitForSelector("[data-testid=step-panel]");
-    await page.screenshot({ path: join(SHOTS, "transcript-game.png"), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, "transcript-game.png"), fullPage: true, animations: "disabled" });
     await page.close();
     await ex.proc.stop();
   }, 120_000);
@@ -165,7 +165,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
         if (f.phase === "solverWon" || f.phase === "challengerWon") break;
         if (!liveShot && f.chosen >= 2 && f.phase === "bisect") {
           liveShot = true;
-          await page.screenshot({ path: join(SHOTS, "chain-game-running.png"), fullPage: true });
+          await page.screenshot({ path: join(SHOTS, "chain-game-running.png"), fullPage: true, animations: "disabled" });
         }
         if (Date.now() > until) throw new Error(`the game did not end on the page: ${JSON.stringify(seen)}\npage: ${(await page.textContent("main"))?.slice(0, 500)}\napi: ${(await (await fetch(`${url}api/game/${gameId}`)).text()).slice(0, 1500)}`);
         await sleepMs(100);
@@ -201,7 +201,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
       });
       expect(fig.winner).toBe("challenger");
       console.log(`explorer: game ${gameId}: disputed step ${fig.step} (${fig.instruction}), ${fig.winner} won, ${fig.chosen} rounds, ${fig.gas} gas — as on the chain`);
-      await page.screenshot({ path: join(SHOTS, "chain-game.png"), fullPage: true });
+      await page.screenshot({ path: join(SHOTS, "chain-game.png"), fullPage: true, animations: "disabled" });
 
       // the solver's true commitment, the window, finalization
       await challenger.waitLog((l) => l.msg === "solution verified" && String(l.taskId) === taskId && challenger.logs.indexOf(l) > challenger.logs.findIndex((x) => x.msg === "game opened"), 60_000);
@@ -263,7 +263,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
         console.log(
           `explorer: task list of ${inPage.count} tasks shown ${inPage.listRenderedAt!.toFixed(0)} ms after navigation start (script started at ${inPage.appStartAt!.toFixed(0)} ms, api/state fetched at ${inPage.stateFetchedAt!.toFixed(0)} ms in ${inPage.stateFetchMs!.toFixed(0)} ms, ${inPage.listRows} rows rendered; ${wall} ms from goto, as seen by the test)`,
         );
-        if (i === 2) await p.screenshot({ path: join(SHOTS, "task-list.png") });
+        if (i === 2) await p.screenshot({ path: join(SHOTS, "task-list.png"), animations: "disabled" });
         await p.close();
       }
       console.log(`explorer: PAGE LOAD with 200 tasks on a hardhat node: median ${[...loads].sort((a, b) => a - b)[1].toFixed(0)} ms (target < 1000 ms)`);
