@@ -4,8 +4,10 @@
  * in the timelines without a change here), from the deployment block to the head, then from the last
  * block read at each poll. What the logs do not carry is read once and cached: `taskOf` for a task
  * when one of its events arrives (terms, stage, the solution held), the receipt of every game
- * transaction (gas, sender), the block timestamps of events, and the calldata of the transaction that
- * ended a game (the one-step proof's roots and witness). An idle poll costs one `eth_getBlockByNumber`.
+ * transaction (gas, sender), the block timestamps of game events (of a task's other events when its
+ * page is asked for), the calldata of the transaction that ended a game (the one-step proof's roots
+ * and witness) and of each commitment (the exit code in its opening, until the market logs it). An
+ * idle poll costs one `eth_getBlockByNumber`.
  */
 import { getBytes, hexlify, type Log, type LogDescription, type Provider } from "ethers";
 import { STATUS_NAMES, ZERO_ADDRESS, type Contracts, type TaskView } from "../client/contracts.js";
@@ -28,6 +30,8 @@ export interface ExplorerData {
   head(): Head;
   rows(): TaskRow[];
   task(id: string): TaskDetail | null;
+  /** Reads what a task's page needs beyond the list (lazily), before task(id). */
+  prepareTask?(id: string): Promise<void>;
   game(id: string): GameView | null;
   /** Starts following (polling); `onChange` after each change. */
   start(onChange: () => void): void;
@@ -311,7 +315,6 @@ export class ChainIndex implements ExplorerData {
       jobs.push(async () => {
         t.view = await this.rpc("taskOf", () => c.taskOf(t.id));
       });
-      for (const e of t.timeline) if (!this.blockTimes.has(e.loc.block)) blocks.add(e.loc.block);
       // a market whose Committed event does not carry the exit code: read it from the opening
       for (const cm of t.commitments) {
         const tx = cm.loc.tx;
@@ -427,6 +430,21 @@ export class ChainIndex implements ExplorerData {
       openGames: v?.openGames ?? 0,
     };
     return row;
+  }
+
+  /** Reads the block times of a task's events (only its page shows them), once. */
+  async prepareTask(id: string): Promise<void> {
+    const t = this.tasks.get(id);
+    if (!t) return;
+    const missing = [...new Set(t.timeline.filter((e) => e.at === null).map((e) => e.loc.block))].filter((n) => !this.blockTimes.has(n));
+    await runLimited(
+      missing.map((n) => async () => {
+        const b = await this.rpc("getBlock", () => this.provider.getBlock(n));
+        if (b) this.blockTimes.set(n, b.timestamp);
+      }),
+      this.opts.concurrency ?? 32,
+    );
+    for (const e of t.timeline) e.at ??= this.blockTimes.get(e.loc.block) ?? null;
   }
 
   task(id: string): TaskDetail | null {

@@ -45,7 +45,7 @@ export async function startExplorerServer(data: ExplorerData, opts: { host?: str
     res.end(text);
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = decodeURIComponent(url.pathname);
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -60,6 +60,7 @@ export async function startExplorerServer(data: ExplorerData, opts: { host?: str
     }
     let m = /^\/api\/task\/([^/]+)$/.exec(path);
     if (m) {
+      await data.prepareTask?.(m[1]);
       const body: TaskResponse = { source: data.source, head: data.head(), version: data.version, detail: data.task(m[1]) };
       return json(res, body, body.detail ? 200 : 404);
     }
@@ -86,11 +87,10 @@ export async function startExplorerServer(data: ExplorerData, opts: { host?: str
   };
 
   const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (e) {
-      json(res, { error: e instanceof Error ? e.message : String(e) }, 500);
-    }
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) json(res, { error: e instanceof Error ? e.message : String(e) }, 500);
+      else res.end();
+    });
   });
   const heartbeat = setInterval(() => {
     for (const c of clients) c.write(": keep-alive\n\n");
