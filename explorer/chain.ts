@@ -46,6 +46,8 @@ export interface ChainIndexOptions {
   /** Parallel requests when filling caches. */
   concurrency?: number;
   pollMs?: number;
+  /** How long a read is retried on dropped connections before the poll fails (ms; default 20,000). */
+  retryGiveUpMs?: number;
   log?: Logger;
   programs?: Programs;
 }
@@ -96,6 +98,10 @@ export class ChainIndex implements ExplorerData {
   private readonly blockTimes = new Map<number, number>();
   private readonly receipts = new Map<string, { gas: number; from: string }>();
   private readonly proofs = new Map<string, { rootLo: Hex; rootHi: Hex; witness: Hex } | null>();
+  /** Logs applied (block:index), and the records whose reads are not all done. */
+  private readonly applied = new Set<string>();
+  private readonly dirtyTasks = new Set<string>();
+  private readonly dirtyGames = new Set<string>();
   /** Exit codes read from commit calldata (the final state's opening), by transaction. */
   private readonly exitCodes = new Map<string, number | null>();
   private readonly programs: Programs;
@@ -119,7 +125,7 @@ export class ChainIndex implements ExplorerData {
   }
 
   private rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return retry(fn, { what, log: this.log, giveUpAfterMs: 20_000 });
+    return retry(fn, { what, log: this.log, giveUpAfterMs: this.opts.retryGiveUpMs ?? 20_000 });
   }
 
   head(): Head {
@@ -156,6 +162,11 @@ export class ChainIndex implements ExplorerData {
     await this.running;
   }
 
+  /** True while some record still misses a read (after a failed poll). */
+  get incomplete(): boolean {
+    return this.dirtyTasks.size > 0 || this.dirtyGames.size > 0;
+  }
+
   /** Reads what is new up to the head; true when anything changed. */
   async poll(): Promise<boolean> {
     const latest = await this.rpc("getBlock", () => this.provider.getBlock("latest"));
@@ -170,15 +181,18 @@ export class ChainIndex implements ExplorerData {
       changed = true;
     }
     const chunk = this.opts.chunk ?? 5_000;
-    const touchedTasks = new Set<string>();
-    const touchedGames = new Set<string>();
+    // a poll that failed halfway left its records dirty: finish them first
+    if (this.dirtyTasks.size || this.dirtyGames.size) {
+      await this.fill();
+      changed = true;
+    }
     while (this.cursor < latest.number) {
       const from = this.cursor + 1;
       const to = Math.min(latest.number, from + chunk - 1);
       const logs = await this.rpc("getLogs", () => this.provider.getLogs({ address: [this.contracts.addresses.market, this.contracts.addresses.game], fromBlock: from, toBlock: to }));
       logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
-      for (const l of logs) this.apply(l, touchedTasks, touchedGames);
-      await this.fill(touchedTasks, touchedGames);
+      for (const l of logs) this.apply(l);
+      await this.fill();
       this.cursor = to;
       changed = true;
     }
@@ -186,14 +200,17 @@ export class ChainIndex implements ExplorerData {
       this.syncing = false;
       changed = true;
     }
-    if (changed) {
-      for (const g of touchedGames) this.games.get(g)!.view = null;
-      this.version++;
-    }
+    if (changed) this.version++;
     return changed;
   }
 
-  private apply(l: Log, touchedTasks: Set<string>, touchedGames: Set<string>): void {
+  /** Applies a log once (a range read again after a failure skips what it applied). */
+  private apply(l: Log): void {
+    const key = `${l.blockNumber}:${l.index}`;
+    if (this.applied.has(key)) return;
+    this.applied.add(key);
+    const touchedTasks = this.dirtyTasks;
+    const touchedGames = this.dirtyGames;
     const isGame = l.address.toLowerCase() === this.contracts.addresses.game.toLowerCase();
     let ev: LogDescription | null;
     try {
@@ -304,11 +321,18 @@ export class ChainIndex implements ExplorerData {
     return g;
   }
 
-  /** Reads what the touched records need and the caches lack, `concurrency` requests at a time. */
-  private async fill(touchedTasks: Set<string>, touchedGames: Set<string>): Promise<void> {
+  /**
+   * Reads what the records touched since the last complete fill need and the caches lack,
+   * `concurrency` requests at a time; a record stays dirty until its reads have all succeeded.
+   */
+  private async fill(): Promise<void> {
     const c = this.contracts;
+    const touchedTasks = new Set(this.dirtyTasks);
+    const touchedGames = new Set(this.dirtyGames);
+    for (const g of touchedGames) this.games.get(g)!.view = null;
     const jobs: (() => Promise<void>)[] = [];
     const blocks = new Set<number>();
+    const claimed = new Set<string>();
     for (const id of touchedTasks) {
       const t = this.tasks.get(id);
       if (!t) continue;
@@ -319,9 +343,9 @@ export class ChainIndex implements ExplorerData {
       for (const cm of t.commitments) {
         const tx = cm.loc.tx;
         if (cm.exitCode !== null || cm.status !== "halted" || this.exitCodes.has(tx)) continue;
-        this.exitCodes.set(tx, null);
         jobs.push(async () => {
           const got = await this.rpc("getTransaction", () => this.provider.getTransaction(tx));
+          this.exitCodes.set(tx, null);
           try {
             const call = got && got.to?.toLowerCase() === c.addresses.market.toLowerCase() ? c.marketIface.parseTransaction({ data: got.data }) : null;
             const opening = call?.fragment.inputs.some((i) => i.name === "opening") ? getBytes(call.args.opening) : null;
@@ -335,9 +359,9 @@ export class ChainIndex implements ExplorerData {
     for (const id of touchedGames) {
       const g = this.games.get(id)!;
       const txs = [g.opened?.tx, ...g.moves.map((m) => m.loc.tx)].filter((x): x is Hex => !!x);
-      for (const tx of txs) {
-        if (this.receipts.has(tx)) continue;
-        this.receipts.set(tx, { gas: 0, from: "" }); // claimed: one request per transaction
+      for (const tx of new Set(txs)) {
+        if (this.receipts.has(tx) || claimed.has(tx)) continue;
+        claimed.add(tx); // one request per transaction
         jobs.push(async () => {
           const r = await this.rpc("getTransactionReceipt", () => this.provider.getTransactionReceipt(tx));
           if (!r) throw new Error(`no receipt for ${tx}`);
@@ -348,9 +372,9 @@ export class ChainIndex implements ExplorerData {
         if (!this.blockTimes.has(m.loc.block)) blocks.add(m.loc.block);
         if (m.kind === "resolved" && !m.timeout && !this.proofs.has(m.loc.tx)) {
           const tx = m.loc.tx;
-          this.proofs.set(tx, null);
           jobs.push(async () => {
             const t = await this.rpc("getTransaction", () => this.provider.getTransaction(tx));
+            this.proofs.set(tx, null);
             try {
               const call = t && t.to?.toLowerCase() === c.addresses.game.toLowerCase() ? c.gameIface.parseTransaction({ data: t.data }) : null;
               if (call?.name === "proveStep") this.proofs.set(tx, { rootLo: call.args.rootLo, rootHi: call.args.rootHi, witness: hexlify(getBytes(call.args.witness)) });
@@ -374,6 +398,11 @@ export class ChainIndex implements ExplorerData {
       if (!t) continue;
       for (const e of t.timeline) e.at = this.blockTimes.get(e.loc.block) ?? null;
       for (const cm of t.commitments) if (cm.exitCode === null && this.exitCodes.get(cm.loc.tx) != null) cm.exitCode = this.exitCodes.get(cm.loc.tx)!;
+    }
+    for (const id of touchedTasks) this.dirtyTasks.delete(id);
+    for (const id of touchedGames) {
+      this.dirtyGames.delete(id);
+      this.games.get(id)!.view = null;
     }
   }
 

@@ -24,8 +24,10 @@ import { hardhatKey } from "../../client/inprocess.js";
 import { compileProgram } from "../../client/tasks.js";
 import { DEFAULT_LIMITS } from "../../interpreter/isa.js";
 import { parseTranscript, transcriptGas } from "../../client/transcript.js";
-import { increaseTime, keyEnv, removeTempDirs, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type Proc } from "../e2e/harness.js";
-import type { StateResponse, TaskResponse } from "../../explorer/model.js";
+import { flakyProxy, increaseTime, keyEnv, removeTempDirs, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type Proc } from "../e2e/harness.js";
+import { JsonRpcProvider, Network } from "ethers";
+import { ChainIndex } from "../../explorer/chain.js";
+import type { GameResponse, StateResponse, TaskResponse, TaskRow } from "../../explorer/model.js";
 import { countingProxy, hasChromium, launchBrowser, type BrowserSession } from "./helpers.js";
 
 const SHOTS = join(ROOT, "test/explorer/screenshots");
@@ -270,6 +272,24 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
         await p.close();
       }
       console.log(`explorer: PAGE LOAD with 200 tasks on a hardhat node: median ${[...loads].sort((a, b) => a - b)[1].toFixed(0)} ms (target < 1000 ms)`);
+
+      // reads that fail (a proxy dropping connections, no retries): polls fail halfway, and the index
+      // still ends with exactly the list and game the steady explorer shows
+      {
+        const flaky = await flakyProxy(hh.url, { dropBefore: 0.15, dropAfter: 0.15, seed: 11 });
+        const provider = new JsonRpcProvider(flaky.url, undefined, { staticNetwork: Network.from(31337), batchMaxCount: 100, batchStallTime: 2, cacheTimeout: -1 });
+        const idx = new ChainIndex(provider, new Contracts(provider, d), d, { label: "flaky", retryGiveUpMs: 0 });
+        let failures = 0;
+        for (let i = 0; i < 300 && (idx.syncing || idx.incomplete || idx.rows().length < 200); i++) await idx.poll().catch(() => failures++);
+        const steady = ((await (await fetch(`${url}api/state`)).json()) as StateResponse).tasks;
+        const pick = (t: TaskRow) => ({ ...t, phase: undefined });
+        expect(idx.rows().map(pick)).toEqual(steady.map(pick));
+        expect(idx.game(gameId)).toEqual(((await (await fetch(`${url}api/game/${gameId}`)).json()) as GameResponse).game);
+        console.log(`explorer: with ${flaky.stats.droppedBefore + flaky.stats.droppedAfter} of ${flaky.stats.requests} requests dropped and no retries, ${failures} polls failed; the index then equals the steady explorer's`);
+        expect(failures).toBeGreaterThan(0);
+        provider.destroy();
+        await flaky.close();
+      }
 
       // a cold start and an idle explorer, through a proxy that counts the RPC calls
       const proxy = await countingProxy(hh.url);
