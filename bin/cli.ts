@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   replay: () => import("./commands/replay.js"),
   explorer: () => import("./commands/explorer.js"),
   btc: () => import("./commands/btc.js"),
+  relayer: () => import("./commands/relayer.js"),
   demo: () => import("./commands/demo.js"),
 };
 

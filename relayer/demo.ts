@@ -150,7 +150,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
     // ------------------------------------------------------------------------------------------
     // 2. the batch
-    const submitted = await relay.submitBatch(submitterTxs, 0n, headers, reward, "submitBatch:demo");
+    const submitted = await relay.submitBatch(submitterTxs, 0n, headers, reward, { intent: "submitBatch:demo" });
     const taskId = submitted.taskId;
     const limit = Number(config.stepsBase + config.stepsPerHeader * BigInt(count));
     say(`submitted ${fmt(count)} headers (${fmt(batch.checkpoint.height + 1)}..${fmt(batch.checkpoint.height + count)}) to the relay: ${fmt(submitted.headerBytes)} bytes dense, task input ${fmt(submitted.inputBytes)} bytes, reward ${eth(reward)} ETH — task ${taskId} posted, gas ${fmt(submitted.gasUsed)}`);

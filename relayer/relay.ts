@@ -23,7 +23,7 @@ import {
 } from "../wasm-tasks/btc-headers/encoding.js";
 import { marketInterface, REPO_ROOT, type Artifact } from "../client/contracts.js";
 import type { Hex } from "../client/encoding.js";
-import { retry } from "../client/rpc.js";
+import { retry, type RetryOptions } from "../client/rpc.js";
 import type { TxManager } from "../client/txs.js";
 
 const ETH = 10n ** 18n;
@@ -43,6 +43,8 @@ export interface RelayConfig {
   memoryPages: number;
   callDepth: number;
   stackHeight: number;
+  /** The highest fee (wei) a submitter may set per proof against its batch. */
+  maxFee: bigint;
 }
 
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
@@ -56,6 +58,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   memoryPages: DEFAULT_LIMITS.memoryPages,
   callDepth: DEFAULT_LIMITS.callDepth,
   stackHeight: DEFAULT_LIMITS.stackHeight,
+  maxFee: ETH / 1000n,
 };
 
 export { embeddedBatch, type EmbeddedBatch } from "../wasm-tasks/btc-headers/fixtures.js";
@@ -103,11 +106,53 @@ export interface SubmittedBatch {
   fee: bigint;
 }
 
+/** A batch seen in the relay's events. */
+export interface BatchRecord {
+  taskId: bigint;
+  parent: bigint;
+  submitter: string;
+  count: number;
+  fee: bigint;
+  state: "pending" | "stored" | "rejected";
+  /** BatchRejected's status (0 expired, 1 invalid header, 2 trapped) and rule. */
+  rejected?: { status: number; rule: number; failedIndex: number };
+  block: number;
+  tx: Hex;
+}
+
+/** The relay's immutable parameters (its Config, market, program root, deployment block). */
+export interface RelayParams {
+  market: string;
+  programRoot: Hex;
+  confirmations: number;
+  window: number;
+  deadlineDelay: number;
+  solverBond: bigint;
+  challengerBond: bigint;
+  stepsBase: bigint;
+  stepsPerHeader: bigint;
+  memoryPages: number;
+  callDepth: number;
+  stackHeight: number;
+  maxFee: bigint;
+  deployBlock: number;
+}
+
+export interface SyncOptions {
+  /** Only events with this many confirmations (default 0). */
+  confirmations?: number;
+  retry?: RetryOptions;
+}
+
 export class RelayClient {
   readonly contract: Contract;
   readonly iface: Interface;
   /** Checkpoint record of every stored tip seen, by tip id (tip 0 = the initial checkpoint). */
   readonly tips = new Map<bigint, StoredTip>();
+  /** Every batch submitted, by task id. */
+  readonly batches = new Map<bigint, BatchRecord>();
+  /** The best tip, from BestTipChanged (tip 0 until the first event is seen). */
+  bestId = 0n;
   private cursor: number;
 
   constructor(
@@ -115,10 +160,42 @@ export class RelayClient {
     readonly address: string,
     /** Block of the relay's deployment (its first TipStored). */
     readonly block: number,
+    private readonly syncOpts: SyncOptions = {},
   ) {
     this.iface = new Interface(btcRelayArtifact().abi);
     this.contract = new Contract(address, this.iface, provider);
     this.cursor = block - 1;
+  }
+
+  /** A client for the relay at `address` (its deployment block read from the contract). */
+  static async at(provider: Provider, address: string, opts: SyncOptions = {}): Promise<RelayClient> {
+    const c = new Contract(address, new Interface(btcRelayArtifact().abi), provider);
+    const block = Number(await retry(() => c.deployBlock(), { what: "deployBlock", ...opts.retry }));
+    return new RelayClient(provider, address, block, opts);
+  }
+
+  /** The relay's parameters. */
+  async params(): Promise<RelayParams> {
+    const names = ["market", "programRoot", "confirmations", "window", "deadlineDelay", "solverBond", "challengerBond", "stepsBase", "stepsPerHeader", "memoryPages", "callDepth", "stackHeight", "maxFee", "deployBlock"] as const;
+    const v = await Promise.all(names.map((n) => retry(() => this.contract[n]() as Promise<unknown>, { what: n, ...this.syncOpts.retry })));
+    const o = Object.fromEntries(names.map((n, i) => [n, v[i]])) as Record<(typeof names)[number], never>;
+    const num = (x: unknown) => Number(x as bigint);
+    return {
+      market: o.market,
+      programRoot: o.programRoot,
+      confirmations: num(o.confirmations),
+      window: num(o.window),
+      deadlineDelay: num(o.deadlineDelay),
+      solverBond: o.solverBond,
+      challengerBond: o.challengerBond,
+      stepsBase: o.stepsBase,
+      stepsPerHeader: o.stepsPerHeader,
+      memoryPages: num(o.memoryPages),
+      callDepth: num(o.callDepth),
+      stackHeight: num(o.stackHeight),
+      maxFee: o.maxFee,
+      deployBlock: num(o.deployBlock),
+    };
   }
 
   /** Deploys BtcRelay(market, programRoot, checkpoint, config) and reads tip 0. */
@@ -132,17 +209,38 @@ export class RelayClient {
     return { relay, gasUsed: receipt!.gasUsed };
   }
 
-  /** Applies the relay's TipStored events since the last sync; returns the new tips. */
+  /**
+   * Applies the relay's events since the last sync (TipStored, BatchSubmitted, BatchRejected,
+   * BestTipChanged, in chain order); returns the new tips.
+   */
   async sync(): Promise<StoredTip[]> {
-    const head = await retry(() => this.provider.getBlockNumber(), { what: "getBlockNumber" });
+    const r = { what: "relay events", ...this.syncOpts.retry };
+    const head = (await retry(() => this.provider.getBlockNumber(), r)) - (this.syncOpts.confirmations ?? 0);
     if (head <= this.cursor) return [];
-    const topic = this.iface.getEvent("TipStored")!.topicHash;
-    const logs = await retry(() => this.provider.getLogs({ address: this.address, topics: [topic], fromBlock: this.cursor + 1, toBlock: head }), { what: "getLogs" });
-    this.cursor = head;
+    const names = ["TipStored", "BatchSubmitted", "BatchRejected", "BestTipChanged"];
+    const topics = names.map((n) => this.iface.getEvent(n)!.topicHash);
     const out: StoredTip[] = [];
-    for (const l of logs) {
-      const t = this.decodeTip(l);
-      if (t) (this.tips.set(t.id, t), out.push(t));
+    const step = 10_000;
+    for (let from = this.cursor + 1; from <= head; from += step) {
+      const to = Math.min(head, from + step - 1);
+      const logs = await retry(() => this.provider.getLogs({ address: this.address, topics: [topics], fromBlock: from, toBlock: to }), r);
+      logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+      for (const l of logs) {
+        const ev = this.iface.parseLog({ topics: [...l.topics], data: l.data });
+        if (!ev) continue;
+        if (ev.name === "TipStored") {
+          const t = this.decodeTip(l);
+          if (t) (this.tips.set(t.id, t), out.push(t));
+          const b = this.batches.get(ev.args.id);
+          if (b) b.state = "stored";
+        } else if (ev.name === "BatchSubmitted") {
+          this.batches.set(ev.args.taskId, { taskId: ev.args.taskId, parent: ev.args.parent, submitter: ev.args.submitter, count: Number(ev.args.count), fee: ev.args.fee, state: "pending", block: l.blockNumber, tx: l.transactionHash });
+        } else if (ev.name === "BatchRejected") {
+          const b = this.batches.get(ev.args.taskId);
+          if (b) (b.state = "rejected"), (b.rejected = { status: Number(ev.args.status), rule: Number(ev.args.rule), failedIndex: Number(ev.args.failedIndex) });
+        } else if (ev.name === "BestTipChanged") this.bestId = ev.args.id;
+      }
+      this.cursor = to;
     }
     return out;
   }
@@ -163,15 +261,19 @@ export class RelayClient {
     };
   }
 
-  /** Submits `headers` (80-byte headers) extending stored tip `parent`, with `reward` as msg.value. */
-  async submitBatch(txs: TxManager, parent: bigint, headers: readonly Uint8Array[], reward: bigint, intent?: string): Promise<SubmittedBatch> {
+  /**
+   * Submits `headers` (80-byte headers) extending stored tip `parent`, with `reward` as msg.value
+   * and `opts.fee` (default 0) as the fee of proofs against the batch. `opts.intent` is the
+   * TxManager's intent key: a second call with the same key returns the first one's outcome.
+   */
+  async submitBatch(txs: TxManager, parent: bigint, headers: readonly Uint8Array[], reward: bigint, opts: { intent?: string; fee?: bigint } = {}): Promise<SubmittedBatch> {
     if (!this.tips.has(parent)) await this.sync();
     const tip = this.tips.get(parent);
     if (!tip) throw new Error(`no TipStored event for tip ${parent}`);
     const cp = tip.record;
     const dense = encodeDenseHeaders(cp.timestamps.at(-1)!, headers);
-    const data = this.iface.encodeFunctionData("submitBatch", [parent, encodeCheckpoint(cp), headers.length, dense]);
-    const out = await txs.send(intent ?? `submitBatch:${parent}:${Date.now()}`, { to: this.address, data, value: reward, what: "submitBatch" });
+    const data = this.iface.encodeFunctionData("submitBatch", [parent, encodeCheckpoint(cp), headers.length, dense, opts.fee ?? 0n]);
+    const out = await txs.send(opts.intent ?? `submitBatch:${parent}:${Date.now()}`, { to: this.address, data, value: reward, what: "submitBatch" });
     if (out.status !== "mined") throw new Error(`submitBatch reverted (${out.hash})`);
     const receipt = out.receipt ?? (await this.provider.getTransactionReceipt(out.hash));
     let taskId: bigint | null = null;

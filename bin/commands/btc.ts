@@ -1,6 +1,7 @@
 /**
  * `truewasm btc verify`: validates Bitcoin headers with the btc-headers task (docs/TASKS.md §5) run
  * in the step interpreter — the computation the relay (docs/RELAY.md) hands to the verification game.
+ * `truewasm btc deploy`: registers the btc-headers program and deploys a BtcRelay on a checkpoint.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -17,14 +18,38 @@ import {
   encodeInput,
   normalizeCheckpoint,
 } from "../../wasm-tasks/btc-headers/encoding.js";
-import { parse, UsageError, type Command } from "./command.js";
+import { intOption, parse, UsageError, type Command } from "./command.js";
+import { connect, ether, KEY_OPTIONS, KEY_USAGE, LOG_OPTIONS, printJson, RPC_OPTIONS, RPC_USAGE, wallet } from "./chain.js";
+import { TxManager } from "../../client/txs.js";
+import { compileProgram, ensureRegistered } from "../../client/tasks.js";
+import { BTC_HEADERS_WASM, DEFAULT_RELAY_CONFIG, RelayClient } from "../../relayer/relay.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DEFAULT_WASM = resolve(ROOT, "wasm-tasks/build/btc-headers.wasm");
 const MODES = ["full", "compact", "dense"] as const;
 type Mode = (typeof MODES)[number];
 
+const deployUsage = `usage: truewasm btc deploy --rpc URL --checkpoint CHECKPOINT.json [options]
+
+Registers the btc-headers program on the market (unless it is registered) and deploys a BtcRelay
+trusting the checkpoint (tip 0); prints {relay, block, programRoot, checkpoint, config} as JSON.
+Then run \`truewasm relayer --relay ADDRESS\` (docs/RELAY.md).
+
+options:
+${RPC_USAGE}
+${KEY_USAGE}
+  --checkpoint FILE     checkpoint JSON (as for verify); its chainWork should be Bitcoin Core's
+  --confirmations N     confirmations verifyTx/relayTx require (default ${DEFAULT_RELAY_CONFIG.confirmations})
+  --window S            challenge window of the batches' tasks, seconds (default ${DEFAULT_RELAY_CONFIG.window})
+  --deadline S          seconds from a batch's submission to its solution deadline (default ${DEFAULT_RELAY_CONFIG.deadlineDelay})
+  --solver-bond ETH     (default 0.5)
+  --challenger-bond ETH (default 0.25)
+  --steps-base N, --steps-per-header N   step limit of a batch of n headers: base + n × per-header
+                        (default ${DEFAULT_RELAY_CONFIG.stepsBase} + ${DEFAULT_RELAY_CONFIG.stepsPerHeader} n)
+  --max-fee ETH         the highest fee a relayer may set per proof (default 0.001)`;
+
 const usage = `usage: truewasm btc verify --checkpoint CHECKPOINT.json --headers FILE [options]
+       truewasm btc deploy --rpc URL --checkpoint CHECKPOINT.json [options]   (--help for its options)
 
 Runs the btc-headers task in the step interpreter on the headers that extend the checkpoint and
 prints the result as one JSON object:
@@ -54,11 +79,12 @@ options:
 Exit code 0 when the headers are valid, 3 when one is invalid, 1 on bad input, 2 on bad usage.`;
 
 const command: Command = {
-  summary: "truewasm btc: Bitcoin header validation with the btc-headers task (verify).",
-  usage,
+  summary: "truewasm btc: Bitcoin header validation with the btc-headers task (verify); a BtcRelay deployment (deploy).",
+  usage: `${usage}\n\n${deployUsage}`,
   async run(args) {
     const [sub, ...rest] = args;
-    if (sub !== "verify") throw new UsageError(sub ? `unknown subcommand "${sub}" (expected verify)` : "expected a subcommand: verify");
+    if (sub === "deploy") return deploy(rest);
+    if (sub !== "verify") throw new UsageError(sub ? `unknown subcommand "${sub}" (expected verify or deploy)` : "expected a subcommand: verify or deploy");
     const { values, positionals } = parse(rest, {
       checkpoint: { type: "string" },
       headers: { type: "string" },
@@ -117,6 +143,52 @@ const command: Command = {
   },
 };
 export default command;
+
+async function deploy(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...RPC_OPTIONS,
+    ...KEY_OPTIONS,
+    ...LOG_OPTIONS,
+    checkpoint: { type: "string" },
+    confirmations: { type: "string" },
+    window: { type: "string" },
+    deadline: { type: "string" },
+    "solver-bond": { type: "string" },
+    "challenger-bond": { type: "string" },
+    "steps-base": { type: "string" },
+    "steps-per-header": { type: "string" },
+    "max-fee": { type: "string" },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.checkpoint) throw new UsageError("--checkpoint CHECKPOINT.json is required");
+  const checkpoint = readCheckpoint(values.checkpoint);
+  const d = DEFAULT_RELAY_CONFIG;
+  const config = {
+    ...d,
+    confirmations: intOption(values.confirmations, "confirmations", d.confirmations),
+    window: intOption(values.window, "window", d.window),
+    deadlineDelay: intOption(values.deadline, "deadline", d.deadlineDelay),
+    solverBond: ether(values["solver-bond"], "solver-bond", d.solverBond),
+    challengerBond: ether(values["challenger-bond"], "challenger-bond", d.challengerBond),
+    stepsBase: BigInt(intOption(values["steps-base"], "steps-base", Number(d.stepsBase))),
+    stepsPerHeader: BigInt(intOption(values["steps-per-header"], "steps-per-header", Number(d.stepsPerHeader))),
+    maxFee: ether(values["max-fee"], "max-fee", d.maxFee),
+  };
+  if (config.confirmations < 1) throw new UsageError("--confirmations must be at least 1");
+  if (!existsSync(BTC_HEADERS_WASM)) throw new Error(`${BTC_HEADERS_WASM} not found (build the tasks: npm run build:tasks)`);
+  const c = await connect(values);
+  try {
+    const w = await wallet(values, c.provider);
+    const txs = new TxManager(c.provider, w, null, { contracts: c.contracts });
+    const program = compileProgram(new Uint8Array(readFileSync(BTC_HEADERS_WASM)));
+    const reg = await ensureRegistered(txs, c.contracts, program);
+    const { relay } = await RelayClient.deploy(w, c.deployment.market, program.root, checkpoint, config);
+    printJson({ relay: relay.address, block: relay.block, market: c.deployment.market, programRoot: program.root, registered: reg.registered, checkpoint: { height: checkpoint.height, hash: checkpoint.hash }, config });
+    return 0;
+  } finally {
+    c.provider.destroy();
+  }
+}
 
 /** Reads and checks checkpoint JSON, with errors that name the file and the field. */
 export function readCheckpoint(path: string): Checkpoint {

@@ -4,6 +4,8 @@ pragma solidity ^0.8.30;
 import {TaskMarket} from "../market/TaskMarket.sol";
 import {TaskState} from "../state/TaskState.sol";
 import {ITaskCallback} from "../market/ITaskCallback.sol";
+import {BtcTx} from "./BtcTx.sol";
+import {IBtcTxTarget} from "./IBtcTxTarget.sol";
 
 /// The demo dapp (docs/RELAY.md): a Bitcoin relay whose headers are validated by the verification
 /// game instead of on-chain. Anyone submits a batch of headers that extends a stored tip; the relay
@@ -18,11 +20,14 @@ import {ITaskCallback} from "../market/ITaskCallback.sol";
 /// Byte order: block hashes, txids and Merkle roots are bytes32 in Bitcoin's internal order (the raw
 /// double-SHA-256 output, as in a header's prev-hash field); explorers show them reversed.
 ///
-/// Per batch the relay stores five slots (tip hash, record hash, block root, chain work, one packed
-/// word); the
-/// full 124-byte checkpoint record is in the TipStored event and is re-supplied (and checked against
-/// its hash) by whoever builds on the tip. Tips are identified by the market's task id (0 = the
-/// initial checkpoint).
+/// Per batch the relay stores six slots (tip hash, record hash, block root, chain work, one packed
+/// word, submitter and fee); the full 124-byte checkpoint record is in the TipStored event and is
+/// re-supplied (and checked against its hash) by whoever builds on the tip. Tips are identified by
+/// the market's task id (0 = the initial checkpoint).
+///
+/// Fees: whoever submits a batch sets a fee (at most `maxFee`) that every proof against the batch
+/// pays (verifyTx, verifyBlock, relayTx: msg.value must equal the fee); fees accrue to the
+/// submitter's balance here and are withdrawn (`withdraw`), never pushed.
 contract BtcRelay is ITaskCallback {
     /// The checkpoint the relay starts from (the fields of the task's checkpoint record).
     struct Checkpoint {
@@ -47,10 +52,22 @@ contract BtcRelay is ITaskCallback {
         uint32 memoryPages;
         uint32 callDepth;
         uint32 stackHeight;
+        uint96 maxFee; // the highest fee a submitter may set per proof against its batch, wei
+    }
+
+    /// A transaction's place in the relayed chain: its Merkle branch in the block, the block's
+    /// 80-byte header, and the block's branch in relayed batch `batchId` (docs/RELAY.md).
+    struct TxProof {
+        uint256 txIndex;
+        bytes32[] txSiblings;
+        bytes header;
+        uint256 batchId;
+        uint256 blockIndex;
+        bytes32[] blockSiblings;
     }
 
     struct Tip {
-        // slot 0: the tip's block hash (while pending: submitter | reward << 160)
+        // slot 0: the tip's block hash (while pending: the reward, for a refund on expiry)
         bytes32 hash;
         // slot 1: keccak256 of the tip's 124-byte checkpoint record (docs/TASKS.md §5)
         bytes32 record;
@@ -65,6 +82,25 @@ contract BtcRelay is ITaskCallback {
         uint32 count; // headers in the batch (0 for the initial checkpoint)
         uint32 depth; // batches from the initial checkpoint
         uint8 state; // NONE, PENDING, STORED
+        // slot 5, written at submission
+        address submitter; // receives the batch's fees (and its reward back if the task expires)
+        uint96 fee; // wei per proof against the batch
+    }
+
+    /// A stored tip as `tipOf` shows it: everything but the batch's block root, which only the
+    /// proof functions (and their fee) use.
+    struct TipView {
+        bytes32 hash;
+        bytes32 record;
+        uint256 chainWork;
+        uint64 parent;
+        uint64 skip;
+        uint32 height;
+        uint32 count;
+        uint32 depth;
+        uint8 state;
+        address submitter;
+        uint96 fee;
     }
 
     uint8 internal constant NONE = 0;
@@ -90,19 +126,24 @@ contract BtcRelay is ITaskCallback {
     uint32 public immutable memoryPages;
     uint32 public immutable callDepth;
     uint32 public immutable stackHeight;
+    uint96 public immutable maxFee;
+    /// The block of the relay's deployment (its first TipStored event): where clients sync from.
+    uint256 public immutable deployBlock;
 
     mapping(uint256 => Tip) internal tips;
     uint64 public bestId;
-    /// Rewards of batches whose task expired without a solution, owed to their submitters.
-    mapping(address => uint256) public refundOf;
+    /// Owed to each account and withdrawn with `withdraw`: the fees of proofs against its batches,
+    /// and the rewards of its batches whose task expired without a solution.
+    mapping(address => uint256) public balanceOf;
 
-    event BatchSubmitted(uint256 indexed taskId, uint256 indexed parent, address indexed submitter, uint256 count);
+    event BatchSubmitted(uint256 indexed taskId, uint256 indexed parent, address indexed submitter, uint256 count, uint256 fee);
     /// A new tip; `record` is its checkpoint record, needed to submit a batch that extends it.
     event TipStored(uint256 indexed id, uint256 indexed parent, bytes32 hash, uint256 height, uint256 chainWork, bytes32 blockRoot, bytes record);
     event BestTipChanged(uint256 indexed id, bytes32 hash, uint256 height, uint256 chainWork);
     /// The task found an invalid header (rule and failedIndex as in the task output; rule 0 when the
     /// task trapped, status 2) or expired without a solution (status 0).
     event BatchRejected(uint256 indexed taskId, uint8 status, uint256 rule, uint256 failedIndex);
+    event Withdrawal(address indexed account, uint256 amount);
 
     error NotMarket();
     error BadCheckpoint();
@@ -116,7 +157,11 @@ contract BtcRelay is ITaskCallback {
     error BadBlockProof();
     error NotOnBestChain(uint256 batchId);
     error InsufficientConfirmations(uint256 have, uint256 need);
-    error NothingToClaim();
+    error FeeTooHigh(uint256 fee, uint256 maxFee);
+    error WrongFee(uint256 fee);
+    /// A 64-byte "transaction": the size of an inner node of the transaction tree (docs/RELAY.md).
+    error Tx64Bytes();
+    error NothingToWithdraw();
     error TransferFailed();
 
     constructor(TaskMarket market_, bytes32 programRoot_, Checkpoint memory cp, Config memory cfg) {
@@ -134,6 +179,8 @@ contract BtcRelay is ITaskCallback {
         memoryPages = cfg.memoryPages;
         callDepth = cfg.callDepth;
         stackHeight = cfg.stackHeight;
+        maxFee = cfg.maxFee;
+        deployBlock = block.number;
 
         bytes memory times;
         for (uint256 i = 0; i < 11; i++) times = abi.encodePacked(times, _le32b(i < n ? cp.timestamps[i] : 0));
@@ -146,7 +193,7 @@ contract BtcRelay is ITaskCallback {
             times,
             bytes32(_reverse256(cp.chainWork))
         );
-        tips[0] = Tip(cp.hash, keccak256(record), 0, cp.chainWork, 0, 0, cp.height, 0, 0, STORED);
+        tips[0] = Tip(cp.hash, keccak256(record), 0, cp.chainWork, 0, 0, cp.height, 0, 0, STORED, address(0), 0);
         emit TipStored(0, 0, cp.hash, cp.height, cp.chainWork, 0, record);
         emit BestTipChanged(0, cp.hash, cp.height, cp.chainWork);
     }
@@ -157,12 +204,14 @@ contract BtcRelay is ITaskCallback {
     /// Submits `count` headers extending tip `parent`, in the task's dense encoding (docs/TASKS.md
     /// §5: per header version ‖ merkle root ‖ i16 time delta ‖ nonce, 42 bytes; 46 with an escaped
     /// time). `record` is the parent's checkpoint record (from its TipStored event), checked against
-    /// its stored hash. msg.value is the reward. Posts the task; returns its id (the future tip's id).
-    function submitBatch(uint64 parent, bytes calldata record, uint32 count, bytes calldata headers)
+    /// its stored hash. msg.value is the reward; `fee` (at most maxFee) is what every proof against
+    /// the batch will pay the submitter. Posts the task; returns its id (the future tip's id).
+    function submitBatch(uint64 parent, bytes calldata record, uint32 count, bytes calldata headers, uint96 fee)
         external
         payable
         returns (uint256 taskId)
     {
+        if (fee > maxFee) revert FeeTooHigh(fee, maxFee);
         Tip storage p = tips[parent];
         if (p.state != STORED) revert UnknownTip(parent);
         if (record.length != RECORD_BYTES || keccak256(record) != p.record) revert RecordMismatch();
@@ -184,12 +233,15 @@ contract BtcRelay is ITaskCallback {
             challengerBond,
             uint40(block.timestamp) + deadlineDelay
         );
-        // pending: slot 0 = submitter | reward (for a refund on expiry), slot 4 = parent | PENDING
+        // pending: slot 0 = the reward (for a refund on expiry), slot 4 = parent | PENDING,
+        // slot 5 = submitter | fee
         Tip storage t = tips[taskId];
-        t.hash = bytes32(uint256(uint160(msg.sender)) | (msg.value << 160));
+        t.hash = bytes32(msg.value);
         t.parent = parent;
         t.state = PENDING;
-        emit BatchSubmitted(taskId, parent, msg.sender, count);
+        t.submitter = msg.sender;
+        t.fee = fee;
+        emit BatchSubmitted(taskId, parent, msg.sender, count, fee);
     }
 
     /// The market's callback: stores the tip of a valid batch, forgets any other.
@@ -198,10 +250,7 @@ contract BtcRelay is ITaskCallback {
         Tip storage t = tips[taskId];
         if (t.state != PENDING) revert UnknownBatch(taskId);
         if (status != 1 || output.length != OUTPUT_BYTES || _le32(output, 0) != 1) {
-            if (status == 0) {
-                uint256 pending = uint256(t.hash);
-                refundOf[address(uint160(pending))] += pending >> 160;
-            }
+            if (status == 0) balanceOf[t.submitter] += uint256(t.hash);
             bool full = output.length == OUTPUT_BYTES;
             emit BatchRejected(taskId, status, full ? _le32(output, 4) : 0, full ? _le32(output, 8) : type(uint32).max);
             delete tips[taskId];
@@ -214,18 +263,21 @@ contract BtcRelay is ITaskCallback {
         uint32 depth = tips[parent].depth + 1;
         bytes32 hash = bytes32(output[20:52]);
         uint256 work = _reverse256(uint256(bytes32(output[108:140])));
-        tips[taskId] = Tip(
-            hash,
-            keccak256(output[16:140]),
-            bytes32(output[140:172]),
-            work,
-            parent,
-            _ancestor(parent, _skipDepth(depth)),
-            _le32(output, 16),
-            _le32(output, 12),
-            depth,
-            STORED
-        );
+        Tip storage t = tips[taskId];
+        t.hash = hash;
+        t.record = keccak256(output[16:140]);
+        t.blockRoot = bytes32(output[140:172]);
+        t.chainWork = work;
+        // slot 4 in one write (parent, skip, height, count, depth, state); slot 5 stays as submitted
+        uint256 packed = uint256(parent) |
+            (uint256(_ancestor(parent, _skipDepth(depth))) << 64) |
+            (uint256(_le32(output, 16)) << 128) |
+            (uint256(_le32(output, 12)) << 160) |
+            (uint256(depth) << 192) |
+            (uint256(STORED) << 224);
+        assembly ("memory-safe") {
+            sstore(add(t.slot, 4), packed)
+        }
         emit TipStored(taskId, parent, hash, _le32(output, 16), work, bytes32(output[140:172]), output[16:140]);
         if (work > tips[bestId].chainWork) {
             bestId = uint64(taskId);
@@ -233,14 +285,17 @@ contract BtcRelay is ITaskCallback {
         }
     }
 
-    /// Pays the caller the rewards of its batches that expired without a solution.
-    function claimRefund() external {
-        uint256 amount = refundOf[msg.sender];
-        if (amount == 0) revert NothingToClaim();
-        refundOf[msg.sender] = 0;
-        if (address(this).balance < amount) market.withdraw();
+    /// Pays the caller what it is owed: the fees of proofs against its batches and the rewards of
+    /// its batches that expired without a solution (those come back from the market, which is
+    /// drained into the relay first when it holds anything for it).
+    function withdraw() external {
+        uint256 amount = balanceOf[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        balanceOf[msg.sender] = 0;
+        if (market.balanceOf(address(this)) != 0) market.withdraw();
         (bool ok, ) = msg.sender.call{value: amount}("");
         if (!ok) revert TransferFailed();
+        emit Withdrawal(msg.sender, amount);
     }
 
     /// Refunds come back from the market's withdraw.
@@ -257,8 +312,15 @@ contract BtcRelay is ITaskCallback {
         return (id, t.hash, t.height, t.chainWork);
     }
 
-    function tipOf(uint256 id) external view returns (Tip memory) {
-        return tips[id];
+    function tipOf(uint256 id) external view returns (TipView memory v) {
+        Tip storage t = tips[id];
+        return TipView(t.hash, t.record, t.chainWork, t.parent, t.skip, t.height, t.count, t.depth, t.state, t.submitter, t.fee);
+    }
+
+    /// What a proof against stored batch `batchId` costs (msg.value of verifyTx, verifyBlock, relayTx).
+    function feeOf(uint256 batchId) external view returns (uint256) {
+        if (tips[batchId].state != STORED) revert UnknownBatch(batchId);
+        return tips[batchId].fee;
     }
 
     /// True when stored tip `id` is the best tip or one of its ancestors.
@@ -279,8 +341,11 @@ contract BtcRelay is ITaskCallback {
     /// txSiblings: the Merkle branch of the transaction at index txIndex in the block (Bitcoin's tree:
     /// SHA-256d of left ‖ right, the last node of an odd level paired with itself); blockIndex and
     /// blockSiblings: the same for the block hash in the batch's block root. The header's proof of
-    /// work is not checked here: the batch's task did. Returns the block height and its confirmations.
-    /// Reverts with the reason otherwise.
+    /// work is not checked here: the batch's task did. msg.value must be the batch's fee. Returns the
+    /// block height and its confirmations; reverts with the reason otherwise.
+    ///
+    /// A bare txid cannot tell a transaction from a 64-byte inner node of the tree (docs/RELAY.md):
+    /// a contract that acts on a transaction's content should use relayTx, which takes the raw bytes.
     function verifyTx(
         bytes32 txid,
         bytes32 blockHash,
@@ -290,19 +355,43 @@ contract BtcRelay is ITaskCallback {
         uint256 batchId,
         uint256 blockIndex,
         bytes32[] calldata blockSiblings
-    ) external view returns (uint256 height, uint256 confs) {
+    ) external payable returns (uint256 height, uint256 confs) {
         if (header.length != 80) revert BadHeader();
         if (_sha256d(header) != blockHash) revert BlockHashMismatch();
-        // an index with bits above the branch length would name another leaf than the one proven
-        if (txSiblings.length < 256 && txIndex >> txSiblings.length != 0) revert BadTxProof();
-        if (_branchRoot(txid, txIndex, txSiblings) != bytes32(header[36:68])) revert BadTxProof();
-        return verifyBlock(blockHash, batchId, blockIndex, blockSiblings);
+        _checkTxBranch(txid, txIndex, txSiblings, header);
+        (height, confs) = _verifyBlock(blockHash, batchId, blockIndex, blockSiblings);
+        _charge(batchId);
+    }
+
+    /// Proves raw transaction `rawTx` like verifyTx (its txid is SHA-256d of the bytes; 64 bytes, the
+    /// size of an inner node of the transaction tree, are refused), then calls
+    /// `target.processTransaction(rawTx, txid, height)`; a revert there reverts relayTx with the same
+    /// data. msg.value must be the batch's fee. Returns the block height.
+    function relayTx(bytes calldata rawTx, TxProof calldata proof, IBtcTxTarget target) external payable returns (uint256 height) {
+        if (rawTx.length == 64) revert Tx64Bytes();
+        bytes32 txid = BtcTx.txid(rawTx);
+        bytes calldata header = proof.header;
+        if (header.length != 80) revert BadHeader();
+        _checkTxBranch(txid, proof.txIndex, proof.txSiblings, header);
+        (height, ) = _verifyBlock(_sha256d(header), proof.batchId, proof.blockIndex, proof.blockSiblings);
+        _charge(proof.batchId);
+        target.processTransaction(rawTx, txid, height);
     }
 
     /// The block part of verifyTx: block hash `blockHash` is leaf `index` of batch `batchId`, on the
-    /// best chain with at least `confirmations` confirmations. Returns its height and confirmations.
+    /// best chain with at least `confirmations` confirmations. msg.value must be the batch's fee.
+    /// Returns its height and confirmations.
     function verifyBlock(bytes32 blockHash, uint256 batchId, uint256 index, bytes32[] calldata siblings)
-        public
+        external
+        payable
+        returns (uint256 height, uint256 confs)
+    {
+        (height, confs) = _verifyBlock(blockHash, batchId, index, siblings);
+        _charge(batchId);
+    }
+
+    function _verifyBlock(bytes32 blockHash, uint256 batchId, uint256 index, bytes32[] calldata siblings)
+        private
         view
         returns (uint256 height, uint256 confs)
     {
@@ -317,6 +406,21 @@ contract BtcRelay is ITaskCallback {
         if (_ancestor(best, b.depth) != batchId) revert NotOnBestChain(batchId);
         confs = uint256(tips[best].height) + 1 - height;
         if (confs < confirmations) revert InsufficientConfirmations(confs, confirmations);
+    }
+
+    /// The transaction branch: `txid` at `txIndex` leads to the header's merkle root.
+    function _checkTxBranch(bytes32 txid, uint256 txIndex, bytes32[] calldata txSiblings, bytes calldata header) private view {
+        // an index with bits above the branch length would name another leaf than the one proven
+        if (txSiblings.length < 256 && txIndex >> txSiblings.length != 0) revert BadTxProof();
+        if (_branchRoot(txid, txIndex, txSiblings) != bytes32(header[36:68])) revert BadTxProof();
+    }
+
+    /// Takes the batch's fee (msg.value must equal it) for its submitter.
+    function _charge(uint256 batchId) private {
+        Tip storage b = tips[batchId];
+        uint256 fee = b.fee;
+        if (msg.value != fee) revert WrongFee(fee);
+        if (fee != 0) balanceOf[b.submitter] += fee;
     }
 
     // --------------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     const seen = (node: string, msg: string, taskId: bigint) => logs.slice(mark).some((l) => l.node === node && l.msg === msg && l.taskId === taskId.toString());
 
     // submit through the relay, which posts the btc-headers task
-    const submitted = await relay.submitBatch(submitterTxs, 0n, headers, REWARD, `submitBatch:${rule}`);
+    const submitted = await relay.submitBatch(submitterTxs, 0n, headers, REWARD, { intent: `submitBatch:${rule}` });
     const taskId = submitted.taskId;
 
     // the game: the liar is beaten, the task reopens, the true result is committed and checked

@@ -28,8 +28,11 @@ import {
   encodeDenseHeaders,
   hexToHash,
   normalizeCheckpoint,
+  headerFields,
 } from "../../wasm-tasks/btc-headers/encoding.js";
-import { sha256d } from "../../wasm-tasks/btc-headers/reference.js";
+import { blockWork } from "../../wasm-tasks/btc-headers/reference.js";
+import { parseBlock, type ParsedBlock } from "../../relayer/bitcoin.js";
+import { fromHex, sharedBtc, sharedBtcLines } from "../tasks/helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Any = any;
@@ -89,6 +92,8 @@ export interface Relay {
   config: RelayConfig;
   /** Checkpoint of every stored tip, by tip id (from the TipStored events). */
   records: Map<bigint, Checkpoint>;
+  /** Block-hash Merkle root of every stored batch, internal byte order (from the TipStored events). */
+  blockRoots: Map<bigint, string>;
 }
 
 export async function deployRelay(m: Market, cp: CheckpointJson | Checkpoint, config: Partial<RelayConfig> = {}): Promise<Relay> {
@@ -96,7 +101,7 @@ export async function deployRelay(m: Market, cp: CheckpointJson | Checkpoint, co
   const relay = await m.ethers.deployContract("BtcRelay", [await m.market.getAddress(), m.programRoot, checkpointStruct(cp), cfg]);
   await relay.waitForDeployment();
   const records = new Map<bigint, Checkpoint>([[0n, normalizeCheckpoint(cp)]]);
-  return { m, relay, address: await relay.getAddress(), config: cfg, records };
+  return { m, relay, address: await relay.getAddress(), config: cfg, records, blockRoots: new Map() };
 }
 
 export interface Submitted {
@@ -114,13 +119,13 @@ export async function submitBatch(
   r: Relay,
   parent: bigint,
   headers: readonly Uint8Array[],
-  opts: { reward?: bigint; from?: Signer; dense?: Uint8Array } = {},
+  opts: { reward?: bigint; from?: Signer; dense?: Uint8Array; fee?: bigint } = {},
 ): Promise<Submitted> {
   const cp = r.records.get(parent);
   if (!cp) throw new Error(`no checkpoint known for tip ${parent}`);
   const dense = opts.dense ?? encodeDenseHeaders(cp.timestamps.at(-1)!, headers);
   const relay = opts.from ? r.relay.connect(opts.from) : r.relay;
-  const tx = await relay.submitBatch(parent, encodeCheckpoint(cp), headers.length, dense, { value: opts.reward ?? ETH / 100n });
+  const tx = await relay.submitBatch(parent, encodeCheckpoint(cp), headers.length, dense, opts.fee ?? 0n, { value: opts.reward ?? ETH / 100n });
   const rc = await tx.wait();
   const ev = rc.logs.map((l: Any) => safeParse(r.m.market, l)).find((x: Any) => x?.name === "TaskPosted");
   const l = ev.args.limits;
@@ -188,7 +193,10 @@ export async function solveAndFinalize(r: Relay, s: Submitted, opts: { solver?: 
   for (const log of f.logs) {
     if (safeParse(m.market, log)?.name === "CallbackFailed") throw new Error(`the relay's callback failed for task ${s.taskId}`);
     const ev = safeParse(r.relay, log);
-    if (ev?.name === "TipStored") r.records.set(ev.args.id, decodeCheckpoint(getBytes(ev.args.record)));
+    if (ev?.name === "TipStored") {
+      r.records.set(ev.args.id, decodeCheckpoint(getBytes(ev.args.record)));
+      r.blockRoots.set(ev.args.id, ev.args.blockRoot);
+    }
   }
   return { solution, gas: [c.gasUsed, f.gasUsed], finalizeReceipt: f };
 }
@@ -198,31 +206,36 @@ export function relayEvents(r: Relay, receipt: Any): Any[] {
   return receipt.logs.map((l: Any) => safeParse(r.relay, l)).filter((x: Any) => x);
 }
 
-// ------------------------------------------------------------------------------------------------
-// Bitcoin Merkle branches (the tree of txids in a block, and of block hashes in a batch)
-
-function pair(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const c = new Uint8Array(64);
-  c.set(a);
-  c.set(b, 32);
-  return sha256d(c);
-}
-
-/** The branch of leaf `index` (siblings bottom-up; the last node of an odd level is its own sibling). */
-export function merkleBranch(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
-  if (index < 0 || index >= leaves.length) throw new Error("leaf index out of range");
-  const branch: Uint8Array[] = [];
-  let level = [...leaves];
-  let i = index;
-  while (level.length > 1) {
-    if (level.length % 2) level.push(level[level.length - 1]);
-    branch.push(level[i ^ 1]);
-    const up: Uint8Array[] = [];
-    for (let j = 0; j < level.length; j += 2) up.push(pair(level[j], level[j + 1]));
-    level = up;
-    i >>= 1;
-  }
-  return branch;
-}
+export { merkleBranch } from "../../relayer/bitcoin.js";
 
 export const hex32 = (b: Uint8Array) => hexlify(b);
+
+// ------------------------------------------------------------------------------------------------
+// Block 413,567 (../shared/fixtures/btc/block413567.raw): a real block with 1,557 transactions
+
+/**
+ * The checkpoint at 413,566, built from the shared fixtures: its hash is block 413,567's prev-hash;
+ * its nBits and period start come from the retarget-boundary file (the period 413,280..415,295 has
+ * one nBits, checked at both ends); its chain work is Core's at 413,280 plus 286 blocks of that work
+ * (checked against Core's at 415,295). Block 413,566's own time is not in the fixtures: the one
+ * timestamp is a placeholder 600 s before 413,567's, which the rules never read for this batch (the
+ * median rule waits for 11 timestamps; 413,567 is not a retarget height).
+ */
+export function checkpoint413566(header413567: Uint8Array): Checkpoint {
+  const b = sharedBtcLines("mainnet_retarget_boundaries.hex");
+  const cw = sharedBtcLines("mainnet_chainwork_boundaries.txt");
+  const f = headerFields(header413567);
+  const start = headerFields(fromHex(b.get(413280)!));
+  if (start.bits !== f.bits || headerFields(fromHex(b.get(415295)!)).bits !== f.bits) throw new Error("413,567 is not in a one-nBits period 413,280..415,295");
+  const work = blockWork(f.bits);
+  const w413280 = BigInt("0x" + cw.get(413280)!);
+  if (w413280 + 2015n * work !== BigInt("0x" + cw.get(415295)!)) throw new Error("chain work of the period does not add up");
+  return { height: 413566, hash: f.prevHash, bits: f.bits, periodStartTime: start.time, timestamps: [f.time - 600], chainWork: (w413280 + 286n * work).toString() };
+}
+
+let block413567Cache: ParsedBlock | undefined;
+/** Block 413,567, parsed; its transactions must hash to its header's merkle root (parseBlock). */
+export function block413567(): ParsedBlock {
+  block413567Cache ??= parseBlock(new Uint8Array(sharedBtc("block413567.raw")));
+  return block413567Cache;
+}
