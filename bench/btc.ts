@@ -13,6 +13,15 @@
  *                  header bytes (whose calldata is cheap enough that the floor does not apply)
  *   callbackGas    gas of BtcRelay.onTaskResult storing a tip (estimated as if called by the market):
  *                  TaskMarket.callbackGas must be above it, or finalize stores nothing
+ *   gasPerHeaderBySize  the same total (post, commit, finalize) per header for smaller batches of
+ *                  the same headers: what the relayer's --batch-size costs (docs/RELAY.md)
+ *   verifyTxGas    a verifyTx transaction (its fee paid) proving transaction 2 of the real block
+ *                  413,567 (1,557 transactions: an 11-sibling branch), relayed as a one-header batch
+ *                  on the checkpoint at 413,566 (test/relay/helpers.ts), N = 1
+ *   relayTxGas     the dapp's purchase, all-in: the buyer's relayTx transaction with the same
+ *                  transaction's raw bytes (226 bytes) targeting BtcSwap, which parses its outputs,
+ *                  finds the offer it pays, checks it and pays the buyer the offer's ETH and deposit
+ *                  (the relay's proof, the fee, the call, the payout); `relayTx` has the parts
  *   disputeGas     the cost of a dispute over the same 2,016-header batch when a lying solver is
  *                  challenged: every transaction of both parties from the challenge to the payout
  *                  (the challenge, the solver's bisections, the challenger's selections, the
@@ -26,7 +35,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { splitHeaders, encodeDenseHeaders, type Checkpoint } from "../wasm-tasks/btc-headers/encoding.js";
-import { ROOT, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "../test/relay/helpers.js";
+import { ROOT, block413567, checkpoint413566, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "../test/relay/helpers.js";
+import { parseTx, txProof } from "../relayer/bitcoin.js";
 import { runDemo } from "../relayer/demo.js";
 
 const FIXTURES = resolve(ROOT, "wasm-tasks/btc-headers/fixtures");
@@ -75,6 +85,18 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
   for (const x of Buffer.from(callData.slice(2), "hex")) standard += x === 0 ? 4 : 16;
   const callbackGas = Number(estimate) - 21_000 - standard;
 
+  // smaller batches: the fixed costs per header
+  const gasPerHeaderBySize: Record<string, number> = {};
+  for (const n of [1, 6, 36, 144, 504]) {
+    const b = await submitBatch(r, 0n, headers.slice(0, n));
+    const { gas: g } = await solveAndFinalize(r, b);
+    gasPerHeaderBySize[n] = Math.round(Number(b.gas[0] + g[0] + g[1]) / n);
+  }
+  gasPerHeaderBySize[2016] = Math.round(Number(total) / 2016);
+
+  // a transaction of the real block 413,567, proven with verifyTx and bought through BtcSwap
+  const tx = await benchRelayTx(m);
+
   // a dispute over the same batch: a lying solver node against an honest challenger node
   const demo = await runDemo({ headers: headers.length, print: null });
   const dg = demo.dispute.gas;
@@ -90,6 +112,10 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
     postCalldataBytes: s.calldataBytes,
     postExecutionGas,
     callbackGas,
+    gasPerHeaderBySize,
+    verifyTxGas: tx.verifyTxGas,
+    relayTxGas: tx.relayTxGas,
+    relayTx: tx.parts,
     disputeGas: dg.total,
     dispute: {
       rounds: demo.dispute.rounds,
@@ -109,6 +135,35 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
     solveSeconds: Math.round((t2 - t1) / 100) / 10,
     postSeconds: Math.round((t1 - t0) / 100) / 10,
   };
+}
+
+/** verifyTx and the dapp's purchase through relayTx, on block 413,567 (see the header). */
+async function benchRelayTx(m: Awaited<ReturnType<typeof deployMarket>>): Promise<{ verifyTxGas: number; relayTxGas: number; parts: Record<string, number> }> {
+  const block = block413567();
+  const FEE = 10n ** 14n;
+  const [, , , relayer, seller, buyer, other] = m.signers;
+  const r = await deployRelay(m, checkpoint413566(block.header), { confirmations: 1 });
+  const swap = await m.ethers.deployContract("BtcSwap", [r.address]);
+  const T = 2;
+  const out = parseTx(block.txs[T]).outputs[0];
+  const ETH = 10n ** 18n;
+  // a warm-up offer and purchase path: the seller's and the swap's slots as in steady state
+  const rc0 = await (await swap.connect(seller).offer(out.script, out.value, 1, ETH / 10n, 3600, { value: ETH })).wait();
+  const id = swap.interface.parseLog(rc0.logs[0]).args.id;
+  await (await swap.connect(buyer).reserve(id, { value: ETH / 10n })).wait();
+  const s = await submitBatch(r, 0n, [block.header], { from: relayer, fee: FEE });
+  await solveAndFinalize(r, s);
+  const p = txProof(block, T, s.taskId, [block.hash]);
+  const v = await (await r.relay.connect(other).verifyTx(block.txids[T], block.hash, p.txIndex, p.txSiblings, p.header, p.batchId, p.blockIndex, p.blockSiblings, { value: FEE })).wait();
+  const rc = await (await r.relay.connect(buyer).relayTx(block.txs[T], p, await swap.getAddress(), { value: FEE })).wait();
+  if (!rc.logs.some((l: { address: string }) => l.address.toLowerCase() === String(swap.target).toLowerCase())) throw new Error("the purchase did not happen");
+  // the parts: the relay's share (the same relayTx to a target that does nothing) and the calldata
+  const sink = await m.ethers.deployContract("BtcTxHarness");
+  const proofOnly = Number((await (await r.relay.connect(other).relayTx(block.txs[T], p, await sink.getAddress(), { value: FEE })).wait()).gasUsed);
+  const data = r.relay.interface.encodeFunctionData("relayTx", [block.txs[T], p, await swap.getAddress()]);
+  let calldata = 0;
+  for (const x of Buffer.from(data.slice(2), "hex")) calldata += x === 0 ? 4 : 16;
+  return { verifyTxGas: Number(v.gasUsed), relayTxGas: Number(rc.gasUsed), parts: { calldataBytes: (data.length - 2) / 2, calldataGas: calldata, relayTxToEmptyTarget: proofOnly, swapShare: Number(rc.gasUsed) - proofOnly } };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

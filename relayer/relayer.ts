@@ -162,11 +162,16 @@ export class Relayer {
     await this.stopped;
   }
 
+  /** Reads the relay (its parameters and deployment block); `start` calls it, tests may call it and then `tick`. */
+  async init(): Promise<void> {
+    this.client = await RelayClient.at(this.opts.provider, this.opts.relay, { confirmations: this.opts.confirmations, retry: this.retryOpts });
+    this.params = await this.client.params();
+    if ((this.opts.fee ?? 0n) > this.params.maxFee) throw new Error(`the fee ${this.opts.fee} is above the relay's maxFee ${this.params.maxFee}`);
+  }
+
   private async loop(): Promise<void> {
     try {
-      this.client = await RelayClient.at(this.opts.provider, this.opts.relay, { confirmations: this.opts.confirmations, retry: this.retryOpts });
-      this.params = await this.client.params();
-      if ((this.opts.fee ?? 0n) > this.params.maxFee) throw new Error(`the fee ${this.opts.fee} is above the relay's maxFee ${this.params.maxFee}`);
+      await this.init();
       this.log.info("started", {
         address: this.address,
         relay: this.opts.relay,

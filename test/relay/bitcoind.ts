@@ -47,6 +47,8 @@ export class FakeBitcoind {
   httpRequests = 0;
   /** While set, every request fails with this HTTP status (e.g. 503: a node restarting). */
   failWith: number | null = null;
+  /** A lying server: these headers are served for these hashes (explorer order). */
+  readonly lies = new Map<string, Uint8Array>();
 
   constructor(private readonly opts: FakeBitcoindOptions = {}) {}
 
@@ -181,7 +183,7 @@ export class FakeBitcoind {
         if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) return err(-8, `blockhash must be of length 64 (not ${String(hash).length}, for '${hash}')`);
         const k = this.known.get(hash);
         if (!k) return err(-5, "Block not found");
-        if (verbose === false) return ok(Buffer.from(k.header).toString("hex"));
+        if (verbose === false) return ok(Buffer.from(this.lies.get(hash) ?? k.header).toString("hex"));
         const f = headerFields(k.header);
         return ok({ hash, height: k.height, version: f.version, merkleroot: f.merkleRoot, time: f.time, nonce: f.nonce, bits: f.bits.toString(16), previousblockhash: f.prevHash });
       }
@@ -202,7 +204,7 @@ export class FakeBitcoind {
     }
     if ((m = /^\/block\/([0-9a-f]{64})\/header$/.exec(path))) {
       const k = this.known.get(m[1]);
-      return k ? text(200, Buffer.from(k.header).toString("hex")) : text(404, "Block not found");
+      return k ? text(200, Buffer.from(this.lies.get(m[1]) ?? k.header).toString("hex")) : text(404, "Block not found");
     }
     text(404, "Not found");
   }
