@@ -30,8 +30,8 @@ import {
   normalizeCheckpoint,
   headerFields,
 } from "../../wasm-tasks/btc-headers/encoding.js";
-import { blockWork } from "../../wasm-tasks/btc-headers/reference.js";
-import { parseBlock, type ParsedBlock } from "../../relayer/bitcoin.js";
+import { blockHash, blockWork, sha256d } from "../../wasm-tasks/btc-headers/reference.js";
+import { merkleRootOf, parseBlock, type ParsedBlock } from "../../relayer/bitcoin.js";
 import { fromHex, sharedBtc, sharedBtcLines } from "../tasks/helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -209,6 +209,66 @@ export function relayEvents(r: Relay, receipt: Any): Any[] {
 export { merkleBranch } from "../../relayer/bitcoin.js";
 
 export const hex32 = (b: Uint8Array) => hexlify(b);
+
+// ------------------------------------------------------------------------------------------------
+// Block 100,000 (Dec 2010)
+
+/**
+ * Block 100,000: four transactions. Header and txids are public chain data, and so are the raw
+ * bytes of its first two transactions (the coinbase, 50 BTC to a P2PK output; and a payment of
+ * 5.56 BTC to P2PKH c398ef… with 44.44 BTC of change to P2PKH 948c76…). Nothing here can hold a
+ * typo unnoticed: the header's hash meets its own nBits (proof of work), the txids hash to its
+ * merkle root, and each raw transaction hashes to its txid (block100000 checks the last two).
+ */
+export const B100000 = {
+  header: "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710",
+  hash: "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506",
+  txids: [
+    "8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87",
+    "fff2525b8931402dd09222c50775608f75787bd2b87e56995a7bdd30f79702c4",
+    "6359f0868171b1d194cbee1af2f16ea598ae8fad666d9b012c8ed2b79a236ec4",
+    "e9a66845e05d5abc0ad04ec80f774a7e585c6e8db975962d069a522137b80c1d",
+  ],
+  rawTxs: [
+    "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff08044c86041b020602ffffffff0100f2052a010000004341041b0e8c2567c12536aa13357b79a073dc4444acb83c4ec7a0e2f99dd7457516c5817242da796924ca4e99947d087fedf9ce467cb9f7c6287078f801df276fdf84ac00000000",
+    "0100000001032e38e9c0a84c6046d687d10556dcacc41d275ec55fc00779ac88fdf357a187000000008c493046022100c352d3dd993a981beba4a63ad15c209275ca9470abfcd57da93b58e4eb5dce82022100840792bc1f456062819f15d33ee7055cf7b5ee1af1ebcc6028d9cdb1c3af7748014104f46db5e9d61a9dc27b8d64ad23e7383a4e6ca164593c2527c038c0857eb67ee8e825dca65046b82c9331586c82e0fd1f633f25f87c161bc6f8a630121df2b3d3ffffffff0200e32321000000001976a914c398efa9c392ba6013c5e04ee729755ef7f58b3288ac000fe208010000001976a914948c765a6914d43f2a7ac177da2c2f6b52de3d7c88ac00000000",
+  ],
+};
+
+/**
+ * The checkpoint at 99,999, derived: its hash is block 100,000's prev-hash, its nBits and period
+ * start (block 98,784) come from the retarget-boundary fixture (the period runs 98,784..100,799
+ * with one nBits), its chain work is Core's at 98,784 plus 1,215 blocks of that work. Block
+ * 99,999's own time is not in the fixtures: the one timestamp is a placeholder, which the rules
+ * never read here (the median rule waits for 11 timestamps; 100,000 is not a retarget height).
+ */
+export function checkpoint99999(): Checkpoint {
+  const hdr = fromHex(B100000.header);
+  const b = sharedBtcLines("mainnet_retarget_boundaries.hex");
+  const cw = sharedBtcLines("mainnet_chainwork_boundaries.txt");
+  const start = headerFields(fromHex(b.get(98784)!));
+  const f = headerFields(hdr);
+  if (start.bits !== f.bits || headerFields(fromHex(b.get(100799)!)).bits !== f.bits) throw new Error("100,000 is not in a one-nBits period 98,784..100,799");
+  const work = blockWork(f.bits);
+  const w98784 = BigInt("0x" + cw.get(98784)!);
+  if (w98784 + 2015n * work !== BigInt("0x" + cw.get(100799)!)) throw new Error("chain work of the period does not add up"); // one nBits all period long
+  return { height: 99999, hash: f.prevHash, bits: f.bits, periodStartTime: start.time, timestamps: [f.time - 600], chainWork: (w98784 + 1215n * work).toString() };
+}
+
+/**
+ * Block 100,000 as a ParsedBlock whose `txs` hold the two raw transactions known (indices 0 and
+ * 1); each must hash to its txid and the txids to the header's merkle root.
+ */
+export function block100000(): ParsedBlock {
+  const header = fromHex(B100000.header);
+  const txids = B100000.txids.map(hexToHash);
+  const txs = B100000.rawTxs.map(fromHex);
+  txs.forEach((t, i) => {
+    if (hexlify(sha256d(t)) !== hexlify(txids[i])) throw new Error(`raw transaction ${i} of block 100,000 does not hash to its txid`);
+  });
+  if (hexlify(merkleRootOf(txids)) !== hexlify(header.subarray(36, 68))) throw new Error("block 100,000's txids do not hash to its merkle root");
+  return { header, hash: blockHash(header), txs, txids };
+}
 
 // ------------------------------------------------------------------------------------------------
 // Block 413,567 (../shared/fixtures/btc/block413567.raw): a real block with 1,557 transactions

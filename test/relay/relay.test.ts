@@ -24,6 +24,8 @@ import {
 import { blockHash, blockWork, medianTime, merkleRoot, validateHeaders } from "../../wasm-tasks/btc-headers/reference.js";
 import { embeddedBtc, fromHex, sharedBtc, sharedBtcLines } from "../tasks/helpers.js";
 import {
+  B100000,
+  checkpoint99999,
   ETH,
   type Any,
   type Market,
@@ -270,43 +272,6 @@ describe("BtcRelay: the embedded batch 828,576..830,591 (real OneStepProver mark
 });
 
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Block 100,000 (Dec 2010): four transactions. Header and txids are public chain data; the header's
- * hash meets its own nBits (proof of work) and the txids hash to its merkle root, so a typo here
- * cannot go unnoticed.
- */
-const B100000 = {
-  header: "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710",
-  hash: "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506",
-  txids: [
-    "8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87",
-    "fff2525b8931402dd09222c50775608f75787bd2b87e56995a7bdd30f79702c4",
-    "6359f0868171b1d194cbee1af2f16ea598ae8fad666d9b012c8ed2b79a236ec4",
-    "e9a66845e05d5abc0ad04ec80f774a7e585c6e8db975962d069a522137b80c1d",
-  ],
-};
-
-/**
- * The checkpoint at 99,999, derived: its hash is block 100,000's prev-hash, its nBits and period
- * start (block 98,784) come from the retarget-boundary fixture (the period runs 98,784..100,799
- * with one nBits), its chain work is Core's at 98,784 plus 1,215 blocks of that work. Block
- * 99,999's own time is not in the fixtures: the one timestamp is a placeholder, which the rules
- * never read here (the median rule waits for 11 timestamps; 100,000 is not a retarget height).
- */
-function checkpoint99999(): Checkpoint {
-  const hdr = fromHex(B100000.header);
-  const b = sharedBtcLines("mainnet_retarget_boundaries.hex");
-  const cw = sharedBtcLines("mainnet_chainwork_boundaries.txt");
-  const start = headerFields(fromHex(b.get(98784)!));
-  const f = headerFields(hdr);
-  expect(start.bits).toBe(f.bits);
-  expect(headerFields(fromHex(b.get(100799)!)).bits).toBe(f.bits);
-  const work = blockWork(f.bits);
-  const w98784 = BigInt("0x" + cw.get(98784)!);
-  expect(w98784 + 2015n * work).toBe(BigInt("0x" + cw.get(100799)!)); // one nBits all period long
-  return { height: 99999, hash: f.prevHash, bits: f.bits, periodStartTime: start.time, timestamps: [f.time - 600], chainWork: (w98784 + 1215n * work).toString() };
-}
 
 describe("BtcRelay.verifyTx: the real transactions of block 100,000", () => {
   let m: Market;
