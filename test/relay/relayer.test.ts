@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { Contracts } from "../../client/contracts.js";
+import { hexlify } from "ethers";
+import { Contracts, marketInterface } from "../../client/contracts.js";
 import { deploy } from "../../client/index.js";
 import { inProcessNetwork, type InProcessNetwork } from "../../client/inprocess.js";
 import { createLogger } from "../../client/log.js";
@@ -20,7 +21,7 @@ import { TxManager } from "../../client/txs.js";
 import { BTC_HEADERS_WASM, embeddedBatch, RelayClient } from "../../relayer/relay.js";
 import { Relayer } from "../../relayer/relayer.js";
 import { CoreRpcSource, EsploraSource, SourceError, Sources } from "../../relayer/sources.js";
-import { hashToHex } from "../../wasm-tasks/btc-headers/encoding.js";
+import { encodeInput, hashToHex } from "../../wasm-tasks/btc-headers/encoding.js";
 import { blockHash, validateHeaders } from "../../wasm-tasks/btc-headers/reference.js";
 import { fromHex, sharedBtcLines } from "../tasks/helpers.js";
 import { FakeBitcoind } from "./bitcoind.js";
@@ -156,6 +157,11 @@ describe("the relayer's rounds (in-process network, no solver)", () => {
     btc.setChain(829_570, range(829_570, 829_588)); // 8: a full batch
     await r.tick();
     expect(submittedBy(0).map((l) => [l.first, l.last, l.reason])).toEqual([[829_581, 829_588, "full batch"]]);
+    // the input the relay built (logged by the market) is the one the relayer ran the task on
+    const tx = await net.provider.getTransactionReceipt(String(submittedBy(0)[0].tx));
+    const posted = tx!.logs.map((l) => marketInterface().parseLog(l)).find((e) => e?.name === "TaskPosted")!;
+    const cp = validateHeaders(batch.checkpoint, range(FIRST, CP)).next;
+    expect(posted.args.input).toBe(hexlify(encodeInput(cp, range(829_581, 829_588), { dense: true })));
     await r.tick(); // in flight: nothing more
     expect(submittedBy(0)).toHaveLength(1);
     expect(String(lines.filter((l) => l.msg === "waiting").at(-1)!.why)).toMatch(/in flight/);
