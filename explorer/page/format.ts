@@ -36,11 +36,11 @@ export function bytes(n: number): string {
   return `${+(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** A duration in seconds: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h". */
-export function duration(sec: number): string {
+/** A duration in seconds: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h" (`coarse`: no seconds from 10 min on). */
+export function duration(sec: number, coarse = false): string {
   sec = Math.max(0, Math.round(sec));
   if (sec < 60) return `${sec} s`;
-  if (sec < 3600) return `${Math.floor(sec / 60)} min${sec % 60 ? ` ${sec % 60} s` : ""}`;
+  if (sec < 3600) return `${Math.floor(sec / 60)} min${sec % 60 && !(coarse && sec >= 600) ? ` ${sec % 60} s` : ""}`;
   if (sec < 86_400) return `${Math.floor(sec / 3600)} h${Math.floor((sec % 3600) / 60) ? ` ${Math.floor((sec % 3600) / 60)} min` : ""}`;
   return `${Math.floor(sec / 86_400)} d${Math.floor((sec % 86_400) / 3600) ? ` ${Math.floor((sec % 86_400) / 3600)} h` : ""}`;
 }
@@ -49,7 +49,7 @@ export function duration(sec: number): string {
 export function relative(t: number, now: number): string {
   const d = t - now;
   if (Math.abs(d) < 1) return "now";
-  return d > 0 ? `in ${duration(d)}` : `${duration(-d)} ago`;
+  return d > 0 ? `in ${duration(d, true)}` : `${duration(-d, true)} ago`;
 }
 
 /** A block timestamp as a local date and time. */

@@ -136,6 +136,11 @@ function App() {
   const head = update?.head ?? null;
   const now = useChainNow(head);
 
+  useEffect(() => {
+    const what = route[0] === "task" && route[1] ? `Task ${route[1]}` : route[0] === "game" && route[1] ? `Game ${route[1]}` : "Tasks";
+    document.title = `${what} · truewasm explorer`;
+  }, [route.join("/")]);
+
   let page;
   if (route[0] === "task" && route[1]) page = <TaskRoute id={route[1]} version={version} onSource={setSource} />;
   else if (route[0] === "game" && route[1]) page = <GameRoute id={route[1]} version={version} onSource={setSource} />;
