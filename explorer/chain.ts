@@ -71,6 +71,8 @@ interface GameRec {
   id: string;
   taskId: string | null;
   opened: (Loc & { solver: string; challenger: string; rootLo: Hex; rootHi: Hex; steps: bigint }) | null;
+  /** Market events naming the game (Challenged, SolutionDefeated, payouts …). */
+  marketEvents: TimelineEntry[];
   moves: ({ loc: Loc } & (
     | { kind: "bisect"; lo: bigint; hi: bigint; roots: Hex[] }
     | { kind: "select"; index: number; lo: bigint; hi: bigint }
@@ -261,21 +263,14 @@ export class ChainIndex implements ExplorerData {
       case "TaskPosted":
         t.posted = { ...loc, programRoot: a.programRoot, poster: a.poster, initialRoot: a.initialRoot, limits: limitsFromStruct(a.limits), inputLength: Number(a.inputLength) };
         break;
-      case "Committed":
-        t.commitments.push({
-          solver: a.solver,
-          finalRoot: has("finalRoot") ? a.finalRoot : "",
-          steps: has("steps") ? String(a.steps) : "",
-          status: has("status") ? (STATUS_NAMES[Number(a.status)] ?? "running") : "running",
-          trap: has("trap") ? Number(a.trap) : 0,
-          output: has("output") ? a.output : "0x",
-          exitCode: has("exitCode") ? Number(a.exitCode) : null,
-          block: loc.block,
-          tx: loc.tx,
-          defeatedIn: null,
-          loc,
-        });
+      case "Committed": {
+        // today's market logs the result here; a commit-reveal market logs a hash here and the
+        // result in a later event (patched in below)
+        const c: TaskRec["commitments"][number] = { solver: a.solver, finalRoot: "", steps: "", status: "running", trap: 0, output: "0x", exitCode: null, revealed: false, note: null, block: loc.block, tx: loc.tx, defeatedIn: null, loc };
+        patchResult(c, ev);
+        t.commitments.push(c);
         break;
+      }
       case "SolutionDefeated": {
         const c = [...t.commitments].reverse().find((x) => x.solver.toLowerCase() === String(a.solver).toLowerCase() && x.defeatedIn === null);
         if (c) c.defeatedIn = String(a.gameId);
@@ -296,16 +291,21 @@ export class ChainIndex implements ExplorerData {
         break;
       }
       default: {
-        // events a later market may add (a reveal …): a result's fields patch the latest commitment
-        const c = t.commitments.at(-1);
-        if (c) {
-          if (has("output")) c.output = a.output;
-          if (has("exitCode")) c.exitCode = Number(a.exitCode);
-          if (has("finalRoot")) c.finalRoot = a.finalRoot;
-          if (has("steps")) c.steps = String(a.steps);
-          if (has("status")) c.status = STATUS_NAMES[Number(a.status)] ?? c.status;
+        // events a later market may add: a reveal's result fields patch the solver's latest
+        // commitment; a forfeit marks the latest unrevealed one
+        const bySolver = has("solver") ? [...t.commitments].reverse().find((x) => x.solver.toLowerCase() === String(a.solver).toLowerCase()) : t.commitments.at(-1);
+        if (bySolver && ["output", "finalRoot", "steps", "status"].some(has)) patchResult(bySolver, ev);
+        if (/forfeit/i.test(ev.name)) {
+          const c = [...t.commitments].reverse().find((x) => !x.revealed);
+          if (c) c.note = "forfeited: not revealed in time";
         }
       }
+    }
+    // market events that name a game belong to its view too (payouts, releases …)
+    if (has("gameId")) {
+      const g = this.gameRec(String(a.gameId));
+      g.marketEvents.push({ name: ev.name, block: loc.block, at: null, tx: loc.tx, args });
+      touchedGames.add(g.id);
     }
   }
 
@@ -317,7 +317,7 @@ export class ChainIndex implements ExplorerData {
 
   private gameRec(id: string): GameRec {
     let g = this.games.get(id);
-    if (!g) this.games.set(id, (g = { id, taskId: null, opened: null, moves: [], released: false, view: null }));
+    if (!g) this.games.set(id, (g = { id, taskId: null, opened: null, marketEvents: [], moves: [], released: false, view: null }));
     return g;
   }
 
@@ -522,11 +522,32 @@ export class ChainIndex implements ExplorerData {
       moves,
       moot: g.released,
       describeStep: programRoot ? (_step, proof) => this.programs.describeStep(programRoot, proof) : undefined,
+      marketEvents: g.marketEvents.map((e) => ({ ...e, at: e.block === null ? null : (this.blockTimes.get(e.block) ?? null) })),
     });
     // cache only once every fact has arrived
     if (view.moves.every((m) => m.gas !== null && m.at !== null)) g.view = view;
     return view;
   }
+}
+
+/**
+ * A result's fields from an event onto a commitment: finalRoot, steps, status, output, and the code
+ * (`exitCode`, or `code`: the exit code when halted, the trap when trapped) where the event has them.
+ */
+function patchResult(c: Commitment, ev: LogDescription): void {
+  const has = (name: string) => ev.fragment.inputs.some((i) => i.name === name);
+  const a = ev.args;
+  if (has("finalRoot")) c.finalRoot = a.finalRoot;
+  if (has("steps")) c.steps = String(a.steps);
+  if (has("status")) c.status = STATUS_NAMES[Number(a.status)] ?? c.status;
+  if (has("trap")) c.trap = Number(a.trap);
+  if (has("output")) c.output = a.output;
+  if (has("exitCode")) c.exitCode = Number(a.exitCode);
+  if (has("code")) {
+    if (c.status === "trapped") c.trap = Number(a.code);
+    else c.exitCode = Number(a.code);
+  }
+  if (has("finalRoot") || has("status")) c.revealed = true;
 }
 
 /** The exit code in a final-state opening: regs (its first 32 bytes) holds it at bytes 24..27 (docs/STATE.md §2.1). */

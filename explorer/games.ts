@@ -4,7 +4,7 @@
  * moves' times exactly as VerificationGame charges them, the phase, the party to move, gas by side.
  */
 import { innerPoints } from "../client/game.js";
-import type { Clock, GamePhase, GameView, Hex, Move, Role, Round, StepProof } from "./model.js";
+import type { Clock, GamePhase, GameView, Hex, Move, Role, Round, StepProof, TimelineEntry } from "./model.js";
 
 interface TxFacts {
   at: number | null;
@@ -37,6 +37,7 @@ export interface GameInput {
   moves: GameStep[];
   /** The challenge was released (the solution lost elsewhere): the game is moot. */
   moot: boolean;
+  marketEvents?: TimelineEntry[];
   /** Computes the disputed step's instruction and post root (the program lives with the caller). */
   describeStep?: (step: bigint, proof: { rootLo: Hex; rootHi: Hex; witness: Hex }) => Pick<StepProof, "rootPost" | "instruction" | "note">;
 }
@@ -150,5 +151,6 @@ export function buildGame(g: GameInput): GameView {
     gas,
     openedAt: g.opened.at,
     moot: g.moot,
+    marketEvents: g.marketEvents ?? [],
   };
 }

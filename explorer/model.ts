@@ -117,6 +117,10 @@ export interface Commitment {
   trap: number;
   output: Hex;
   exitCode: number | null;
+  /** The result is known (false for a commitment whose reveal is pending, in a commit-reveal market). */
+  revealed: boolean;
+  /** What else happened to it (forfeited …). */
+  note: string | null;
   block: number | null;
   tx: Hex | null;
   /** Defeated in game N (null while it stands). */
@@ -228,6 +232,8 @@ export interface GameView {
   openedAt: number | null;
   /** The solution was already defeated elsewhere: the game is moot (challenger refunded). */
   moot: boolean;
+  /** The market's events that name this game (the challenge, a defeat, payouts, a release). */
+  marketEvents: TimelineEntry[];
 }
 
 /** GET /api/state */

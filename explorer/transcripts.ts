@@ -118,6 +118,8 @@ export class TranscriptData implements ExplorerData {
           trap: t.claim.trap,
           output: t.claim.output,
           exitCode: exitCodeOf(t),
+          revealed: true,
+          note: null,
           block: null,
           tx: t.claim.tx,
           defeatedIn: e.game.outcome?.winner === "challenger" ? e.game.id : null,

@@ -8,6 +8,9 @@ import type { Clock, GameView as Game, Move, Role, Round, Source, TaskRow } from
 import { duration, eth, gas, num, plural, steps, when } from "./format.js";
 import { Addr, Fact, GAME_PHASES, GameBadge, Hash, Help, RolesContext, Term, useNow } from "./ui.js";
 
+/** Event arguments that are amounts of wei. */
+const AMOUNT = /amount|refund|paid|payout|reward|bond|share|value/i;
+
 const W = 1000;
 const BAR = 26;
 const LABEL = 18;
@@ -77,6 +80,24 @@ export function GameView({ game: g }: { game: Game; source?: Source; task?: Task
               </p>
               <p class="muted small">{g.deadline !== null ? (g.deadline >= now ? `times out in ${duration(g.deadline - now)}` : `clock ran out ${duration(now - g.deadline)} ago: anyone may claim the timeout`) : ""}</p>
             </>
+          )}
+          {g.marketEvents.filter((e) => !["Challenged", "SolutionDefeated"].includes(e.name)).length > 0 && (
+            <ul class="market-events" data-testid="market-events">
+              {g.marketEvents
+                .filter((e) => !["Challenged", "SolutionDefeated"].includes(e.name))
+                .map((e) => (
+                  <li>
+                    <b>{e.name}</b>{" "}
+                    {Object.entries(e.args)
+                      .filter(([k]) => k !== "taskId" && k !== "gameId")
+                      .map(([k, v]) => (
+                        <span class="arg">
+                          {k} {/^0x[0-9a-fA-F]{16,}$/.test(v) ? <Hash value={v} /> : AMOUNT.test(k) && /^\d+$/.test(v) ? <b>{eth(v)}</b> : <b>{v}</b>}{" "}
+                        </span>
+                      ))}
+                  </li>
+                ))}
+            </ul>
           )}
           <dl class="facts compact">
             <Fact label="Gas, whole game" help="the challenge and every move: what the chain's receipts say" testid="gas-total">

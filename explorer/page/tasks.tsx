@@ -12,6 +12,7 @@ const ROW_HEIGHT = 52;
 
 export function Result({ t }: { t: TaskRow }) {
   if (!t.status) return <span class="muted">—</span>;
+  if (t.status === "running") return <span class="muted">committed, not revealed yet</span>;
   if (t.status === "trapped")
     return (
       <span class="result trapped" title={`the program trapped (code ${t.trap}): a trapped task has no output`}>
@@ -109,6 +110,13 @@ function taskRow(t: TaskRow, now: number, y: number) {
       <div class="two">
         {!t.status ? (
           <span class="muted">—</span>
+        ) : t.status === "running" ? (
+          <>
+            <span class="muted" title="the solver committed a hash of its result; the result shows once revealed">
+              committed
+            </span>
+            <span class="sub muted">not revealed yet</span>
+          </>
         ) : t.status === "trapped" ? (
           <>
             <span class="result trapped" title={`the program trapped (code ${t.trap}): a trapped task has no output`}>
@@ -310,7 +318,17 @@ export function TaskPage({ detail, source }: { detail: TaskDetail; source: Sourc
                         <td>
                           <Hash value={c.finalRoot} />
                         </td>
-                        <td>{c.defeatedIn ? <a href={`#/game/${c.defeatedIn}`}>defeated in game {c.defeatedIn}</a> : <span class="muted">stands</span>}</td>
+                        <td>
+                          {c.defeatedIn ? (
+                            <a href={`#/game/${c.defeatedIn}`}>defeated in game {c.defeatedIn}</a>
+                          ) : c.note ? (
+                            <span class="muted">{c.note}</span>
+                          ) : !c.revealed ? (
+                            <span class="muted">not revealed yet</span>
+                          ) : (
+                            <span class="muted">stands</span>
+                          )}
+                        </td>
                       </tr>
                     ))}
                   </tbody>
