@@ -251,7 +251,11 @@ function RoundRow({ r, y, g, first, N }: { r: Round; y: number; g: Game; first: 
       </text>
       <text x={W} y={y + 13} class="row-right" text-anchor="end">
         {chosen === null ? (select ? "" : g.outcome?.timeout ? "the challenger's clock ran out before it chose" : g.outcome?.aborted ? "the game was aborted" : "waiting for the challenger to choose a part") : `challenger chose part ${chosen + 1}: ${num(nextLo!.toString())} – ${num(nextHi!.toString())}`}
-        {bisect?.gas ? ` · ${num(bisect.gas)} + ${num(select?.gas ?? 0)} gas` : ""}
+        {bisect?.gas ? ` · ${num(bisect.gas + (select?.gas ?? 0))} gas` : ""}
+        <title>
+          {bisect?.gas ? `the solver's bisect: ${num(bisect.gas)} gas` : ""}
+          {select?.gas ? `, the challenger's select: ${num(select.gas)} gas` : ""}
+        </title>
       </text>
       {pts.slice(0, -1).map((p, j) => {
         const x1 = xOf(p, lo, hi);
