@@ -69,6 +69,7 @@ import { LEAF_BYTES, Status, chunkBackward, chunkForward } from "./isa.js";
 import type { Machine } from "./machine.js";
 import type { Program } from "./program.js";
 import { sameSignature } from "./program.js";
+import { exactAsNumber, FLOAT_HELPERS, FLOAT_PRELUDE, FLOAT_SHAPE, genFloat, isDoubleKind, SHAPE_K64, SHAPE_PUSH, takesFloatOperands } from "./jit-float.js";
 
 /** Steps a program runs through exec before Jit.for compiles it. */
 function defaultWarmup(program: Program): number {
@@ -112,6 +113,9 @@ function isExecOnly(op: number): boolean {
 }
 
 const isK64Type = (t: string): number => (t === "i64" || t === "f64" ? 1 : 0);
+/** Value kinds of the float analysis (OR-merged bits): may be an f32, an f64, something else. */
+const KF32 = 1, KF64 = 2, KINT = 4;
+const kindOfType = (t: string): number => (t === "f32" ? KF32 : t === "f64" ? KF64 : KINT);
 
 /** Per-function analysis result. */
 interface FnInfo {
@@ -123,6 +127,9 @@ interface FnInfo {
   nres: number;
   resK64: number;
   localK64: Uint8Array;
+  /** Per local: KF32 / KF64 when every value stored into it is one (the local is a JS number), else other bits. */
+  localKind: Uint8Array;
+  pops: Int32Array; // per pc - entry: values the instruction pops
   hasHi: Uint8Array; // per stack height: some pc has a K64 value there
   maxH: number; // max height reached (params included)
   heights: Int32Array; // per pc - entry: height before the instruction, -1 unreachable
@@ -274,7 +281,7 @@ export class Jit {
       this.regionCount += gens[info.fi]!.regions.length;
     }
     this.source = source;
-    const R = { BLK: blk, RG: rg, HT: ht, FUNCS: funcs, TYPES: program.types, sameSignature, COSTS: this.infos.map((i) => i?.cost ?? 0) };
+    const R = { BLK: blk, RG: rg, HT: ht, FUNCS: funcs, TYPES: program.types, sameSignature, COSTS: this.infos.map((i) => i?.cost ?? 0), FLOAT: FLOAT_HELPERS };
     this.api = compiled > 0 ? (new Function("R", source)(R) as GeneratedApi) : null;
     this.compileMs = performance.now() - t0;
   }
@@ -391,6 +398,8 @@ function resumable(m: Machine, info: FnInfo, rel: number, b: number): boolean {
   if (fp + info.numLocals > m.ll.length) return false;
   const lh = m.lh;
   for (let i = 0; i < info.numLocals; i++) if (!info.localK64[i] && lh[fp + i] !== 0) return false;
+  // a local kept as a JS number holds no NaN but the canonical one (jit-float.ts)
+  for (let i = 0; i < info.numLocals; i++) if (isDoubleKind(info.localKind[i]) && !exactAsNumber(info.localKind[i], m.ll[fp + i], lh[fp + i])) return false;
   const mask = info.masks[rel], h = info.heights[rel];
   const sh = m.sh;
   for (let k = 0; k < h; k++) if (!k64At(mask, k) && sh[b + k] !== 0) return false;
@@ -445,6 +454,14 @@ function chunksForward(n: number, a: number, b: number): number {
 // ------------------------------------------------------------------------------------------------
 // Analysis
 
+function globalKindOfSlot(program: Program, slot: number, imported: boolean): number {
+  for (let g = 0; g < program.globals.length; g++) {
+    const gi = program.globals[g];
+    if (!!gi.import === imported && program.globalSlot[g] === slot) return kindOfType(gi.type);
+  }
+  throw new Error("unknown global");
+}
+
 function globalTypeOfSlot(program: Program, slot: number, imported: boolean): number {
   for (let g = 0; g < program.globals.length; g++) {
     const gi = program.globals[g];
@@ -478,6 +495,8 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
   if (numLocals > MAX_VARS) throw new Error("too many locals");
   const localK64 = new Uint8Array(numLocals);
   params.forEach((k, i) => (localK64[i] = k));
+  const localKind = new Uint8Array(numLocals); // 0 until a value is stored (declared locals)
+  type.params.forEach((t, i) => (localKind[i] = kindOfType(t)));
   // reads of each local (re-propagated when the local becomes K64)
   const gets: number[][] = [];
   for (let r = 0; r < len; r++) {
@@ -490,6 +509,9 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
   }
   const heights = new Int32Array(len).fill(-1);
   const masks = new Int32Array(len);
+  // slot kinds (float analysis): bit k of mF32 / mF64 / mInt = slot k may be an f32 / f64 / other
+  const mF32 = new Int32Array(len), mF64 = new Int32Array(len), mInt = new Int32Array(len);
+  const pops = new Int32Array(len);
   const isTarget = new Uint8Array(len);
   const after = new Uint8Array(len); // the instruction after a terminator or an exec-only op
   const queued = new Uint8Array(len);
@@ -501,25 +523,40 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       work[nw++] = r;
     }
   };
-  const merge = (pc: number, h: number, mask: number) => {
+  const merge = (pc: number, h: number, mask: number, f32: number, f64: number, fi: number) => {
     if (pc < entry || pc >= end) throw new Error("jump out of function");
     const r = pc - entry;
-    mask &= lowMask(h);
+    const low = lowMask(h);
+    mask &= low;
+    f32 &= low;
+    f64 &= low;
+    fi &= low;
     if (heights[r] === -1) {
       heights[r] = h;
       masks[r] = mask;
+      mF32[r] = f32;
+      mF64[r] = f64;
+      mInt[r] = fi;
       enqueue(r);
     } else if (heights[r] !== h) throw new Error("inconsistent height");
-    else if ((masks[r] | mask) !== masks[r]) {
+    else if ((masks[r] | mask) !== masks[r] || (mF32[r] | f32) !== mF32[r] || (mF64[r] | f64) !== mF64[r] || (mInt[r] | fi) !== mInt[r]) {
       masks[r] |= mask;
+      mF32[r] |= f32;
+      mF64[r] |= f64;
+      mInt[r] |= fi;
       enqueue(r);
     }
   };
-  let pmask = 0;
+  let pmask = 0, p32 = 0, p64 = 0, pint = 0;
   params.forEach((k, i) => {
-    if (k && i < MASK_BITS) pmask |= 1 << i;
+    if (i >= MASK_BITS) return;
+    if (k) pmask |= 1 << i;
+    const kind = localKind[i];
+    if (kind === KF32) p32 |= 1 << i;
+    else if (kind === KF64) p64 |= 1 << i;
+    else pint |= 1 << i;
   });
-  merge(entry, params.length, pmask);
+  merge(entry, params.length, pmask, p32, p64, pint);
   const sig = (ti: number) => {
     const t = program.types[ti];
     if (!t) throw new Error("bad type");
@@ -531,28 +568,37 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
     const pc = entry + r;
     const h = heights[r];
     const mask = masks[r];
+    const kindAt = (k: number): number =>
+      k >= MASK_BITS ? KINT : (((mF32[r] >>> k) & 1) * KF32) | (((mF64[r] >>> k) & 1) * KF64) | (((mInt[r] >>> k) & 1) * KINT);
     const ci = pc << 2;
     const op = code[ci], a = code[ci + 1];
     let pop = 0;
     let push = -1; // type of the pushed value, -1: none
+    let pk = KINT; // float analysis kind of the pushed value
     let falls = true;
     let term = false;
     switch (op) {
       case 0x1a: pop = 1; break; // prettier-ignore
-      case 0x1b: pop = 3; push = h >= 3 ? k64At(mask, h - 3) | k64At(mask, h - 2) : 0; break; // prettier-ignore
-      case 0x20: push = localK64[a]; break; // prettier-ignore
+      case 0x1b: pop = 3; push = h >= 3 ? k64At(mask, h - 3) | k64At(mask, h - 2) : 0; pk = h >= 3 ? kindAt(h - 3) | kindAt(h - 2) : KINT; break; // prettier-ignore
+      case 0x20: push = localK64[a]; pk = localKind[a]; break; // prettier-ignore
       case 0x21:
-      case 0x22:
+      case 0x22: {
         if (a < 0 || a >= numLocals) throw new Error("bad local");
         if (h < 1) throw new Error("stack underflow");
-        if (k64At(mask, h - 1) && !localK64[a]) {
-          localK64[a] = 1;
+        const vk = kindAt(h - 1);
+        if ((k64At(mask, h - 1) && !localK64[a]) || (localKind[a] | vk) !== localKind[a]) {
+          if (k64At(mask, h - 1)) localK64[a] = 1;
+          localKind[a] |= vk;
           for (const g of gets[a] ?? []) if (heights[g] >= 0) enqueue(g);
         }
         pop = 1;
-        if (op === 0x22) push = k64At(mask, h - 1);
+        if (op === 0x22) {
+          push = k64At(mask, h - 1);
+          pk = vk;
+        }
         break;
-      case 0x23: push = globalTypeOfSlot(program, a, false); break; // prettier-ignore
+      }
+      case 0x23: push = globalTypeOfSlot(program, a, false); pk = globalKindOfSlot(program, a, false); break; // prettier-ignore
       case 0x24: pop = 1; break; // prettier-ignore
       case 0x28: case 0x2c: case 0x2d: case 0x2e: case 0x2f: pop = 1; push = 0; break; // prettier-ignore
       case 0x29: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: pop = 1; push = 1; break; // prettier-ignore
@@ -563,7 +609,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       case 0x79: case 0x7a: case 0x7b: case 0xac: case 0xad: case 0xc2: case 0xc3: case 0xc4: pop = 1; push = 1; break; // prettier-ignore
       case 0xe0: // Jump
         isTarget[a - entry] = 1;
-        merge(a, h, mask);
+        merge(a, h, mask, mF32[r], mF64[r], mInt[r]);
         falls = false;
         term = true;
         break;
@@ -573,7 +619,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (h < 1) throw new Error("stack underflow");
         if (a < entry || a >= end) throw new Error("jump out of function");
         isTarget[a - entry] = 1;
-        merge(a, h - 1, mask);
+        merge(a, h - 1, mask, mF32[r], mF64[r], mInt[r]);
         term = true;
         break;
       case 0xe3:
@@ -582,24 +628,24 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         for (let k = 0; k <= a; k++) {
           if (r + 1 + k >= len) throw new Error("bad br_table");
           isTarget[r + 1 + k] = 1;
-          merge(pc + 1 + k, h - 1, mask);
+          merge(pc + 1 + k, h - 1, mask, mF32[r], mF64[r], mInt[r]);
         }
         falls = false;
         break;
-      case 0xe4: pop = 2; push = h >= 1 ? k64At(mask, h - 1) : 0; break; // prettier-ignore
+      case 0xe4: pop = 2; push = h >= 1 ? k64At(mask, h - 1) : 0; pk = h >= 1 ? kindAt(h - 1) : KINT; break; // prettier-ignore
       case 0xe5: {
         const callee = entryOf.get(a);
         if (callee === undefined) throw new Error("bad call");
         const ct = sig(program.funcs[callee].typeIndex);
         pop = ct.params.length;
-        if (ct.results.length) push = isK64Type(ct.results[0]);
+        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
       case 0xe6: {
         const ct = sig(a);
         pop = ct.params.length + 1;
-        if (ct.results.length) push = isK64Type(ct.results[0]);
+        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
@@ -618,13 +664,13 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (!g) throw new Error("bad host call");
         const ct = sig(g.typeIndex);
         pop = ct.params.length;
-        if (ct.results.length) push = isK64Type(ct.results[0]);
+        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
       case OP_INPUTREAD: case OP_MEMCOPY: case OP_MEMFILL: pop = 3; term = true; break; // prettier-ignore
       case OP_OUTPUTWRITE: pop = 2; term = true; break; // prettier-ignore
-      case OP_GGETEXT: push = globalTypeOfSlot(program, a, true); term = true; break; // prettier-ignore
+      case OP_GGETEXT: push = globalTypeOfSlot(program, a, true); pk = globalKindOfSlot(program, a, true); term = true; break; // prettier-ignore
       case OP_GSETEXT: pop = 1; term = true; break; // prettier-ignore
       case OP_EXIT: pop = 1; term = true; break; // prettier-ignore
       default:
@@ -634,18 +680,33 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         } else if (op >= 0x7c && op <= 0x8a) {
           pop = 2;
           push = 1;
+        } else if (FLOAT_SHAPE[op] !== 0) {
+          // floats (jit-float.ts): loads, stores, constants, numeric operations
+          const shape = FLOAT_SHAPE[op];
+          pop = shape & 3;
+          if (shape & SHAPE_PUSH) {
+            push = shape & SHAPE_K64 ? 1 : 0;
+            pk = (shape >> 4) & 7;
+          }
         } else throw new Error(`opcode 0x${op.toString(16)}`);
     }
     if (h < pop) throw new Error("stack underflow");
+    pops[r] = pop;
     if (term && r + 1 < len) after[r + 1] = 1;
     if (falls) {
       if (r + 1 >= len) throw new Error("falls off the function");
       const nh = h - pop;
       let nm = mask & lowMask(nh);
+      let n32 = mF32[r] & lowMask(nh), n64 = mF64[r] & lowMask(nh), ni = mInt[r] & lowMask(nh);
       if (push >= 0) {
-        if (push && nh < MASK_BITS) nm |= 1 << nh;
-        merge(pc + 1, nh + 1, nm);
-      } else merge(pc + 1, nh, nm);
+        if (nh < MASK_BITS) {
+          if (push) nm |= 1 << nh;
+          if (pk & KF32) n32 |= 1 << nh;
+          if (pk & KF64) n64 |= 1 << nh;
+          if (pk & KINT) ni |= 1 << nh;
+        }
+        merge(pc + 1, nh + 1, nm, n32, n64, ni);
+      } else merge(pc + 1, nh, nm, n32, n64, ni);
     }
   }
 
@@ -682,6 +743,8 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
     nres: type.results.length,
     resK64: type.results.length ? isK64Type(type.results[0]) : 0,
     localK64,
+    localKind,
+    pops,
     hasHi,
     maxH,
     heights,
@@ -707,13 +770,16 @@ function blockIds(info: FnInfo): Int32Array {
 // Code generation
 
 /** A value on the compile-time operand stack. */
-interface Ent {
+export interface Ent {
   lo: string; // JS expression of the low half (an int32)
   hi: string | null; // null: an i32 value (hi is 0); else a simple expression (variable or literal)
-  simple: boolean; // lo is a variable or a literal
+  simple: boolean; // lo (or d) is a variable or a literal
   refs: string[]; // variables the expressions read
   inVar: boolean; // the value is exactly in its slot variables (s{k}, and s{k}h clean or K64)
   depth: number;
+  /** A float value held as a JS number (jit-float.ts): its expression (lo and hi unused), else null. */
+  d: string | null;
+  w: number; // float width of a number entry (32 or 64)
 }
 
 const lit = (v: number): string => (v < 0 ? `(${v})` : String(v));
@@ -776,9 +842,9 @@ const LITERAL = /^\(?-?\d+\)?$/;
  * regions goes through the machine arrays (the leaving region writes the frame, the entered one
  * loads it, exactly like an exit and a resume).
  */
-class FnGen {
+export class FnGen {
   private out: string[] = [];
-  private vs: Ent[] = [];
+  vs: Ent[] = [];
   private readonly code: Int32Array;
   private readonly ids: Int32Array;
   private readonly hasHi: Uint8Array;
@@ -789,9 +855,11 @@ class FnGen {
   readonly regions: [number, number][];
   /** Source length of the longest region function. */
   longestRegion = 0;
+  /** Number variables d{k} the current region uses. */
+  private usedD = new Uint8Array(0);
   // per-instruction context (exit stubs)
   private pc = 0;
-  private H = 0;
+  H = 0;
   private LEN = 0;
   private idx = 0;
 
@@ -809,22 +877,22 @@ class FnGen {
     [this.regionOf, this.regions] = partition(info, this.code, regionSize);
   }
 
-  private emit(s: string): void {
+  emit(s: string): void {
     this.out.push(s);
   }
 
   // ---------------------------------------------------------------- compile-time operand stack
 
   private inVarEnt(k: number, k64: number): Ent {
-    return { lo: `s${k}`, hi: k64 ? `s${k}h` : null, simple: true, refs: k64 ? [`s${k}`, `s${k}h`] : [`s${k}`], inVar: true, depth: 0 };
+    return { lo: `s${k}`, hi: k64 ? `s${k}h` : null, simple: true, refs: k64 ? [`s${k}`, `s${k}h`] : [`s${k}`], inVar: true, depth: 0, d: null, w: 0 };
   }
-  private simpleEnt(lo: string, hi: string | null): Ent {
+  simpleEnt(lo: string, hi: string | null): Ent {
     const refs: string[] = [];
     if (isVarName(lo)) refs.push(lo);
     if (hi !== null && isVarName(hi)) refs.push(hi);
-    return { lo, hi, simple: true, refs, inVar: false, depth: 0 };
+    return { lo, hi, simple: true, refs, inVar: false, depth: 0, d: null, w: 0 };
   }
-  private exprEnt(lo: string, a: Ent, b?: Ent, c?: Ent): Ent {
+  exprEnt(lo: string, a: Ent, b?: Ent, c?: Ent): Ent {
     const refs = a.refs.slice();
     let depth = a.depth;
     for (const p of [b, c]) {
@@ -832,7 +900,21 @@ class FnGen {
       for (const r of p.refs) if (!refs.includes(r)) refs.push(r);
       if (p.depth > depth) depth = p.depth;
     }
-    return { lo, hi: null, simple: false, refs, inVar: false, depth: depth + 1 };
+    return { lo, hi: null, simple: false, refs, inVar: false, depth: depth + 1, d: null, w: 0 };
+  }
+  /** A float value as a JS number expression `d` of width w, reading what `from` read (jit-float.ts). */
+  dblEnt(d: string, w: number, from: Ent[], simple: boolean): Ent {
+    const refs: string[] = [];
+    let depth = 0;
+    if (simple && isVarName(d)) refs.push(d);
+    for (const p of from) {
+      for (const r of p.refs) if (!refs.includes(r)) refs.push(r);
+      if (p.depth > depth) depth = p.depth;
+    }
+    return { lo: "", hi: null, simple, refs, inVar: false, depth: simple ? 0 : depth + 1, d, w };
+  }
+  isSimple(expr: string): boolean {
+    return isVarName(expr) && /^[a-z]\w*$/.test(expr);
   }
 
   /**
@@ -847,13 +929,23 @@ class FnGen {
     }
   }
   /** Materializes entry k into s{k} (and s{k}h). */
-  private flush(k: number): void {
+  flush(k: number): void {
     const e = this.vs[k];
     if (e.inVar) return;
     const hasHi = this.hasHi[k];
     this.clobber(`s${k}`, k);
     if (hasHi) this.clobber(`s${k}h`, k);
-    if (e.hi === null) {
+    if (e.d !== null) {
+      // a number: its bits (NaN -> the canonical NaN)
+      if (e.w === 64) {
+        if (!hasHi) throw new Error("jit: f64 in a slot without hi");
+        this.emit(`s${k} = F2B(${e.d}); s${k}h = HI;`);
+        this.vs[k] = this.inVarEnt(k, 1);
+      } else {
+        this.emit(`s${k} = F2B32(${e.d});${hasHi ? ` s${k}h = 0;` : ""}`);
+        this.vs[k] = this.inVarEnt(k, 0);
+      }
+    } else if (e.hi === null) {
       if (e.lo !== `s${k}`) this.emit(`s${k} = ${e.lo};`);
       if (hasHi) this.emit(`s${k}h = 0;`);
       this.vs[k] = this.inVarEnt(k, 0);
@@ -874,6 +966,11 @@ class FnGen {
     for (let k = 0; k < vs.length; k++) {
       const e = vs[k];
       if (e.inVar) continue;
+      if (e.d !== null) {
+        if (e.w === 64) s += `s${k} = F2B(${e.d}); s${k}h = HI; `;
+        else s += `s${k} = F2B32(${e.d}); ${this.hasHi[k] ? `s${k}h = 0; ` : ""}`;
+        continue;
+      }
       if (e.lo !== `s${k}`) s += `s${k} = ${e.lo}; `;
       if (e.hi === null) {
         if (this.hasHi[k]) s += `s${k}h = 0; `;
@@ -881,22 +978,43 @@ class FnGen {
     }
     return s;
   }
+  /** Makes entry k a simple bits entry (a number entry is written out as bits). */
   private simplify(k: number): void {
-    if (!this.vs[k].simple) this.flush(k);
+    if (!this.vs[k].simple || this.vs[k].d !== null) this.flush(k);
   }
   private top(): number {
     return this.vs.length - 1;
   }
-  private pop(): Ent {
+  pop(): Ent {
     return this.vs.pop()!;
   }
   /** Pushes an i32 expression; writes it out when it gets too deep. */
-  private pushExpr(e: Ent): void {
+  pushExpr(e: Ent): void {
     this.vs.push(e);
     if (e.depth > MAX_EXPR_DEPTH || e.refs.length > 16) this.flush(this.vs.length - 1);
   }
+  /** Pushes a number expression; stores it in its number variable when it gets too deep. */
+  pushD(e: Ent): void {
+    this.vs.push(e);
+    if (e.depth > MAX_EXPR_DEPTH || e.refs.length > 16) this.setSlotD(this.vs.length - 1, e.d!, e.w);
+  }
+  /** Statement result: slot k gets a number (its number variable d{k}); k < vs.length. */
+  setSlotD(k: number, expr: string, w: number): void {
+    this.clobber(`d${k}`, k);
+    this.emit(`d${k} = ${expr};`);
+    this.usedD[k] = 1;
+    this.vs[k] = this.dblEnt(`d${k}`, w, [], true);
+  }
+  /** Number expression of entry k as a width-w float (bits entries converted: no NaN check needed). */
+  dbl(k: number, w: number): string {
+    const e = this.vs[k];
+    if (e.d !== null && e.w === w) return e.d;
+    this.simplify(k);
+    const f = this.vs[k];
+    return w === 64 ? `B2D(${f.lo}, ${f.hi ?? "0"})` : `B2F(${f.lo})`;
+  }
   /** Statement result: slot k gets an i32 value (k may be vs.length: pushes). */
-  private setSlot32(k: number, expr: string): void {
+  setSlot32(k: number, expr: string): void {
     this.clobber(`s${k}`, k);
     this.emit(`s${k} = ${expr};`);
     if (this.hasHi[k]) {
@@ -905,14 +1023,14 @@ class FnGen {
     }
     this.vs[k] = this.inVarEnt(k, 0);
   }
-  private setSlot64(k: number, lo: string, hi: string): void {
+  setSlot64(k: number, lo: string, hi: string): void {
     this.clobber(`s${k}`, k);
     this.clobber(`s${k}h`, k);
     this.emit(`s${k} = ${lo}; s${k}h = ${hi};`);
     this.vs[k] = this.inVarEnt(k, 1);
   }
   /** K64 view of entry k: [lo, hi] simple expressions. */
-  private pair(k: number): [string, string] {
+  pair(k: number): [string, string] {
     this.simplify(k);
     const e = this.vs[k];
     return [e.lo, e.hi ?? "0"];
@@ -921,12 +1039,12 @@ class FnGen {
   // ---------------------------------------------------------------- exits
 
   /** Exit stub: the current instruction traps (its step counts). */
-  private trapStub(kind: string | number): string {
+  trapStub(kind: string | number): string {
     const refund = this.LEN - this.idx - 1;
     return `{ ${this.materialize()}${refund ? `fuel += ${refund}; ` : ""}xpc = ${this.pc}; xh = ${this.H}; xt = ${kind}; break out; }`;
   }
   /** Exit stub: stop before the current instruction (not executed; exec or a later run does it). */
-  private yieldStub(): string {
+  yieldStub(): string {
     return `{ ${this.materialize()}fuel += ${this.LEN - this.idx}; xpc = ${this.pc}; xh = ${this.H}; break out; }`;
   }
   /** Control transfer to the leader `target` (stack flushed): a jump, or a switch of region. */
@@ -977,6 +1095,8 @@ function f${fi}(rpc, fp, d, b, h${params.map((p) => ", " + p).join("")}) {
     const [r0, r1] = this.regions[g];
     this.region = g;
     this.out = [];
+    this.usedD = new Uint8Array(info.maxH + 1);
+    const localKind = info.localKind;
     // locals this region touches (region 0 keeps all: a fresh frame starts there)
     const touched = new Uint8Array(NL);
     if (g === 0) touched.fill(1);
@@ -1000,6 +1120,13 @@ function f${fi}(rpc, fp, d, b, h${params.map((p) => ", " + p).join("")}) {
     for (let i = 0; i < NL; i++) {
       if (!touched[i]) continue;
       decl.push(`l${i} = 0`);
+      if (isDoubleKind(localKind[i])) {
+        // a number local (jit-float.ts): bits converted on load and store
+        const f64 = localKind[i] === KF64;
+        load.push(f64 ? `l${i} = B2D(LL[fp + ${i}], LH[fp + ${i}]);` : `l${i} = B2F(LL[fp + ${i}]);`);
+        store.push(f64 ? `ll[fp + ${i}] = F2B(l${i}); lh[fp + ${i}] = HI;` : `ll[fp + ${i}] = F2B32(l${i}); lh[fp + ${i}] = 0;`);
+        continue;
+      }
       load.push(`l${i} = LL[fp + ${i}];`);
       if (localK64[i]) {
         decl.push(`l${i}h = 0`);
@@ -1013,12 +1140,15 @@ function f${fi}(rpc, fp, d, b, h${params.map((p) => ", " + p).join("")}) {
     for (let k = 0; k < maxH; k++) {
       decl.push(`s${k} = 0`);
       if (hasHi[k]) decl.push(`s${k}h = 0`);
+      if (this.usedD[k]) decl.push(`d${k} = 0.5`);
     }
     for (let k = maxH - 1; k >= 0; k--) {
       loadStack.push(`case ${k + 1}: s${k} = SL[b + ${k}];${hasHi[k] ? ` s${k}h = SH[b + ${k}];` : ""}`);
       storeStack.push(`case ${k + 1}: sl[b + ${k}] = s${k}; sh[b + ${k}] = ${hasHi[k] ? `s${k}h` : "0"};`);
     }
-    const tmp = ["ea = 0", "t0 = 0", "t1 = 0", "t2 = 0", "t3 = null", "ref = null", "cf = null", "xpc = 0", "xh = 0", "xt = 0", "xu = 0", "blk = 0"];
+    const body = this.out.join("\n");
+    const floatTmp = /\bq[01]\b/.test(body) ? ["q0 = 0.5", "q1 = 0.5"] : []; // number temporaries (jit-float.ts)
+    const tmp = ["ea = 0", "t0 = 0", "t1 = 0", "t2 = 0", ...floatTmp, "t3 = null", "ref = null", "cf = null", "xpc = 0", "xh = 0", "xt = 0", "xu = 0", "blk = 0"];
     return `function ${name}(rpc, fp, d, b, h${params.map((p) => ", " + p).join("")}) {
   let fuel = FUEL;
   let mem = MEM, dv = DV, memLen = MEMLEN, mark = MARK;
@@ -1033,7 +1163,7 @@ function f${fi}(rpc, fp, d, b, h${params.map((p) => ", " + p).join("")}) {
   }
   out: for (;;) {
     switch (blk) {
-${this.out.join("\n")}
+${body}
     }
     throw new Error("jit: fell off the block switch");
   }
@@ -1098,6 +1228,16 @@ ${this.out.join("\n")}
     const vs = this.vs;
     const hasHi = this.hasHi;
     const localK64 = this.info.localK64;
+    const localKind = this.info.localKind;
+    if (takesFloatOperands(op)) {
+      genFloat(this, op, a, bimm);
+      return false;
+    }
+    if (op !== 0x1a && op !== 0x1b && op !== 0x21 && op !== 0x22 && op !== 0xe4 && op !== 0xe7) {
+      // an integer instruction on a float number (through a reinterpretation): its bits
+      const np = this.info.pops[pc - this.info.entry];
+      for (let j = H - np; j < H; j++) if (vs[j].d !== null) this.flush(j);
+    }
     switch (op) {
       case 0x1a:
         this.pop();
@@ -1105,6 +1245,14 @@ ${this.out.join("\n")}
       case 0x1b: {
         // select
         const k = H - 3;
+        if (vs[H - 1].d !== null) this.flush(H - 1);
+        if (vs[k].d !== null && vs[k + 1].d !== null && vs[k].w === vs[k + 1].w) {
+          const c = this.pop(), b = this.pop(), x = this.pop();
+          this.pushD(this.dblEnt(`(${c.lo} !== 0 ? ${x.d} : ${b.d})`, x.w, [c, b, x], false));
+          return false;
+        }
+        if (vs[k].d !== null) this.flush(k);
+        if (vs[k + 1].d !== null) this.flush(k + 1);
         if (vs[k].hi === null && vs[k + 1].hi === null) {
           const c = this.pop(), b = this.pop(), x = this.pop();
           this.pushExpr(this.exprEnt(`(${c.lo} !== 0 ? ${x.lo} : ${b.lo})`, c, b, x));
@@ -1120,10 +1268,16 @@ ${this.out.join("\n")}
         return false;
       }
       case 0x20:
-        vs.push(this.simpleEnt(`l${a}`, localK64[a] ? `l${a}h` : null));
+        if (isDoubleKind(localKind[a])) vs.push(this.dblEnt(`l${a}`, localKind[a] === KF64 ? 64 : 32, [], true));
+        else vs.push(this.simpleEnt(`l${a}`, localK64[a] ? `l${a}h` : null));
         return false;
       case 0x21:
       case 0x22: {
+        if (isDoubleKind(localKind[a])) {
+          this.setDoubleLocal(op, a, localKind[a] === KF64 ? 64 : 32);
+          return false;
+        }
+        if (vs[H - 1].d !== null) this.flush(H - 1); // a float number into a bits local: its bits
         // local.set pops first (its value is not a pending reader); local.tee re-reads its value
         // after the clobber checks, which may have written it to its slot variable.
         const popped = op === 0x21 ? this.pop() : null;
@@ -1371,6 +1525,7 @@ ${this.out.join("\n")}
       case 0xe7: {
         // Return
         const info = this.info;
+        if (info.nres && vs[this.top()].d !== null) this.flush(this.top());
         if (info.nres && info.resK64) {
           const [lo, hi] = this.pair(this.top());
           this.emit(`FUEL = fuel; RH = ${hi}; return ${lo};`);
@@ -1387,6 +1542,31 @@ ${this.out.join("\n")}
       default:
         throw new Error(`jit: opcode 0x${op.toString(16)}`);
     }
+  }
+
+  /**
+   * local.set / local.tee of a number local (jit-float.ts): a number entry is assigned as it is; a
+   * bits entry is converted, and exec runs the step when it is a NaN other than the canonical one.
+   */
+  private setDoubleLocal(op: number, a: number, w: number): void {
+    const vs = this.vs;
+    const k = vs.length - 1;
+    let src: string;
+    if (vs[k].d !== null && vs[k].w === w) src = vs[k].d!;
+    else {
+      const stub = this.yieldStub();
+      this.simplify(k);
+      const e = vs[k];
+      if (w === 64) this.emit(`q0 = B2D(${e.lo}, ${e.hi ?? "0"}); if (q0 !== q0 && NCANON(${e.lo}, ${e.hi ?? "0"})) ${stub}`);
+      else this.emit(`q0 = B2F(${e.lo}); if (q0 !== q0 && NCANON32(${e.lo})) ${stub}`);
+      src = "q0";
+    }
+    if (op === 0x21) {
+      this.pop();
+      this.clobber(`l${a}`, vs.length);
+    } else this.clobber(`l${a}`, vs.length - 1); // the top becomes the local itself
+    if (src !== `l${a}`) this.emit(`l${a} = ${src};`);
+    if (op === 0x22) vs[vs.length - 1] = this.dblEnt(`l${a}`, w, [], true);
   }
 
   /** Call / CallIndirect: checks in exec's order, then a JS call; the result lands in a slot. */
@@ -1594,7 +1774,7 @@ function growLocals(n) {
 }
 `;
 
-const EPILOGUE = `
+const EPILOGUE = FLOAT_PRELUDE + `
 COST = R.COSTS;
 return {
   setup(m, budget) {

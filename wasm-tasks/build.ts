@@ -1,19 +1,21 @@
 /**
- * Builds every task wasm-tasks/<name>/assembly/index.ts to wasm-tasks/build/<name>.wasm (+ .wat),
- * with the asc API (asc.main), run in two plain `node` child processes (asc-run.mjs) that each
- * compile their share of the stale tasks in sequence.
+ * Builds every task to wasm-tasks/build/<name>.wasm (+ .wat):
+ * - AssemblyScript tasks, wasm-tasks/<name>/assembly/index.ts, with the asc API (asc.main), run in
+ *   two plain `node` child processes (asc-run.mjs) that each compile their share in sequence;
+ * - C tasks, wasm-tasks/<name>/*.c, with Debian's clang for wasm32 without a C library (CLANG_FLAGS;
+ *   the host interface is wasm-tasks/clib/truewasm.h). CI installs clang and lld (.ci/run).
  *
  *   npm run build:tasks                 (= tsx wasm-tasks/build.ts)
  *   tsx wasm-tasks/build.ts sha256d     only the named tasks
  *   tsx wasm-tasks/build.ts --force     rebuild even when up to date
  *
  * A task is up to date when wasm-tasks/build/<name>.stamp holds the hash of everything that goes
- * into it (its assembly/ sources, wasm-tasks/lib/, the compiler flags and version). Each built
+ * into it (its sources, wasm-tasks/lib/ or clib/, the compiler flags and version). Each built
  * module is checked: it must validate, import only the task host interface (truewasm.input_size,
  * input_read, output_write, and env.abort) and export `main: () -> ()` and `memory`. Any failure
  * exits with status 1.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -23,6 +25,7 @@ import { createRequire } from "node:module";
 const ROOT = dirname(fileURLToPath(import.meta.url)); // wasm-tasks/
 const OUT = join(ROOT, "build");
 const LIB = join(ROOT, "lib");
+const CLIB = join(ROOT, "clib");
 
 /**
  * Compiler flags. -O3 (speed): the machine's cost is the number of executed instructions, which is
@@ -31,25 +34,100 @@ const LIB = join(ROOT, "lib");
  */
 export const ASC_FLAGS = ["-O3", "--runtime", "stub", "--noColors"];
 
-const ALLOWED_IMPORTS = new Set(["truewasm.input_size", "truewasm.input_read", "truewasm.output_write", "env.abort"]);
+/**
+ * C tasks: clang for wasm32, no C library (-nostdlib; the task defines `main` with TRUEWASM_MAIN),
+ * -O2, the WebAssembly features the machine executes (sign extension, non-trapping float-to-int,
+ * bulk memory: memcpy/memset become memory.copy/memory.fill), no entry point, names stripped.
+ */
+export const CLANG_FLAGS = [
+  "--target=wasm32",
+  "-O2",
+  "-nostdlib",
+  "-mcpu=mvp",
+  "-msign-ext",
+  "-mnontrapping-fptoint",
+  "-mbulk-memory",
+  "-mmutable-globals",
+  "-Wall",
+  "-Werror",
+  "-Wl,--no-entry",
+  "-Wl,--strip-all",
+];
 
-function filesUnder(dir: string): string[] {
+/** The WebAssembly features wabt must accept to read the built modules (those the machine executes). */
+const WABT_FEATURES = { sat_float_to_int: true, sign_extension: true, bulk_memory: true, mutable_globals: true };
+
+const ALLOWED_IMPORTS = new Set(["truewasm.input_size", "truewasm.input_read", "truewasm.output_write", "truewasm.exit", "env.abort"]);
+
+function filesUnder(dir: string, ext = /\.ts$/): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(p));
-    else if (e.name.endsWith(".ts")) out.push(p);
+    if (e.isDirectory()) out.push(...filesUnder(p, ext));
+    else if (ext.test(e.name)) out.push(p);
   }
   return out.sort();
 }
 
-/** Task names: directories of wasm-tasks/ that contain assembly/index.ts. */
+/** C sources of a C task: wasm-tasks/<name>/*.c (none for an AssemblyScript task). */
+function cSources(name: string): string[] {
+  const dir = join(ROOT, name);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".c"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Task names: directories of wasm-tasks/ that contain assembly/index.ts or C sources. */
 export function listTasks(): string[] {
   return readdirSync(ROOT, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(ROOT, e.name, "assembly", "index.ts")))
+    .filter((e) => e.isDirectory() && e.name !== "build" && (existsSync(join(ROOT, e.name, "assembly", "index.ts")) || cSources(e.name).length > 0))
     .map((e) => e.name)
     .sort();
+}
+
+const isCTask = (name: string) => !existsSync(join(ROOT, name, "assembly", "index.ts"));
+
+/** clang's version line (part of a C task's stamp); a clear error when clang is missing. */
+function clangVersion(): string {
+  try {
+    return execFileSync("clang", ["--version"], { encoding: "utf8" }).split("\n")[0];
+  } catch {
+    throw new Error("clang not found: C tasks need Debian's clang and lld (apt-get install -y clang lld, as .ci/run does)");
+  }
+}
+
+function cInputsHash(name: string, version: string): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ flags: CLANG_FLAGS, version }));
+  for (const f of [...filesUnder(join(ROOT, name), /\.[ch]$/), ...filesUnder(CLIB, /\.[ch]$/)]) {
+    h.update(relative(ROOT, f));
+    h.update(readFileSync(f));
+  }
+  return h.digest("hex");
+}
+
+/** Compiles a C task with clang into `${wasm}.tmp`, and its text into `${wat}.tmp`. */
+async function compileC(j: Job): Promise<{ ok: boolean; diagnostics: string }> {
+  const args = [...CLANG_FLAGS, "-I", CLIB, "-o", `${j.wasm}.tmp`, ...cSources(j.name)];
+  const r = await new Promise<{ code: number | null; out: string }>((resolveP, reject) => {
+    const child = spawn("clang", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolveP({ code, out }));
+  });
+  if (r.code !== 0) return { ok: false, diagnostics: `clang ${args.join(" ")}\n${r.out}` };
+  const wabt = await (await import("wabt")).default();
+  const m = wabt.readWasm(new Uint8Array(readFileSync(`${j.wasm}.tmp`)), { readDebugNames: false, ...WABT_FEATURES });
+  try {
+    writeFileSync(`${j.wat}.tmp`, m.toText({ foldExprs: false, inlineExport: false }));
+  } finally {
+    m.destroy();
+  }
+  return { ok: true, diagnostics: r.out };
 }
 
 function ascVersion(): string {
@@ -79,7 +157,7 @@ async function checkModule(name: string, bytes: Uint8Array): Promise<string> {
   if (exps.get("memory") !== "memory") throw new Error(`${name}: memory is not exported`);
 
   const wabt = await (await import("wabt")).default();
-  const m = wabt.readWasm(bytes, { readDebugNames: false });
+  const m = wabt.readWasm(bytes, { readDebugNames: false, ...WABT_FEATURES });
   try {
     m.validate();
     const text = m.toText({ foldExprs: false, inlineExport: false });
@@ -160,18 +238,38 @@ async function main(): Promise<void> {
   const tasks = named.length ? named : all;
   mkdirSync(OUT, { recursive: true });
   const version = ascVersion();
+  const cVersion = tasks.some(isCTask) ? clangVersion() : "";
   const t0 = Date.now();
   const stale: Job[] = [];
+  const staleC: Job[] = [];
   for (const name of tasks) {
+    const c = isCTask(name);
     const j: Job = {
       name,
       wasm: join(OUT, `${name}.wasm`),
       wat: join(OUT, `${name}.wat`),
       stamp: join(OUT, `${name}.stamp`),
-      hash: inputsHash(name, version),
+      hash: c ? cInputsHash(name, cVersion) : inputsHash(name, version),
     };
     const fresh = existsSync(j.wasm) && existsSync(j.stamp) && readFileSync(j.stamp, "utf8").trim() === j.hash;
-    if (force || !fresh) stale.push(j);
+    if (force || !fresh) (c ? staleC : stale).push(j);
+  }
+  // C tasks first (clang takes a fraction of a second each)
+  const failures: string[] = [];
+  let built = 0;
+  for (const j of staleC) {
+    const r = await compileC(j);
+    if (!r.ok) {
+      failures.push(`clang failed for ${j.name}:\n${r.diagnostics}`);
+      continue;
+    }
+    if (r.diagnostics.trim()) process.stderr.write(r.diagnostics);
+    try {
+      console.log(`  ${j.name}: ${await install(j)}`);
+      built++;
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e));
+    }
   }
   // Two compiler processes (2 cores), each compiling its share in sequence; biggest tasks first,
   // dealt alternately (weight: the previous build's size), so that both finish at about the same time.
@@ -185,8 +283,6 @@ async function main(): Promise<void> {
     load[g] += weight(j) + 20000; // + a fixed cost per task (parsing the standard library)
   }
   const results = await Promise.all(groups.filter((g) => g.length).map(compileGroup));
-  const failures: string[] = [];
-  let built = 0;
   for (const j of stale) {
     const r = results.find((m) => m.has(j.name))!.get(j.name)!;
     if (!r.ok) {

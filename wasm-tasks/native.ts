@@ -108,6 +108,8 @@ function classify(e: unknown): TaskTrap {
     if (/signature mismatch|type mismatch/i.test(msg)) return new TaskTrap(Trap.IndirectCallTypeMismatch, msg);
     if (/table index is out of bounds/i.test(msg)) return new TaskTrap(Trap.UndefinedElement, msg);
     if (/null function|uninitialized/i.test(msg)) return new TaskTrap(Trap.UninitializedElement, msg);
+    // V8 names both float-to-int traps so: NaN (InvalidConversion for the machine) or out of range
+    if (/float unrepresentable/i.test(msg)) return new TaskTrap(Trap.IntegerOverflow, msg);
   }
   return new TaskTrap(Trap.HostError, msg);
 }

@@ -11,11 +11,10 @@ describe("built task modules", () => {
   const names = readdirSync(BUILD_DIR).filter((f) => f.endsWith(".wasm"));
 
   it("all tasks are built", () => {
-    for (const t of ["sha256d", "sha256", "echo", "sort", "bigint", "trap", "btc-headers"]) expect(names).toContain(`${t}.wasm`);
+    for (const t of ["sha256d", "sha256", "echo", "sort", "bigint", "trap", "btc-headers", "nbody"]) expect(names).toContain(`${t}.wasm`);
   });
 
-  it("contain no floating point, import only the host interface, export main and memory", async () => {
-    const wabt = await (await import("wabt")).default();
+  it("import only the host interface, export main and memory", async () => {
     for (const f of names) {
       const bytes = new Uint8Array(readFileSync(resolve(BUILD_DIR, f)));
       const mod = new WebAssembly.Module(bytes);
@@ -26,11 +25,6 @@ describe("built task modules", () => {
       const exps = Object.fromEntries(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
       expect(exps.main).toBe("function");
       expect(exps.memory).toBe("memory");
-      const m = wabt.readWasm(bytes, { readDebugNames: false });
-      const text = m.toText({});
-      m.destroy();
-      const floaty = text.split("\n").filter((l) => !l.trim().startsWith("(data") && /\bf(32|64)\b|\bf(32|64)\./.test(l));
-      expect(floaty, f).toEqual([]);
     }
   });
 });
