@@ -27,7 +27,8 @@ interface Known {
 export class Programs {
   private readonly known = new Map<string, Known>();
   private readonly wasmByRoot = new Map<string, Uint8Array[]>();
-  private readonly compiled = new Map<string, { program: VerifiedProgram; names: Map<number, string> } | null>();
+  /** Compiled programs by root; a failure remembers how many registrations it tried. */
+  private readonly compiled = new Map<string, { program: VerifiedProgram; names: Map<number, string> } | { failedWith: number }>();
   private readonly nameByRoot = new Map<string, string | null>();
 
   /** `dirs`: folders of .wasm files whose names label programs with the same bytes. */
@@ -65,17 +66,19 @@ export class Programs {
   /** The bytes of a registration that lower to `root` (compiled once). */
   private program(root: Hex): { program: VerifiedProgram; names: Map<number, string> } | null {
     const key = root.toLowerCase();
-    if (this.compiled.has(key)) return this.compiled.get(key)!;
-    let found: { program: VerifiedProgram; names: Map<number, string> } | null = null;
-    for (const wasm of this.wasmByRoot.get(key) ?? []) {
+    const regs = this.wasmByRoot.get(key) ?? [];
+    const known = this.compiled.get(key);
+    if (known && "program" in known) return known;
+    if (known && known.failedWith === regs.length) return null; // no new registration since
+    for (const wasm of regs) {
       const v = verifyProgram(wasm, root);
       if (!v) continue;
-      found = { program: v, names: functionNames(wasm, this.known.get(keccak256(wasm))?.wat ?? null) };
-      break;
+      const found = { program: v, names: functionNames(wasm, this.known.get(keccak256(wasm))?.wat ?? null) };
+      this.compiled.set(key, found);
+      return found;
     }
-    // a later registration may bring the right bytes: remember only a success
-    if (found) this.compiled.set(key, found);
-    return found;
+    this.compiled.set(key, { failedWith: regs.length });
+    return null;
   }
 
   /** The disputed step: its instruction and the post-state root computed from the witness. */
