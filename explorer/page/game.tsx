@@ -66,11 +66,7 @@ export function GameView({ game: g }: { game: Game; source?: Source; task?: Task
                 <p class="muted">
                   {g.outcome.timeout ? "by timeout: the other side's clock ran out" : "by the one-step proof"} · {when(g.outcome.at)}
                 </p>
-                {!g.moot && (
-                  <p class="small">
-                    The {g.outcome.winner === "solver" ? "challenger" : "solver"} loses its bond of {eth(loserBond)}: {eth(loserBond - burnt)} to the {g.outcome.winner}, {eth(burnt)} burnt ({burn * 100} %).
-                  </p>
-                )}
+                {!g.moot && <p class="small" data-testid="payout">{payoutText(g, loserBond, burnt, burn)}</p>}
               </>
             )
           ) : (
@@ -130,6 +126,18 @@ export function GameView({ game: g }: { game: Game; source?: Source; task?: Task
       </section>
     </div>
   );
+}
+
+/**
+ * What the outcome did to the bonds. A market that pays challengers of a defeated solution their bond
+ * and their gas says so in an event naming the game (ChallengerPaid: `refund`); without one, the
+ * loser's bond goes to the winner less the burnt share.
+ */
+function payoutText(g: Game, loserBond: bigint, burnt: bigint, burn: number): string {
+  const paid = g.marketEvents.find((e) => /paid/i.test(e.name) && e.args.refund !== undefined);
+  if (g.outcome?.winner === "challenger" && paid)
+    return `The solver loses its bond of ${eth(g.bonds.solver)}. The challenger got its bond of ${eth(g.bonds.challenger)} back and ${eth(paid.args.refund)} for its gas; what the challengers are not refunded is burnt.`;
+  return `The ${g.outcome?.winner === "solver" ? "challenger" : "solver"} loses its bond of ${eth(loserBond)}: ${eth(loserBond - burnt)} to the ${g.outcome?.winner}, ${eth(burnt)} burnt (${burn * 100} %).`;
 }
 
 function PlayerCard({ g, role, now }: { g: Game; role: Role; now: number }) {
