@@ -84,8 +84,8 @@ export const GAME_PHASES: Record<GamePhase, { label: string; tone: string; help:
   bisect: { label: "bisect · solver to move", tone: "blue", help: "The solver must post its state roots at the k−1 points that cut the disputed segment into k parts." },
   select: { label: "select · challenger to move", tone: "amber", help: "The challenger names the first part whose end root it disputes; the game narrows to that part." },
   step: { label: "one-step proof", tone: "red", help: "The segment is a single step: a player submits its witness and the on-chain prover re-executes that one step." },
-  solverWon: { label: "solver won", tone: "green", help: "The solver's claim held: the challenger loses its bond (less the burnt share, to the solver)." },
-  challengerWon: { label: "challenger won", tone: "green", help: "The solver's claim was false: it loses its bond (less the burnt share, to the challenger) and its solution; the task reopens." },
+  solverWon: { label: "solver won", tone: "green", help: "The solver's claim held: the challenger loses its bond." },
+  challengerWon: { label: "challenger won", tone: "green", help: "The solver's claim was false: it loses its bond and its solution, and the task reopens." },
   aborted: { label: "aborted", tone: "gray", help: "The solution had already lost another game: this one was called off and the challenger's bond refunded." },
 };
 
