@@ -61,7 +61,7 @@ function rnd(n: number, seed = 7): Uint8Array {
 
 const sum = (xs: bigint[]) => Number(xs.reduce((a, b) => a + b, 0n));
 
-async function unchallenged(env: Env): Promise<Record<string, number>> {
+export async function unchallenged(env: Env): Promise<Record<string, number>> {
   const p = realProgram(new Uint8Array(readFileSync(resolve(ROOT, "wasm-tasks/build/sha256.wasm"))));
   await register(env, p);
   const input = rnd(1024);
@@ -76,9 +76,9 @@ async function unchallenged(env: Env): Promise<Record<string, number>> {
   await advance(env, tt.window + 1);
   await send(env, env.market.connect(env.signers[2]).finalize(task.id, task.initialRoot, claim.finalRoot, claim.output));
   await send(env, env.market.connect(env.signers[1]).withdraw());
-  const [post, com, fin, wd] = env.gasLog.map(Number);
+  const [post, com, rev, fin, wd] = env.gasLog.map(Number);
   env.gasLog = null;
-  return { total: post + com + fin + wd, post, commit: com, finalize: fin, withdraw: wd, steps: Number(model.steps), outputBytes: (claim.output.length - 2) / 2 };
+  return { total: post + com + rev + fin + wd, post, commit: com, reveal: rev, finalize: fin, withdraw: wd, steps: Number(model.steps), outputBytes: (claim.output.length - 2) / 2 };
 }
 
 interface Dispute {

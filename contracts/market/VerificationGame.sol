@@ -2,10 +2,13 @@
 pragma solidity ^0.8.30;
 
 import {IStepProver} from "../prover/IStepProver.sol";
+import {Refund} from "./Refund.sol";
 
-/// The owner of games (the task market) learns each game's result through this call.
+/// The owner of games (the task market) learns each game's result through this call. `measured`:
+/// when the challenger made the move that ended the game, the gas it has used so far in this
+/// transaction with bit 255 set (the owner adds its own part and the refund); otherwise 0.
 interface IGameOwner {
-    function onGameResolved(uint256 gameId, address challenger, bool solverWon) external;
+    function onGameResolved(uint256 gameId, address challenger, bool solverWon, uint256 measured) external;
 }
 
 /// The verification game between one solver and one challenger (docs/GAME.md).
@@ -28,6 +31,12 @@ interface IGameOwner {
 /// Bisect and Step phases, the challenger in the Select phase) has its clock running since
 /// `lastMove`; a move is accepted only while that clock has time left, and once it has run out
 /// anyone may call `timeout`, which makes that party lose.
+///
+/// Refunds (docs/GAME.md, "Money"): every game belongs to a group (the owner's: one solution of a
+/// task) and records what its challenger has spent on it (`spent`, wei: its challenge, selections,
+/// one-step proof or timeout call, measured with Refund). The group keeps the sum over its games that
+/// the challenger has not lost. When the owner closes a group (the solution was defeated) the sum is
+/// frozen: no game of the group may be moved or resolved any more, only aborted by the owner.
 contract VerificationGame {
     enum Phase {
         None,
@@ -52,6 +61,9 @@ contract VerificationGame {
         uint48 hi;
         // slot 2
         bytes32 h;
+        // slot 3
+        uint128 spent; // wei the challenger has spent on this game (refundable)
+        uint96 group;
     }
 
     IStepProver public immutable prover;
@@ -61,9 +73,24 @@ contract VerificationGame {
     uint256 public immutable clock;
     /// The only account that may open and abort games, and that is told their results.
     address public immutable owner;
+    /// Highest tip per gas refunded above the base fee (Refund.price).
+    uint256 public immutable tipCap;
 
     uint256 public gameCount;
     mapping(uint256 => Game) internal games;
+    /// by group: bit 255 closed, bits 0..254 the sum of `spent` over its games not lost by their
+    /// challenger
+    mapping(uint256 => uint256) internal groups;
+
+    uint256 private constant CLOSED = 1 << 255;
+    // Gas used outside the measured part of a challenger's move (calibrated by
+    // test/contracts/incentives.test.ts, which checks refunds against receipts): before `begin` (the
+    // dispatcher, argument decoding) and after `used` (the final writes, the event, the return).
+    uint256 private constant SELECT_HEAD = 270;
+    uint256 private constant SELECT_TAIL = 1_695;
+    uint256 private constant PROVE_HEAD = 446;
+    uint256 private constant TIMEOUT_HEAD = 250;
+    uint256 private constant CALL_OWNER = 2_700;
 
     event GameOpened(uint256 indexed gameId, address indexed solver, address indexed challenger, bytes32 rootLo, bytes32 rootHi, uint256 steps);
     event Bisected(uint256 indexed gameId, uint256 lo, uint256 hi, bytes32[] roots);
@@ -83,13 +110,15 @@ contract VerificationGame {
     error PositionMismatch();
     error BadSegment();
     error BadParameters();
+    error GroupClosed(uint256 group);
 
-    constructor(IStepProver prover_, uint256 k_, uint256 clock_) {
+    constructor(IStepProver prover_, uint256 k_, uint256 clock_, uint256 tipCap_) {
         if (k_ < 2 || k_ > 256 || clock_ == 0 || clock_ >= 1 << 24 || address(prover_) == address(0)) revert BadParameters();
         prover = prover_;
         k = k_;
         clock = clock_;
         owner = msg.sender;
+        tipCap = tipCap_;
     }
 
     modifier onlyOwner() {
@@ -100,12 +129,19 @@ contract VerificationGame {
     // --------------------------------------------------------------------------------------------
     // Owner
 
-    /// Opens a game on the segment [0, steps]: rootLo is the agreed initial state root, rootHi the
-    /// solver's claimed root at `steps`.
-    function open(address solver, address challenger, bytes32 rootLo, bytes32 rootHi, uint256 steps) external onlyOwner returns (uint256 id) {
+    /// Opens a game on the segment [0, steps] in `group`: rootLo is the agreed initial state root,
+    /// rootHi the solver's claimed root at `steps`. Its `spent` starts at 1 (and the group's sum
+    /// grows by 1) until the owner credits the challenge's cost (`credit`): the slots are written at
+    /// their final cost here, so the owner's measurement of the challenge does not depend on them.
+    function open(address solver, address challenger, bytes32 rootLo, bytes32 rootHi, uint256 steps, uint96 group) external onlyOwner returns (uint256 id) {
         if (steps == 0 || steps >= 1 << 48) revert BadSegment();
+        uint256 sum = groups[group];
+        if (sum & CLOSED != 0) revert GroupClosed(group);
+        groups[group] = sum + 1;
         id = ++gameCount;
         Game storage g = games[id];
+        g.spent = 1;
+        g.group = group;
         g.solver = solver;
         g.lastMove = uint40(block.timestamp);
         g.phase = steps == 1 ? Phase.Step : Phase.Bisect;
@@ -117,12 +153,28 @@ contract VerificationGame {
         emit GameOpened(id, solver, challenger, rootLo, rootHi, steps);
     }
 
-    /// Calls a running game off (no result is reported).
-    function abort(uint256 id) external onlyOwner {
+    /// Sets the cost of the challenge that opened game `id` (replacing the 1 written by `open`).
+    function credit(uint256 id, uint256 amount) external onlyOwner {
+        Game storage g = games[id];
+        groups[g.group] += amount - 1;
+        g.spent = uint128(amount);
+    }
+
+    /// Closes a group (its solution was defeated): its sum is frozen and returned, with what the
+    /// challenger of game `id` spent.
+    function closeGroup(uint96 group, uint256 id) external onlyOwner returns (uint256 sum, uint256 spentOfGame) {
+        sum = groups[group];
+        groups[group] = sum | CLOSED;
+        spentOfGame = games[id].spent;
+    }
+
+    /// Calls a running game off (no result is reported); returns its challenger and what it spent.
+    function abort(uint256 id) external onlyOwner returns (address challenger, uint256 spent) {
         Game storage g = games[id];
         if (!_active(g.phase)) revert WrongPhase(g.phase);
         g.phase = Phase.Aborted;
         emit GameAborted(id);
+        return (g.challenger, g.spent);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -134,7 +186,7 @@ contract VerificationGame {
         Phase phase = g.phase;
         if (phase != Phase.Bisect) revert WrongPhase(phase);
         if (msg.sender != g.solver) revert NotSolver();
-        uint256 left = _charge(g.lastMove, g.clockSolver);
+        uint256 left = _clockLeft(g.lastMove, g.clockSolver);
         uint256 lo = g.lo;
         uint256 hi = g.hi;
         uint256 d = _parts(hi - lo);
@@ -149,11 +201,17 @@ contract VerificationGame {
     /// Challenger: names the first sub-segment it disputes, re-supplying the segment's end roots and
     /// the solver's inner roots. Sub-segment `index` runs from point index to point index + 1.
     function select(uint256 id, bytes32 rootLo, bytes32 rootHi, bytes32[] calldata roots, uint256 index) external {
+        uint256 m = Refund.begin(SELECT_HEAD);
         Game storage g = games[id];
+        _select(id, g, rootLo, rootHi, roots, index);
+        _charge(g, m, SELECT_TAIL);
+    }
+
+    function _select(uint256 id, Game storage g, bytes32 rootLo, bytes32 rootHi, bytes32[] calldata roots, uint256 index) private {
         Phase phase = g.phase;
         if (phase != Phase.Select) revert WrongPhase(phase);
         if (msg.sender != g.challenger) revert NotChallenger();
-        uint256 left = _charge(g.lastMove, g.clockChallenger);
+        uint256 left = _clockLeft(g.lastMove, g.clockChallenger);
         if (_commitRoots(keccak256(abi.encodePacked(rootLo, rootHi)), roots) != g.h) revert PositionMismatch();
         uint256 lo = g.lo;
         uint256 len = g.hi - lo;
@@ -161,14 +219,12 @@ contract VerificationGame {
         if (index >= d) revert BadIndex(index, d);
         uint256 newLo = lo + (len * index) / d;
         uint256 newHi = lo + (len * (index + 1)) / d;
-        bytes32 newRootLo = index == 0 ? rootLo : roots[index - 1];
-        bytes32 newRootHi = index == d - 1 ? rootHi : roots[index];
         g.lastMove = uint40(block.timestamp);
         g.clockChallenger = uint24(left);
         g.phase = newHi - newLo == 1 ? Phase.Step : Phase.Bisect;
         g.lo = uint48(newLo);
         g.hi = uint48(newHi);
-        g.h = keccak256(abi.encodePacked(newRootLo, newRootHi));
+        g.h = keccak256(abi.encodePacked(index == 0 ? rootLo : roots[index - 1], index == d - 1 ? rootHi : roots[index]));
         emit Selected(id, index, newLo, newHi);
     }
 
@@ -176,25 +232,31 @@ contract VerificationGame {
     /// when the post-state root is its rootHi; otherwise the challenger wins. A witness that does not
     /// open rootLo makes the prover revert, and so this call.
     function proveStep(uint256 id, bytes32 rootLo, bytes32 rootHi, bytes calldata witness) external {
+        uint256 m = Refund.begin(PROVE_HEAD);
         Game storage g = games[id];
         Phase phase = g.phase;
         if (phase != Phase.Step) revert WrongPhase(phase);
-        if (msg.sender != g.solver && msg.sender != g.challenger) revert NotPlayer();
-        _charge(g.lastMove, g.clockSolver);
+        if (msg.sender != g.challenger) {
+            if (msg.sender != g.solver) revert NotPlayer();
+            m = 0;
+        }
+        _clockLeft(g.lastMove, g.clockSolver);
         if (keccak256(abi.encodePacked(rootLo, rootHi)) != g.h) revert PositionMismatch();
         bytes32 post = prover.step(rootLo, witness);
-        _resolve(id, g, post == rootHi, false);
+        _resolve(id, g, post == rootHi, false, m);
     }
 
     /// Anyone: ends a game whose party to move has let its clock run out; that party loses.
     function timeout(uint256 id) external {
+        uint256 m = Refund.begin(TIMEOUT_HEAD);
         Game storage g = games[id];
+        if (msg.sender != g.challenger) m = 0;
         Phase phase = g.phase;
         if (!_active(phase)) revert WrongPhase(phase);
         bool challengerToMove = phase == Phase.Select;
         uint256 deadline = uint256(g.lastMove) + (challengerToMove ? g.clockChallenger : g.clockSolver);
         if (block.timestamp <= deadline) revert NotTimedOut(deadline);
-        _resolve(id, g, challengerToMove, true);
+        _resolve(id, g, challengerToMove, true, m);
     }
 
     // --------------------------------------------------------------------------------------------
@@ -238,6 +300,17 @@ contract VerificationGame {
         return games[id].challenger;
     }
 
+    /// What the challenger of game `id` has spent on it (wei, refundable) and the game's group.
+    function spentOf(uint256 id) external view returns (uint256 spent, uint256 group) {
+        return (games[id].spent, games[id].group);
+    }
+
+    /// A group's sum of `spent` over the games its challengers have not lost, and whether it is closed.
+    function groupOf(uint256 group) external view returns (uint256 sum, bool closed) {
+        uint256 v = groups[group];
+        return (v & ~CLOSED, v & CLOSED != 0);
+    }
+
     /// The step numbers of the inner points the solver must post for the segment [lo, hi].
     function points(uint256 lo, uint256 hi) external view returns (uint256[] memory p) {
         if (hi <= lo + 1) return p;
@@ -259,7 +332,7 @@ contract VerificationGame {
     }
 
     /// Seconds left on a clock after the time since the last move; reverts once it has run out.
-    function _charge(uint256 lastMove, uint256 left) private view returns (uint256) {
+    function _clockLeft(uint256 lastMove, uint256 left) private view returns (uint256) {
         uint256 spent = block.timestamp - lastMove;
         if (spent > left) revert ClockExpired();
         return left - spent;
@@ -275,9 +348,33 @@ contract VerificationGame {
         }
     }
 
-    function _resolve(uint256 id, Game storage g, bool solverWon, bool byTimeout) private {
+    /// Adds the cost of the challenger's move measured from `m` to its game and group (written once
+    /// with a provisional value so that the measured part pays the writes at their first-write cost).
+    function _charge(Game storage g, uint256 m, uint256 tail) private {
+        uint96 group = g.group;
+        uint256 sum = groups[group];
+        if (sum & CLOSED != 0) revert GroupClosed(group);
+        uint256 spent = g.spent;
+        groups[group] = sum + 1;
+        g.spent = uint128(spent + 1);
+        uint256 cost = Refund.used(m, tail) * Refund.price(tipCap);
+        groups[group] = sum + cost;
+        g.spent = uint128(spent + cost);
+    }
+
+    /// Ends a game and tells the owner. A game whose challenger lost leaves its group's sum; the
+    /// challenger's measured part so far (`m` != 0: it made this move) goes to the owner.
+    function _resolve(uint256 id, Game storage g, bool solverWon, bool byTimeout, uint256 m) private {
+        uint96 group = g.group;
+        uint256 sum = groups[group];
+        if (sum & CLOSED != 0) revert GroupClosed(group);
+        if (solverWon) groups[group] = sum - g.spent;
         g.phase = solverWon ? Phase.SolverWon : Phase.ChallengerWon;
         emit GameResolved(id, solverWon, byTimeout);
-        IGameOwner(owner).onGameResolved(id, g.challenger, solverWon);
+        if (m != 0) {
+            uint256 i = Refund.intrinsic();
+            m = (1 << 255) | (i << 64) | (m + CALL_OWNER - gasleft());
+        }
+        IGameOwner(owner).onGameResolved(id, g.challenger, solverWon, m);
     }
 }

@@ -245,7 +245,7 @@ contract BtcRelay is ITaskCallback {
     }
 
     /// The market's callback: stores the tip of a valid batch, forgets any other.
-    function onTaskResult(uint256 taskId, bytes calldata output, uint8 status) external {
+    function onTaskResult(uint256 taskId, bytes calldata output, uint8 status, uint32) external {
         if (msg.sender != address(market)) revert NotMarket();
         Tip storage t = tips[taskId];
         if (t.state != PENDING) revert UnknownBatch(taskId);

@@ -13,7 +13,8 @@ contract MarketUser is ITaskCallback {
         Record, // store the result
         Revert, // revert in the callback
         BurnGas, // loop until out of gas
-        Reenter // call back into the market and record the revert selector
+        Reenter, // call back into the market and record the revert selector
+        GasOnly // record the gas it was given and count the result, nothing else
     }
 
     TaskMarket public immutable market;
@@ -25,6 +26,7 @@ contract MarketUser is ITaskCallback {
     uint256 public lastTaskId;
     bytes public lastOutput;
     uint8 public lastStatus;
+    uint32 public lastCode;
     uint256 public lastGas;
     bytes4 public reentryError;
 
@@ -53,9 +55,13 @@ contract MarketUser is ITaskCallback {
         market.withdraw();
     }
 
-    function onTaskResult(uint256 taskId, bytes calldata output, uint8 status) external {
+    function onTaskResult(uint256 taskId, bytes calldata output, uint8 status, uint32 code) external {
         require(msg.sender == address(market), "not the market");
         lastGas = gasleft();
+        if (callbackMode == Mode.GasOnly) {
+            results++;
+            return;
+        }
         if (callbackMode == Mode.Revert) revert("callback refuses");
         if (callbackMode == Mode.BurnGas) {
             uint256 x;
@@ -70,6 +76,7 @@ contract MarketUser is ITaskCallback {
         lastTaskId = taskId;
         lastOutput = output;
         lastStatus = status;
+        lastCode = code;
     }
 
     receive() external payable {

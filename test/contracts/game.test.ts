@@ -13,17 +13,22 @@ import {
   bisect,
   challenge,
   commit,
+  commitHash,
+  costs,
   deploy,
   expectError,
   falseClaimAt,
   honestClaim,
   innerPoints,
   lyingFrom,
+  newSalt,
+  paidIn,
   phaseOf,
   playGame,
   postTask,
   proveStep,
   register,
+  reveal,
   select,
   send,
   terms,
@@ -74,17 +79,16 @@ async function setup(t = terms()): Promise<PostedTask> {
   return postTask(env, prog, input, t);
 }
 
-async function outcome(task: PostedTask, claim: Claim, solverRoots: Roots, challengerRoots: Roots, c = C1): Promise<{ solverWon: boolean; moves: number }> {
+async function outcome(task: PostedTask, claim: Claim, solverRoots: Roots, challengerRoots: Roots, c = C1): Promise<{ solverWon: boolean; moves: number; id: bigint; receipts: Any[] }> {
+  env.receipts = [];
   const id = await challenge(env, task, claim, S(c));
   const g = await track(env, task, claim, id);
   const solver: GamePlayer = { signer: S(SOLVER), roots: solverRoots };
   const chal: GamePlayer = { signer: S(c), roots: challengerRoots };
-  const before = env.gasLog;
-  env.gasLog = [];
   const solverWon = await playGame(env, g, task.model, solver, chal);
-  const moves = env.gasLog.length;
-  env.gasLog = before;
-  return { solverWon, moves };
+  const receipts = env.receipts;
+  env.receipts = null;
+  return { solverWon, moves: receipts.length - 1, id, receipts };
 }
 
 for (const backend of GAME_BACKENDS) describe(`${backend.name} machine (${backend.prover})`, () => {
@@ -108,7 +112,9 @@ describe("honest solver against a lying challenger", () => {
       expect(solverWon).toBe(true);
       const cb = task.terms.challengerBond;
       const burn = (cb * BigInt(env.burnBps)) / 10000n;
-      expect(await bal(SOLVER)).toBe(b0 + cb - burn);
+      // the challenger's bond, less the burn, waits in the solution's winnings until it is finalized
+      expect(await bal(SOLVER)).toBe(b0);
+      expect((await env.market.taskOf(task.id)).winnings).toBe(cb - burn);
       expect(await env.market.burnt()).toBe(burnt0 + burn);
       await expectSolvent();
       await advance(env, task.terms.window + 1);
@@ -127,12 +133,20 @@ describe("lying solver against an honest challenger", () => {
       const claim = falseClaim(task, N);
       await commit(env, task, claim, S(SOLVER));
       const c0 = await bal(C1);
+      const burnt0 = (await env.market.burnt()) as bigint;
       const claimHash = solidityPackedKeccak256(["bytes32", "bytes32", "bytes32"], [task.initialRoot, claim.finalRoot, keccak256(claim.output)]);
       expect((await env.market.taskOf(task.id)).head).toBe(claimHash);
-      const { solverWon } = await outcome(task, claim, liarRoots(task.model, claim, from), honest(task.model));
+      const { solverWon, id, receipts } = await outcome(task, claim, liarRoots(task.model, claim, from), honest(task.model));
       expect(solverWon).toBe(false);
+      // the challenger gets its bond back and every transaction it sent refunded from the liar's
+      // bond; the rest of the bond is burnt
       const sb = task.terms.solverBond;
-      expect(await bal(C1)).toBe(c0 + task.terms.challengerBond + sb - (sb * BigInt(env.burnBps)) / 10000n);
+      const refund = paidIn(env, receipts.at(-1)).get(id)!;
+      const { refundable, count } = await costs(env, receipts, await addr(C1));
+      expect(count).toBeGreaterThan(1);
+      expect(refund).toBe(refundable);
+      expect(await bal(C1)).toBe(c0 + task.terms.challengerBond + refund);
+      expect(await env.market.burnt()).toBe(burnt0 + sb - refund);
       const t = await env.market.taskOf(task.id);
       expect(t.solver).toBe("0x0000000000000000000000000000000000000000");
       expect(Number(t.epoch)).toBe(1);
@@ -165,10 +179,12 @@ describe("lying solver against an honest challenger", () => {
     });
   }
 
-  it("a lying solver whose final state is true but whose step count is not (past the halt) cannot even commit", async () => {
+  it("a lying solver whose final state is true but whose step count is not (past the halt) cannot even reveal", async () => {
     const task = await setup();
     const claim = honestClaim(task.model);
-    await expectError(env, env.market.connect(S(SOLVER)).commit(task.id, claim.finalRoot, N + 5n, claim.output, claim.opening, { value: task.terms.solverBond }), "StepsMismatch");
+    const salt = newSalt();
+    await commitHash(env, task, claim, S(SOLVER), salt);
+    await expectError(env, reveal(env, task, { ...claim, steps: N + 5n }, S(SOLVER), salt), "StepsMismatch");
   });
 });
 
@@ -231,14 +247,17 @@ describe("several challengers", () => {
     await expectSolvent();
     const b = await bal(SOLVER);
     await send(env, env.market.finalize(task.id, task.initialRoot, claim.finalRoot, claim.output));
-    expect(await bal(SOLVER)).toBe(b + task.terms.reward + task.terms.solverBond);
+    const cb = task.terms.challengerBond;
+    const won = 2n * (cb - (cb * BigInt(env.burnBps)) / 10000n);
+    expect(await bal(SOLVER)).toBe(b + task.terms.reward + task.terms.solverBond + won);
     await expectSolvent();
   });
 
-  it("two honest challengers against a liar: the first to win takes the bond, the other is refunded by release", async () => {
+  it("two honest challengers against a liar: whichever game ends first, both are paid from the liar's bond", async () => {
     const task = await setup();
     const claim = falseClaim(task, N);
     await commit(env, task, claim, S(SOLVER));
+    env.receipts = [];
     const id1 = await challenge(env, task, claim, S(C1));
     const id2 = await challenge(env, task, claim, S(C2));
     const g2 = await track(env, task, claim, id2);
@@ -249,18 +268,27 @@ describe("several challengers", () => {
     const c1 = await bal(C1);
     const c2 = await bal(C2);
     expect(await playGame(env, await track(env, task, claim, id1), task.model, liar, { signer: S(C1), roots: honest(task.model) })).toBe(false);
-    expect(await bal(C1)).toBeGreaterThan(c1 + task.terms.challengerBond);
+    const refund1 = paidIn(env, env.receipts.at(-1)).get(id1)!;
+    expect(refund1).toBe((await costs(env, env.receipts, await addr(C1))).refundable);
+    expect(await bal(C1)).toBe(c1 + task.terms.challengerBond + refund1);
     await expectSolvent();
-    // game 2 is now moot: anyone releases it, C2 gets its bond back, the game is aborted
+    // game 2 is now moot: it cannot go on, and anyone may release it; C2 gets its bond back and
+    // what it spent (not the release: another account sent it), the game is aborted
+    await bisect(env, g2, liar); // the solver's moves change nothing
+    await expectError(env, select(env, g2, { signer: S(C2), roots: honest(task.model) }), "GroupClosed");
+    await expectError(env, env.market.release(id1), "NotLive");
+    const spent2 = (await env.game.spentOf(id2))[0] as bigint;
+    expect(spent2).toBe((await costs(env, env.receipts, await addr(C2))).refundable);
     await send(env, env.market.connect(S(C3)).release(id2));
-    expect(await bal(C2)).toBe(c2 + task.terms.challengerBond);
+    expect(await bal(C2)).toBe(c2 + task.terms.challengerBond + spent2);
     expect(await phaseOf(env, id2)).toBe(Phase.Aborted);
     await expectError(env, bisect(env, g2, liar), "WrongPhase");
     await expectError(env, env.market.release(id2), "NotLive");
+    env.receipts = null;
     await expectSolvent();
   });
 
-  it("a moot game that ends on its own refunds the challenger whatever its result", async () => {
+  it("a game of a defeated solution can only be released: its moves and timeouts revert", async () => {
     const task = await setup();
     const claim = falseClaim(task, N);
     await commit(env, task, claim, S(SOLVER));
@@ -269,14 +297,18 @@ describe("several challengers", () => {
     await expectError(env, env.market.release(id2), "ClaimAlive");
     const liar = { signer: S(SOLVER), roots: liarRoots(task.model, claim, (N * 6n) / 10n) };
     expect(await playGame(env, await track(env, task, claim, id1), task.model, liar, { signer: S(C1), roots: honest(task.model) })).toBe(false);
-    // a new honest solution is committed; game 2 (against the dead claim) times out on the liar
+    // a new honest solution is revealed; game 2 (against the dead claim) is frozen
     await commit(env, task, honestClaim(task.model), S(C3));
-    const c2 = await bal(C2);
-    const s0 = await bal(SOLVER);
+    const g2 = await track(env, task, claim, id2);
+    await bisect(env, g2, liar); // the solver's moves change nothing
+    await expectError(env, select(env, g2, { signer: S(C2), roots: lyingFrom(task.model, 3n, "c2") }), "GroupClosed");
     await advance(env, env.clock + 1);
-    await send(env, env.game.timeout(id2));
-    expect(await bal(C2)).toBe(c2 + task.terms.challengerBond);
-    expect(await bal(SOLVER)).toBe(s0);
+    await expectError(env, env.game.timeout(id2), "GroupClosed");
+    const c2 = await bal(C2);
+    const spent2 = (await env.game.spentOf(id2))[0] as bigint;
+    await send(env, env.market.connect(S(C2)).release(id2));
+    // released by its own challenger: the release is refunded too
+    expect(await bal(C2)).toBeGreaterThan(c2 + task.terms.challengerBond + spent2);
     expect(Number((await env.market.taskOf(task.id)).openGames)).toBe(0);
     await expectSolvent();
   });

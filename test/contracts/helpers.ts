@@ -4,7 +4,7 @@
  * between two parties, each with its own idea of the state root at every step.
  */
 import hre from "hardhat";
-import { getBytes, hexlify, keccak256, type BaseContract, type ContractTransactionResponse, type Signer } from "ethers";
+import { getBytes, hexlify, keccak256, solidityPackedKeccak256, toBeHex, type BaseContract, type ContractTransactionResponse, type Signer } from "ethers";
 import { DEFAULT_LIMITS, type Limits } from "../../interpreter/isa.js";
 import { BACKEND, descriptorStruct, limitsStruct, type Backend, type Hex, type MachineModel, type TaskProgram } from "./model.js";
 import { chooseSegment, innerPoints, Phase } from "../../client/game.js";
@@ -23,8 +23,11 @@ export interface Env {
   k: number;
   clock: number;
   burnBps: number;
+  tipCap: bigint;
   /** gas of every transaction sent through `send`, if recording */
   gasLog: bigint[] | null;
+  /** receipts of every transaction sent through `send`, if recording */
+  receipts?: Any[] | null;
 }
 
 export interface DeployOptions {
@@ -32,6 +35,8 @@ export interface DeployOptions {
   clock?: number;
   burnBps?: number;
   callbackGas?: number;
+  /** highest tip per gas refunded above the base fee (wei) */
+  tipCap?: bigint;
   backend?: Backend;
 }
 
@@ -50,10 +55,11 @@ export async function deploy(opts: DeployOptions = {}): Promise<Env> {
   const k = opts.k ?? 16;
   const clock = opts.clock ?? 86_400;
   const burnBps = opts.burnBps ?? 5_000;
+  const tipCap = opts.tipCap ?? 2_000_000_000n;
   const prover = await ethers.deployContract(backend.prover);
-  const market = await ethers.deployContract("TaskMarket", [await prover.getAddress(), k, clock, burnBps, opts.callbackGas ?? 500_000]);
+  const market = await ethers.deployContract("TaskMarket", [await prover.getAddress(), k, clock, burnBps, opts.callbackGas ?? 500_000, tipCap]);
   const game = await ethers.getContractAt("VerificationGame", await market.game());
-  return { ethers, signers, market, game, prover, backend, k, clock, burnBps, gasLog: null };
+  return { ethers, signers, market, game, prover, backend, k, clock, burnBps, tipCap, gasLog: null };
 }
 
 /** Sends a transaction and waits for it; records its gas when env.gasLog is set. */
@@ -61,7 +67,45 @@ export async function send(env: Env, tx: Promise<ContractTransactionResponse>): 
   const r = await (await tx).wait();
   if (!r) throw new Error("no receipt");
   if (env.gasLog) env.gasLog.push(r.gasUsed);
+  if (env.receipts) env.receipts.push(r);
   return r;
+}
+
+/** What a transaction cost its sender at the refunded price: gasUsed × min(gasPrice, baseFee + tipCap). */
+export async function refundableCost(env: Env, r: Any): Promise<bigint> {
+  const block = await env.ethers.provider.getBlock(r.blockNumber);
+  const cap = (block.baseFeePerGas as bigint) + env.tipCap;
+  const price = (r.gasPrice as bigint) < cap ? (r.gasPrice as bigint) : cap;
+  return (r.gasUsed as bigint) * price;
+}
+
+/** Fees (gasUsed × gasPrice) and refundable cost of the receipts sent by `from`. */
+export async function costs(env: Env, receipts: Any[], from: string): Promise<{ fees: bigint; refundable: bigint; count: number }> {
+  let fees = 0n;
+  let refundable = 0n;
+  let count = 0;
+  for (const r of receipts) {
+    if (r.from.toLowerCase() !== from.toLowerCase()) continue;
+    fees += (r.gasUsed as bigint) * (r.gasPrice as bigint);
+    refundable += await refundableCost(env, r);
+    count++;
+  }
+  return { fees, refundable, count };
+}
+
+/** The ChallengerPaid events of a receipt: game id -> refund. */
+export function paidIn(env: Env, r: Any): Map<bigint, bigint> {
+  const out = new Map<bigint, bigint>();
+  for (const l of r.logs) {
+    let ev: Any = null;
+    try {
+      ev = env.market.interface.parseLog(l);
+    } catch {
+      /* another contract's log */
+    }
+    if (ev?.name === "ChallengerPaid") out.set(ev.args.gameId as bigint, ev.args.refund as bigint);
+  }
+  return out;
 }
 
 export async function now(env: Env): Promise<number> {
@@ -170,8 +214,32 @@ export function honestClaim(m: MachineModel): Claim {
   return { finalRoot: m.rootAt(m.steps), steps: m.steps, output: m.output(), opening: m.finalOpening() };
 }
 
+/** keccak256(solver ‖ finalRoot ‖ salt): what `commit` stores, bound to its solver. */
+export function commitmentOf(solver: string, finalRoot: Hex, salt: Hex): Hex {
+  return solidityPackedKeccak256(["address", "bytes32", "bytes32"], [solver, finalRoot, salt]);
+}
+
+let saltCounter = 0n;
+/** A fresh salt (deterministic across runs). */
+export function newSalt(): Hex {
+  return keccak256(toBeHex(++saltCounter, 32));
+}
+
+/** Commits to `claim` (its hash with the solver's address and `salt`); returns the receipt. */
+export async function commitHash(env: Env, task: PostedTask, claim: Claim, from: Signer, salt: Hex, value = task.terms.solverBond): Promise<Any> {
+  return send(env, env.market.connect(from).commit(task.id, commitmentOf(await from.getAddress(), claim.finalRoot, salt), { value }));
+}
+
+/** Reveals a committed claim. */
+export async function reveal(env: Env, task: PostedTask, claim: Claim, from: Signer, salt: Hex): Promise<Any> {
+  return send(env, env.market.connect(from).reveal(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, salt));
+}
+
+/** Commits to `claim` and reveals it once the commitment is mined; returns the reveal's receipt. */
 export async function commit(env: Env, task: PostedTask, claim: Claim, from: Signer, value = task.terms.solverBond): Promise<Any> {
-  return send(env, env.market.connect(from).commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value }));
+  const salt = newSalt();
+  await commitHash(env, task, claim, from, salt, value);
+  return reveal(env, task, claim, from, salt);
 }
 
 /**

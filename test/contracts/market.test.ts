@@ -10,14 +10,18 @@ import {
   advance,
   challenge,
   commit,
+  commitHash,
+  commitmentOf,
   deploy,
   expectError,
   honestClaim,
   lyingFrom,
   network,
+  newSalt,
   playGame,
   postTask,
   register,
+  reveal,
   send,
   terms,
   track,
@@ -113,8 +117,10 @@ describe("unchallenged solutions", () => {
     const claim = honestClaim(task.model);
     const r = await commit(env, task, claim, S(solver));
     const ev = env.market.interface.parseLog(r.logs[0]);
-    expect(ev.name).toBe("Committed");
+    expect(ev.name).toBe("Revealed");
     expect(ev.args.output).toBe(claim.output);
+    expect(Number(ev.args.status)).toBe(1);
+    expect(Number(ev.args.code)).toBe(0);
     expect(await env.market.escrowOf(task.id)).toBe(task.terms.reward + task.terms.solverBond);
     // the solution folds into head; claimHash stays empty until a challenge
     const tv = await env.market.taskOf(task.id);
@@ -138,7 +144,7 @@ describe("unchallenged solutions", () => {
     expect(await bal(solver)).toBe(0n);
     await expectError(env, env.market.connect(S(solver)).withdraw(), "NothingToWithdraw");
     await expectError(env, env.market.finalize(task.id, task.initialRoot, claim.finalRoot, claim.output), "TaskClosed");
-    await expectError(env, env.market.connect(S(other)).commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: task.terms.solverBond }), "TaskClosed");
+    await expectError(env, env.market.connect(S(other)).commit(task.id, keccak256("0x01"), { value: task.terms.solverBond }), "TaskClosed");
     await expectError(env, env.market.connect(S(challenger)).challenge(task.id, task.initialRoot, claim.finalRoot, keccak256(claim.output), { value: task.terms.challengerBond }), "TaskClosed");
     await expectError(env, env.market.expire(task.id), "TaskClosed");
   });
@@ -153,37 +159,80 @@ describe("unchallenged solutions", () => {
     const t = await env.market.taskOf(task.id);
     expect(Number(t.status)).toBe(2);
     expect(Number(t.trap)).toBe(10);
+    expect(Number(t.exitCode)).toBe(0);
     const fr = await finalizeAfterWindow(task, claim);
     const fev = fr.logs.map((l: Any) => env.market.interface.parseLog(l)).find((x: Any) => x?.name === "Finalized");
     expect(Number(fev.args.status)).toBe(2);
   });
 
-  it("rejects bad commitments with named errors", async () => {
+  it("rejects bad commitments and reveals with named errors", async () => {
     const task = await freshTask();
     const claim = honestClaim(task.model);
     const m = env.market.connect(S(solver));
     const bond = task.terms.solverBond;
-    await expectError(env, m.commit(999999, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: bond }), "UnknownTask");
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: bond - 1n }), "WrongBond");
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: bond + 1n }), "WrongBond");
-    await expectError(env, m.commit(task.id, keccak256("0x01"), claim.steps, claim.output, claim.opening, { value: bond }), "RootMismatch");
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps - 1n, claim.output, claim.opening, { value: bond }), "StepsMismatch");
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening + "00", { value: bond }), "BadOpening");
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps, "0x", claim.opening, { value: bond }), "OutputMismatch");
+    const c = commitmentOf(await S(solver).getAddress(), claim.finalRoot, keccak256("0x5a"));
+    await expectError(env, m.commit(999999, c, { value: bond }), "UnknownTask");
+    await expectError(env, m.commit(task.id, c, { value: bond - 1n }), "WrongBond");
+    await expectError(env, m.commit(task.id, c, { value: bond + 1n }), "WrongBond");
+    await expectError(env, reveal(env, task, claim, S(solver), keccak256("0x5a")), "NoClaim");
+    await send(env, m.commit(task.id, c, { value: bond }));
+    await expectError(env, env.market.connect(S(other)).commit(task.id, c, { value: bond }), "AlreadyClaimed");
+    // only the committer, with the salt and final root of its commitment
+    await expectError(env, reveal(env, task, claim, S(other), keccak256("0x5a")), "CommitmentMismatch");
+    await expectError(env, reveal(env, task, claim, S(solver), keccak256("0x5b")), "CommitmentMismatch");
+    await expectError(env, reveal(env, task, { ...claim, finalRoot: keccak256("0x01") }, S(solver), keccak256("0x5a")), "CommitmentMismatch");
+    // a commitment to the right root, revealed with a bad result
+    await expectError(env, reveal(env, task, { ...claim, steps: claim.steps - 1n }, S(solver), keccak256("0x5a")), "StepsMismatch");
+    await expectError(env, reveal(env, task, { ...claim, opening: claim.opening + "00" }, S(solver), keccak256("0x5a")), "BadOpening");
+    await expectError(env, reveal(env, task, { ...claim, output: "0x" }, S(solver), keccak256("0x5a")), "OutputMismatch");
     const flipped = "0x" + (claim.output[2] === "0" ? "1" : "0") + claim.output.slice(3);
-    await expectError(env, m.commit(task.id, claim.finalRoot, claim.steps, flipped, claim.opening, { value: bond }), "OutputMismatch");
+    await expectError(env, reveal(env, task, { ...claim, output: flipped }, S(solver), keccak256("0x5a")), "OutputMismatch");
+    await expectError(env, m.finalize(task.id, task.initialRoot, claim.finalRoot, claim.output), "NoClaim");
+    await expectError(env, challenge(env, task, claim, S(challenger)), "NoClaim");
+    await reveal(env, task, claim, S(solver), keccak256("0x5a"));
+    await expectError(env, reveal(env, task, claim, S(solver), keccak256("0x5a")), "AlreadyRevealed");
+    await expectError(env, env.market.connect(S(other)).commit(task.id, c, { value: bond }), "AlreadyClaimed");
+
+    // reveals whose final root differs from the opening's, or whose state is no result
+    const revealsFail = async (cl: Claim, error: string) => {
+      const t = await freshTask();
+      const salt = newSalt();
+      await commitHash(env, t, cl, S(solver), salt);
+      await expectError(env, reveal(env, t, cl, S(solver), salt), error);
+    };
+    await revealsFail({ ...claim, finalRoot: keccak256("0x01") }, "RootMismatch");
     // a running state is not a result
-    const mid = task.model.witnessAt(500n);
-    await expectError(env, m.commit(task.id, task.model.rootAt(500n), 500n, "0x", mid, { value: bond }), "NotTerminal");
+    await revealsFail({ finalRoot: task.model.rootAt(500n), steps: 500n, output: "0x", opening: task.model.witnessAt(500n) }, "NotTerminal");
     // a "halted" state at step 0 is not a result either
     const st = (task.model as Any).stateAt(claim.steps);
     const zero = encodeOpening({ ...st, regs: { ...st.regs, steps: 0 } });
-    await expectError(env, m.commit(task.id, hexlify(openingRoot(zero)), 0n, claim.output, zero, { value: bond }), "BadSteps");
+    await revealsFail({ finalRoot: hexlify(openingRoot(zero)), steps: 0n, output: claim.output, opening: hexlify(zero) }, "BadSteps");
     // a trapped state must come with an empty output
     const tr = encodeOpening({ ...st, regs: { ...st.regs, status: 2, trap: 1 } });
-    await expectError(env, m.commit(task.id, hexlify(openingRoot(tr)), claim.steps, claim.output, tr, { value: bond }), "OutputMismatch");
+    await revealsFail({ finalRoot: hexlify(openingRoot(tr)), steps: claim.steps, output: claim.output, opening: hexlify(tr) }, "OutputMismatch");
+  });
+
+  it("a commitment not revealed within the window is forfeited: its bond burnt, the task open again", async () => {
+    const task = await freshTask(terms({ window: 600 }));
+    const claim = honestClaim(task.model);
+    const salt = newSalt();
+    await commitHash(env, task, claim, S(other), salt);
+    expect(await env.market.escrowOf(task.id)).toBe(task.terms.reward + task.terms.solverBond);
+    const v = await env.market.taskOf(task.id);
+    expect([v.committed, v.revealed, v.solver]).toEqual([true, false, "0x0000000000000000000000000000000000000000"]);
+    await expectError(env, env.market.forfeit(task.id), "RevealOpen");
+    await expectError(env, env.market.expire(task.id), "ClaimPending");
+    await advance(env, 601);
+    await expectError(env, reveal(env, task, claim, S(other), salt), "RevealClosed");
+    const burnt0 = (await env.market.burnt()) as bigint;
+    await send(env, env.market.connect(S(poster)).forfeit(task.id));
+    expect((await env.market.burnt()) - burnt0).toBe(task.terms.solverBond);
+    expect(await env.market.escrowOf(task.id)).toBe(task.terms.reward);
+    await expectError(env, env.market.forfeit(task.id), "NoClaim");
+    // anyone may commit again, the true result included
     await commit(env, task, claim, S(solver));
-    await expectError(env, env.market.connect(S(other)).commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: bond }), "AlreadyClaimed");
+    await finalizeAfterWindow(task, claim);
+    expect(Number((await env.market.taskOf(task.id)).stage)).toBe(2);
   });
 
   it("no commitment after the deadline", async () => {
@@ -345,8 +394,10 @@ describe("withdrawals", () => {
 
 describe("access", () => {
   it("only the game reports results, only the market opens and aborts games", async () => {
-    await expectError(env, env.market.onGameResolved(1, await S(0).getAddress(), true), "NotGame");
-    await expectError(env, env.game.open(await S(0).getAddress(), await S(1).getAddress(), keccak256("0x01"), keccak256("0x02"), 10), "NotOwner");
+    await expectError(env, env.market.onGameResolved(1, await S(0).getAddress(), true, 0), "NotGame");
+    await expectError(env, env.game.open(await S(0).getAddress(), await S(1).getAddress(), keccak256("0x01"), keccak256("0x02"), 10, 1), "NotOwner");
+    await expectError(env, env.game.credit(1, 5), "NotOwner");
+    await expectError(env, env.game.closeGroup(1, 1), "NotOwner");
     await expectError(env, env.game.abort(1), "NotOwner");
     await expectError(env, env.market.release(123456), "NotLive");
   });

@@ -24,7 +24,7 @@ import { BUILD_DIR } from "../../wasm-tasks/native.js";
 import { EXIT_PROGRAM } from "../state/programs.js";
 import { taskFromWat } from "../state/util.js";
 import { descriptorStruct, limitsStruct, openingOfComponents, realProgram, toyProgram, ToyModel } from "./model.js";
-import { deploy, expectError, honestClaim, network, postTask, register, send, terms, type Any, type Env } from "./helpers.js";
+import { commit, commitHash, deploy, expectError, honestClaim, network, newSalt, postTask, register, reveal, send, terms, type Any, type Env } from "./helpers.js";
 
 let seed = 0x1234567;
 function rnd(n: number): Uint8Array {
@@ -168,12 +168,12 @@ describe("the market on real programs", () => {
       const model = new RealModel(p.program, c.input, tt.limits);
       expect(task.initialRoot, c.name).toBe(hexlify(initialStateRoot(p.descriptor, c.input, tt.limits)));
       const claim = honestClaim(model);
-      const r = await send(env, env.market.connect(solver).commit(task.id, claim.finalRoot, claim.steps, claim.output, claim.opening, { value: tt.solverBond }));
-      const ev = r.logs.map((l: Any) => env.market.interface.parseLog(l)).find((x: Any) => x?.name === "Committed");
+      const r = await commit(env, task, claim, solver);
+      const ev = r.logs.map((l: Any) => env.market.interface.parseLog(l)).find((x: Any) => x?.name === "Revealed");
       const m = Machine.forTask(p.program, c.input, tt.limits);
       m.run();
       expect(Number(ev.args.status)).toBe(m.status);
-      expect(Number(ev.args.trap)).toBe(m.trap);
+      expect(Number(ev.args.code)).toBe(m.halted ? 0 : m.trap);
       expect(ev.args.output).toBe(m.halted ? hexlify(m.output()) : "0x");
     }
   });
@@ -188,8 +188,10 @@ describe("the market on real programs", () => {
     const claim = honestClaim(new RealModel(p.program, input, tt.limits));
     const bad = new Uint8Array(Buffer.from(claim.output.slice(2), "hex"));
     bad[69] ^= 1;
-    await expectError(env, env.market.connect(env.signers[1]).commit(task.id, claim.finalRoot, claim.steps, bad, claim.opening, { value: tt.solverBond }), "OutputMismatch");
-    await expectError(env, env.market.connect(env.signers[1]).commit(task.id, claim.finalRoot, claim.steps, bad.subarray(0, 69), claim.opening, { value: tt.solverBond }), "OutputMismatch");
+    const salt = newSalt();
+    await commitHash(env, task, claim, env.signers[1], salt);
+    await expectError(env, reveal(env, task, { ...claim, output: hexlify(bad) }, env.signers[1], salt), "OutputMismatch");
+    await expectError(env, reveal(env, task, { ...claim, output: hexlify(bad.subarray(0, 69)) }, env.signers[1], salt), "OutputMismatch");
   });
 
   it("the toy model's initial state is the market's", async () => {
