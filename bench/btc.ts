@@ -83,7 +83,7 @@ export async function benchBtc(): Promise<Record<string, unknown>> {
 
   // gas of the relay's callback (what TaskMarket.callbackGas must cover), estimated on the pending
   // zero-header batch with the real batch's output, as if from the market
-  const callData = r.relay.interface.encodeFunctionData("onTaskResult", [zero.taskId, solution.output, 1]);
+  const callData = r.relay.interface.encodeFunctionData("onTaskResult", [zero.taskId, solution.output, 1, 0]);
   const estimate = await m.ethers.provider.estimateGas({ from: await m.market.getAddress(), to: r.address, data: callData });
   let standard = 0;
   for (const x of Buffer.from(callData.slice(2), "hex")) standard += x === 0 ? 4 : 16;

@@ -24,7 +24,10 @@ export interface EventLoc {
 export type ChainEvent = EventLoc &
   (
     | { kind: "TaskPosted"; taskId: bigint; programRoot: Hex; poster: string; initialRoot: Hex; limits: Limits; inputLength: number; input: Hex }
-    | { kind: "Committed"; taskId: bigint; solver: string; finalRoot: Hex; steps: bigint; status: number; trap: number; output: Hex }
+    | { kind: "Committed"; taskId: bigint; solver: string; commitment: Hex }
+    | { kind: "Revealed"; taskId: bigint; solver: string; finalRoot: Hex; steps: bigint; status: number; code: number; output: Hex }
+    | { kind: "Forfeited"; taskId: bigint }
+    | { kind: "ChallengerPaid"; taskId: bigint; gameId: bigint; challenger: string; refund: bigint }
     | { kind: "Challenged"; taskId: bigint; gameId: bigint; challenger: string }
     | { kind: "SolutionDefeated"; taskId: bigint; solver: string; gameId: bigint }
     | { kind: "ChallengeReleased"; taskId: bigint; gameId: bigint }
@@ -40,7 +43,7 @@ export type ChainEvent = EventLoc &
 
 export type EventOf<K extends ChainEvent["kind"]> = Extract<ChainEvent, { kind: K }>;
 
-const MARKET_EVENTS = ["TaskPosted", "Committed", "Challenged", "SolutionDefeated", "ChallengeReleased", "Finalized", "Expired", "Withdrawal"];
+const MARKET_EVENTS = ["TaskPosted", "Committed", "Revealed", "Forfeited", "Challenged", "SolutionDefeated", "ChallengerPaid", "ChallengeReleased", "Finalized", "Expired", "Withdrawal"];
 const GAME_EVENTS = ["GameOpened", "Bisected", "Selected", "GameResolved", "GameAborted"];
 
 /** Decodes a market or game log into a ChainEvent (null for logs of other events). */
@@ -54,7 +57,13 @@ export function decodeEvent(c: Contracts, log: Log): ChainEvent | null {
     case "TaskPosted":
       return { ...loc, kind: "TaskPosted", taskId: a.taskId, programRoot: a.programRoot, poster: a.poster, initialRoot: a.initialRoot, limits: limitsFromStruct(a.limits), inputLength: Number(a.inputLength), input: a.input };
     case "Committed":
-      return { ...loc, kind: "Committed", taskId: a.taskId, solver: a.solver, finalRoot: a.finalRoot, steps: a.steps, status: Number(a.status), trap: Number(a.trap), output: a.output };
+      return { ...loc, kind: "Committed", taskId: a.taskId, solver: a.solver, commitment: a.commitment };
+    case "Revealed":
+      return { ...loc, kind: "Revealed", taskId: a.taskId, solver: a.solver, finalRoot: a.finalRoot, steps: a.steps, status: Number(a.status), code: Number(a.code), output: a.output };
+    case "Forfeited":
+      return { ...loc, kind: "Forfeited", taskId: a.taskId };
+    case "ChallengerPaid":
+      return { ...loc, kind: "ChallengerPaid", taskId: a.taskId, gameId: a.gameId, challenger: a.challenger, refund: a.refund };
     case "Challenged":
       return { ...loc, kind: "Challenged", taskId: a.taskId, gameId: a.gameId, challenger: a.challenger };
     case "SolutionDefeated":

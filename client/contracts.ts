@@ -61,15 +61,27 @@ export interface TaskView {
   window: number;
   stage: number;
   callback: boolean;
+  /** A solution is held: committed (a hash), maybe revealed. */
+  committed: boolean;
+  revealed: boolean;
+  /** Committed, not revealed: the last second to reveal (0 otherwise). */
+  revealBy: number;
+  /** The revealed solution's (zero address / 0 until revealed). */
   solver: string;
   steps: bigint;
+  /** Time of the reveal: the challenge window runs from it. */
   commitTime: number;
   status: number;
+  /** Exit code of a halted solution. */
+  exitCode: number;
+  /** Trap code of a trapped solution. */
   trap: number;
   claimHash: Hex;
   openGames: number;
   heldBonds: number;
   epoch: number;
+  /** Challenger bonds won by the solution held (paid with its reward). */
+  winnings: bigint;
 }
 
 /** VerificationGame.gameOf. */
@@ -129,16 +141,27 @@ export class Contracts {
       window: Number(v.window),
       stage: Number(v.stage),
       callback: v.callback,
+      committed: v.committed,
+      revealed: v.revealed,
+      revealBy: Number(v.revealBy),
       solver: v.solver,
       steps: v.steps,
       commitTime: Number(v.commitTime),
       status: Number(v.status),
+      exitCode: Number(v.exitCode),
       trap: Number(v.trap),
       claimHash: v.claimHash,
       openGames: Number(v.openGames),
       heldBonds: Number(v.heldBonds),
       epoch: Number(v.epoch),
+      winnings: v.winnings,
     };
+  }
+
+  /** What the challenger of a game has spent on it (wei, refunded if its solution is defeated). */
+  async spentOf(gameId: bigint): Promise<bigint> {
+    const v = await this.read("spentOf", () => this.game.spentOf(gameId));
+    return v[0];
   }
 
   async gameOf(id: bigint): Promise<GameView> {
@@ -184,8 +207,14 @@ export class Contracts {
   post(programRoot: Hex, input: Uint8Array, limits: Limits, window: number, solverBond: bigint, challengerBond: bigint, deadline: number, reward: bigint): Call {
     return { ...this.marketCall("post", [programRoot, input, limitsStruct(limits), window, solverBond, challengerBond, deadline]), value: reward };
   }
-  commit(taskId: bigint, finalRoot: Hex, steps: bigint, output: Hex, opening: Hex, bond: bigint): Call {
-    return { ...this.marketCall("commit", [taskId, finalRoot, steps, output, opening]), value: bond };
+  commit(taskId: bigint, commitment: Hex, bond: bigint): Call {
+    return { ...this.marketCall("commit", [taskId, commitment]), value: bond };
+  }
+  reveal(taskId: bigint, finalRoot: Hex, steps: bigint, output: Hex, opening: Hex, salt: Hex): Call {
+    return this.marketCall("reveal", [taskId, finalRoot, steps, output, opening, salt]);
+  }
+  forfeit(taskId: bigint): Call {
+    return this.marketCall("forfeit", [taskId]);
   }
   challenge(taskId: bigint, initialRoot: Hex, finalRoot: Hex, outputHash: Hex, bond: bigint): Call {
     return { ...this.marketCall("challenge", [taskId, initialRoot, finalRoot, outputHash]), value: bond };
@@ -248,13 +277,16 @@ export interface Call {
 export interface DeployParameters {
   k: number;
   clock: number;
+  /** Burnt share of a losing challenger's bond (basis points). */
   burnBps: number;
   callbackGas: number;
+  /** Highest tip per gas (wei) refunded to challengers above the base fee. */
+  tipCap: number;
   /** Contract name of the prover (default OneStepProver; ToyProver for toy-machine tests). */
   prover?: string;
 }
 
-export const DEFAULT_PARAMETERS: Required<DeployParameters> = { k: 16, clock: 86_400, burnBps: 5_000, callbackGas: 500_000, prover: "OneStepProver" };
+export const DEFAULT_PARAMETERS: Required<DeployParameters> = { k: 16, clock: 86_400, burnBps: 5_000, callbackGas: 500_000, tipCap: 2_000_000_000, prover: "OneStepProver" };
 
 /** Deploys the prover and the market (which deploys its game). Returns the addresses and the block. */
 export async function deployContracts(signer: Signer, params: Partial<DeployParameters> = {}): Promise<{ market: string; game: string; prover: string; block: number; parameters: Required<DeployParameters> }> {
@@ -263,7 +295,7 @@ export async function deployContracts(signer: Signer, params: Partial<DeployPara
   const prover = await new ContractFactory(pa.abi, pa.bytecode, signer).deploy();
   await prover.waitForDeployment();
   const ma = artifact("TaskMarket");
-  const market = await new ContractFactory(ma.abi, ma.bytecode, signer).deploy(await prover.getAddress(), p.k, p.clock, p.burnBps, p.callbackGas);
+  const market = await new ContractFactory(ma.abi, ma.bytecode, signer).deploy(await prover.getAddress(), p.k, p.clock, p.burnBps, p.callbackGas, p.tipCap);
   const receipt = await market.deploymentTransaction()!.wait();
   const game: string = await (market as Contract).game();
   return { market: await market.getAddress(), game, prover: await prover.getAddress(), block: receipt!.blockNumber, parameters: p };

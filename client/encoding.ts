@@ -4,7 +4,7 @@
  * (but consistent) claims the test behaviours of the solver commit. Shared by the nodes, the
  * contract tests (test/contracts/model.ts re-exports these) and the replay tool.
  */
-import { getBytes, hexlify } from "ethers";
+import { getBytes, hexlify, solidityPackedKeccak256 } from "ethers";
 import type { Limits } from "../interpreter/isa.js";
 import { fullLimits } from "../interpreter/link.js";
 import {
@@ -145,6 +145,11 @@ export function limitsFromStruct(s: { steps: bigint | number; memoryPages: bigin
 
 // ------------------------------------------------------------------------------------------------
 // Claims
+
+/** keccak256(solver ‖ finalRoot ‖ salt): what `commit` takes (TaskMarket.commit), bound to its solver. */
+export function commitmentOf(solver: string, finalRoot: Hex, salt: Hex): Hex {
+  return solidityPackedKeccak256(["address", "bytes32", "bytes32"], [solver, finalRoot, salt]);
+}
 
 /** A solution as committed: the final root, steps, output and opening. */
 export interface Claim {

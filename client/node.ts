@@ -46,17 +46,27 @@ export interface NodeOptions {
   transcripts?: boolean;
 }
 
+/** A revealed solution (the Revealed event). */
 export interface SolutionRecord {
   solver: string;
   finalRoot: Hex;
   steps: bigint;
   status: number;
-  trap: number;
+  /** Exit code when halted, trap code when trapped. */
+  code: number;
   output: Hex;
   tx: Hex;
   block: number;
   /** Chain time (estimated) when the node applied the commitment: its window runs from about then. */
   at?: number;
+}
+
+/** A commitment holding the task, not revealed yet (the Committed event). */
+export interface CommitmentRecord {
+  solver: string;
+  commitment: Hex;
+  tx: Hex;
+  block: number;
 }
 
 /** A claim this node (the solver) committed, recorded before the transaction is sent. */
@@ -66,6 +76,10 @@ export interface CommittedClaim {
   steps: bigint;
   output: Hex;
   opening: Hex;
+  /** The salt of its commitment (keccak256(solver ‖ finalRoot ‖ salt)). */
+  salt: Hex;
+  /** Commitments sent for it so far (a commitment lost to another one is sent again later). */
+  attempts?: number;
   /** Test behaviour: the claim's roots are made up from this step on (null: an honest claim). */
   lieFrom: bigint | null;
 }
@@ -86,6 +100,8 @@ export interface TaskRecord {
   stage: "open" | "finalized" | "expired";
   /** Solutions defeated so far (the market's epoch). */
   epoch: number;
+  /** The commitment holding the task while it is not revealed. */
+  commitment?: CommitmentRecord | null;
   solution: SolutionRecord | null;
   games: bigint[];
   seen: string;
@@ -306,6 +322,9 @@ export abstract class Node {
         return;
       }
       case "Committed":
+      case "Revealed":
+      case "Forfeited":
+      case "ChallengerPaid":
       case "SolutionDefeated":
       case "Finalized":
       case "Expired":
@@ -315,9 +334,22 @@ export abstract class Node {
         if (!t || !after(key, t.seen)) return;
         t.seen = key;
         if (e.kind === "Committed") {
-          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, trap: e.trap, output: e.output, tx: e.tx, block: e.block, at: this.chainNow() };
-          this.log.info("solution committed", { taskId: e.taskId, solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, mine: this.mine(e.solver) });
+          t.commitment = { solver: e.solver, commitment: e.commitment, tx: e.tx, block: e.block };
+          this.log.info("solution committed", { taskId: e.taskId, solver: e.solver, commitment: e.commitment, mine: this.mine(e.solver) });
+        } else if (e.kind === "Revealed") {
+          t.commitment = null;
+          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, code: e.code, output: e.output, tx: e.tx, block: e.block, at: this.chainNow() };
+          this.log.info("solution revealed", { taskId: e.taskId, solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, mine: this.mine(e.solver) });
+        } else if (e.kind === "Forfeited") {
+          this.log.info("commitment forfeited", { taskId: e.taskId, solver: t.commitment?.solver, mine: !!t.commitment && this.mine(t.commitment.solver) });
+          t.commitment = null;
+        } else if (e.kind === "ChallengerPaid") {
+          if (this.mine(e.challenger)) {
+            this.owedCheck = true;
+            this.log.info("paid for a challenge", { taskId: e.taskId, gameId: e.gameId, refund: e.refund });
+          }
         } else if (e.kind === "SolutionDefeated") {
+          t.commitment = null;
           t.solution = null;
           t.epoch += 1;
           this.log.info("solution defeated", { taskId: e.taskId, solver: e.solver, gameId: e.gameId, mine: this.mine(e.solver) });

@@ -4,7 +4,7 @@
  *
  * The program is registered from the transcript's bytes (whose lowering must give the recorded
  * program root), the task posted with the recorded input, limits and terms (its initial root must be
- * the recorded one), the recorded claim committed and challenged, and every move sent by the party
+ * the recorded one), the recorded claim committed, revealed and challenged, and every move sent by the party
  * that made it, each at the same time after the game's opening as recorded (so clocks and timeouts
  * replay too). The outcome holds when the game ends exactly as recorded: same winner, same way
  * (proof or timeout).
@@ -17,7 +17,7 @@ import { inProcessNetwork, type InProcessNetwork } from "./inprocess.js";
 import { compileProgram } from "./tasks.js";
 import { revertData } from "./txs.js";
 import type { Transcript } from "./transcript.js";
-import { descriptorStruct, limitsStruct, type Hex } from "./encoding.js";
+import { commitmentOf, descriptorStruct, limitsStruct, type Hex } from "./encoding.js";
 
 export interface ReplayReport {
   /** The recorded outcome holds on fresh contracts. */
@@ -78,7 +78,10 @@ export async function replayTranscript(t: Transcript, opts: ReplayOptions = {}):
       problems.push(`initial root ${ev.args.initialRoot} differs from the recorded ${t.task.initialRoot}`);
       return report;
     }
-    await send(solver, market, "commit", [taskId, t.claim.finalRoot, BigInt(t.claim.steps), t.claim.output, t.claim.opening], BigInt(t.task.solverBond));
+    // the claim is committed (bound to this network's solver account) and revealed
+    const salt = keccak256(getBytes(t.claim.finalRoot));
+    await send(solver, market, "commit", [taskId, commitmentOf(solver.address, t.claim.finalRoot, salt)], BigInt(t.task.solverBond));
+    await send(solver, market, "reveal", [taskId, t.claim.finalRoot, BigInt(t.claim.steps), t.claim.output, t.claim.opening, salt]);
     const ch = await send(challenger, market, "challenge", [taskId, t.task.initialRoot, t.claim.finalRoot, keccak256(t.claim.output)], BigInt(t.task.challengerBond));
     report.gas.challenge = Number(ch.gasUsed);
     const gameId: bigint = ch.logs.map((l) => c.marketIface.parseLog({ topics: [...l.topics], data: l.data })).find((x) => x?.name === "Challenged")!.args.gameId;

@@ -73,6 +73,8 @@ export interface TaskResult {
   taskId: bigint;
   stage: (typeof STAGE_NAMES)[number];
   status: (typeof STATUS_NAMES)[number] | null;
+  /** Exit code of a halted task. */
+  exitCode: number | null;
   trap: number | null;
   output: Hex | null;
   solver: string | null;
@@ -83,11 +85,20 @@ export interface TaskResult {
 export async function taskResult(provider: Provider, c: Contracts, d: Deployment, taskId: bigint): Promise<TaskResult | null> {
   const v = await c.taskOf(taskId);
   if (v.stage === Stage.Open || v.stage === Stage.None) return null;
-  if (v.stage === Stage.Expired) return { taskId, stage: "expired", status: null, trap: null, output: null, solver: null, steps: null };
+  if (v.stage === Stage.Expired) return { taskId, stage: "expired", status: null, exitCode: null, trap: null, output: null, solver: null, steps: null };
   const events = await taskEvents(provider, c, taskId, d.block);
   const fin = events.find((e): e is EventOf<"Finalized"> => e.kind === "Finalized");
-  const commit = events.filter((e): e is EventOf<"Committed"> => e.kind === "Committed" && (!fin || e.solver.toLowerCase() === fin.solver.toLowerCase())).pop();
-  return { taskId, stage: "finalized", status: STATUS_NAMES[v.status] ?? null, trap: v.status === 2 ? v.trap : null, output: commit?.output ?? null, solver: fin?.solver ?? null, steps: commit?.steps ?? null };
+  const shown = events.filter((e): e is EventOf<"Revealed"> => e.kind === "Revealed" && (!fin || e.solver.toLowerCase() === fin.solver.toLowerCase())).pop();
+  return {
+    taskId,
+    stage: "finalized",
+    status: STATUS_NAMES[v.status] ?? null,
+    exitCode: v.status === 1 ? v.exitCode : null,
+    trap: v.status === 2 ? v.trap : null,
+    output: shown?.output ?? null,
+    solver: fin?.solver ?? null,
+    steps: shown?.steps ?? null,
+  };
 }
 
 /** Polls until the task is finalized or expired. */
@@ -108,6 +119,7 @@ export async function taskStatus(provider: Provider, c: Contracts, d: Deployment
   const events = await taskEvents(provider, c, taskId, d.block);
   const posted = events.find((e): e is EventOf<"TaskPosted"> => e.kind === "TaskPosted");
   const commits = events.filter((e): e is EventOf<"Committed"> => e.kind === "Committed");
+  const reveals = events.filter((e): e is EventOf<"Revealed"> => e.kind === "Revealed");
   const challenged = events.filter((e): e is EventOf<"Challenged"> => e.kind === "Challenged");
   const games = [];
   for (const ch of challenged) {
@@ -142,11 +154,13 @@ export async function taskStatus(provider: Provider, c: Contracts, d: Deployment
     window: v.window,
     deadline: v.deadline,
     epoch: v.epoch,
-    solution:
-      v.solver === "0x0000000000000000000000000000000000000000"
-        ? null
-        : { solver: v.solver, steps: v.steps.toString(), status: STATUS_NAMES[v.status], trap: v.trap, commitTime: v.commitTime, windowEnds: v.commitTime + v.window, openGames: v.openGames },
-    commitments: commits.map((e) => ({ solver: e.solver, finalRoot: e.finalRoot, steps: e.steps.toString(), status: STATUS_NAMES[e.status], output: e.output, tx: e.tx })),
+    solution: !v.committed
+      ? null
+      : !v.revealed
+        ? { committedBy: commits.at(-1)?.solver ?? null, revealBy: v.revealBy }
+        : { solver: v.solver, steps: v.steps.toString(), status: STATUS_NAMES[v.status], exitCode: v.exitCode, trap: v.trap, commitTime: v.commitTime, windowEnds: v.commitTime + v.window, openGames: v.openGames },
+    commitments: commits.map((e) => ({ solver: e.solver, commitment: e.commitment, tx: e.tx })),
+    solutions: reveals.map((e) => ({ solver: e.solver, finalRoot: e.finalRoot, steps: e.steps.toString(), status: STATUS_NAMES[e.status], code: e.code, output: e.output, tx: e.tx })),
     games,
     result: result && { ...result, taskId: result.taskId.toString(), steps: result.steps?.toString() ?? null },
   };

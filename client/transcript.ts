@@ -51,6 +51,7 @@ export interface Transcript {
     postedAt: number;
     initialRoot: Hex;
   };
+  /** The solution as revealed (committedAt, tx, gasUsed: of its reveal). */
   claim: { solver: string; finalRoot: Hex; steps: string; status: number; trap: number; output: Hex; opening: Hex; committedAt: number; tx: Hex; gasUsed: string };
   game: { id: string; challenger: string; openedAt: number; tx: Hex; gasUsed: string; steps: string };
   moves: TranscriptMove[];
@@ -100,12 +101,12 @@ export async function buildTranscript(x: TranscriptInputs): Promise<Transcript> 
   const posted = tEvents.find((e): e is EventOf<"TaskPosted"> => e.kind === "TaskPosted");
   if (!posted) throw new Error(`task ${x.taskId}: no TaskPosted event`);
   const committed = tEvents
-    .filter((e): e is EventOf<"Committed"> => e.kind === "Committed" && e.finalRoot.toLowerCase() === opened.rootHi.toLowerCase() && before(e, opened))
+    .filter((e): e is EventOf<"Revealed"> => e.kind === "Revealed" && e.finalRoot.toLowerCase() === opened.rootHi.toLowerCase() && before(e, opened))
     .pop();
-  if (!committed) throw new Error(`game ${x.gameId}: no commitment of its claim`);
+  if (!committed) throw new Error(`game ${x.gameId}: no reveal of its claim`);
   const commitTx = await txInfo(committed.tx);
   const commitCall = c.marketIface.parseTransaction({ data: commitTx.data });
-  if (!commitCall || commitCall.name !== "commit") throw new Error(`transaction ${committed.tx} is not a direct call to commit`);
+  if (!commitCall || commitCall.name !== "reveal") throw new Error(`transaction ${committed.tx} is not a direct call to reveal`);
   const view = await c.taskOf(x.taskId);
   const openTx = await txInfo(opened.tx);
 
@@ -154,7 +155,7 @@ export async function buildTranscript(x: TranscriptInputs): Promise<Transcript> 
       finalRoot: committed.finalRoot,
       steps: committed.steps.toString(),
       status: committed.status,
-      trap: committed.trap,
+      trap: committed.status === 2 ? committed.code : 0,
       output: committed.output,
       opening: hexlify(getBytes(commitCall.args.opening)),
       committedAt: await timeOf(committed.block),

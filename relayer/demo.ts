@@ -225,9 +225,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     const receiptGas = async (hash: string) => Number((await net.provider.getTransactionReceipt(hash))!.gasUsed);
     const gas: (GasItem & { block: number })[] = [{ what: `submitBatch → post (${fmt(submitted.calldataBytes)} calldata bytes)`, by: "submitter", gas: Number(submitted.gasUsed), block: submitted.block }];
     const commits = events.filter((e): e is EventOf<"Committed"> => e.kind === "Committed");
-    for (const c of commits) {
+    const reveals = events.filter((e): e is EventOf<"Revealed"> => e.kind === "Revealed");
+    for (const [i, c] of reveals.entries()) {
       const lie = !honest && c.finalRoot.toLowerCase() === transcript.claim.finalRoot.toLowerCase();
-      gas.push({ what: `commit${commits.length > 1 ? (lie ? " (the false result)" : " (the true result)") : ""}`, by: "solver", gas: await receiptGas(c.tx), block: c.block });
+      const which = reveals.length > 1 ? (lie ? " (the false result)" : " (the true result)") : "";
+      if (commits[i]) gas.push({ what: `commit${which}`, by: "solver", gas: await receiptGas(commits[i].tx), block: commits[i].block });
+      gas.push({ what: `reveal${which}`, by: "solver", gas: await receiptGas(c.tx), block: c.block });
     }
     gas.push({ what: "challenge (opens the game)", by: "challenger", gas: Number(transcript.game.gasUsed), block: challenged.block });
     let round = 0;
@@ -276,6 +279,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     if (!expected) throw new Error(`the relay's new tip is not the expected one: ${JSON.stringify({ ...tip, chainWork: tip!.chainWork.toString() })}`);
     // what each account should have been paid (ETH change + fees)
     const keep = (bond: bigint) => (bond * BigInt(10_000 - d.parameters.burnBps)) / 10_000n;
+    // a challenger that defeats a solution gets its bond back and its gas from the solver's bond
+    const refunds = events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
     const expectedPayouts: [bigint, string][] = honest
       ? [
           [-reward, `reward −${eth(reward)}`],
@@ -285,7 +290,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       : [
           [-reward, `reward −${eth(reward)}`],
           [reward - config.solverBond, `bond lost −${eth(config.solverBond)}, reward +${eth(reward)}`],
-          [keep(config.solverBond), `the liar's bond less the burn +${eth(keep(config.solverBond))}`],
+          [refunds, `its gas refunded from the liar's bond +${eth(refunds)}`],
         ];
     const balances = accounts.map((a, i) => {
       const change = after[i] - before[i];
@@ -401,7 +406,7 @@ function narrator(s: DemoState, say: (l: string) => void): (l: LogLine) => void 
         if (l.node !== "challenger") return;
         s.gameOver = true;
         s.solverWon = l.solverWon === true;
-        say(`${"game".padEnd(10)} ${f("gameId")} over: the ${l.solverWon ? "solver" : "challenger"} wins; the ${l.solverWon ? "challenger" : "solver"}'s bond is taken (half to the winner, half burnt)`);
+        say(`${"game".padEnd(10)} ${f("gameId")} over: the ${l.solverWon ? "solver" : "challenger"} wins; ${l.solverWon ? "the challenger's bond is taken (half to the solver with its reward, half burnt)" : "the solver's bond pays the challenger's gas, the rest is burnt"}`);
         return;
       case "solution defeated":
         if (l.node !== "solver") return;

@@ -1,19 +1,22 @@
 /**
  * The solver node: takes the tasks whose programs it accepts (their registered bytes must lower to
- * the program root), runs them, commits the results with bonds, defends every game against its
- * claims (bisects, proves the last step), finalizes after the challenge window and withdraws.
+ * the program root), runs them, commits to the results with bonds (a hash of its address, the final
+ * root and a salt, recorded before it is sent) and reveals them once the commitment is mined,
+ * defends every game against its claims (bisects, proves the last step), finalizes after the
+ * challenge window and withdraws. A commitment of another solver that is not revealed in time is
+ * forfeited, so that the task reopens.
  *
  * Test behaviours (off unless asked): `lieOutput` commits a false output; `lieFromStep: S` also makes
  * up every state root from step S on. They apply to the node's first commitment of a task; after a
  * defeat the node commits the true result.
  */
-import { keccak256, solidityPacked } from "ethers";
+import { getBytes, hexlify, keccak256, randomBytes, solidityPacked } from "ethers";
 import type { Hex } from "../client/encoding.js";
-import { getBytes } from "ethers";
-import { falseClaim } from "../client/encoding.js";
+import { commitmentOf, falseClaim } from "../client/encoding.js";
 import { Stage } from "../client/contracts.js";
 import { innerPoints, Phase } from "../client/game.js";
 import { Node, type CommittedClaim, type GameRecord, type NodeOptions, type RunHandle, type TaskRecord } from "../client/node.js";
+import type { ChainEvent } from "../client/chain.js";
 
 export interface SolverOptions extends NodeOptions {
   /** Test behaviour: commit a false output (the roots are true up to the last step). */
@@ -43,13 +46,62 @@ export class SolverNode extends Node {
     for (const t of [...this.tasks.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (this.signal.aborted) return;
       if (t.stage !== "open" || t.program === "refused") continue;
-      if (t.solution === null) this.spawn(`task:${t.id}`, () => this.maybeCommit(t), this.taskPriority(t));
-      else if (t.solution.solver.toLowerCase() === this.address.toLowerCase()) this.spawn(`task:${t.id}`, () => this.maybeFinalize(t), this.taskPriority(t));
+      if (t.commitment) this.spawn(`task:${t.id}`, () => this.onCommitment(t), this.taskPriority(t));
+      else if (t.solution === null) this.spawn(`task:${t.id}`, () => this.maybeCommit(t), this.taskPriority(t));
+      else if (this.isMe(t.solution.solver)) this.spawn(`task:${t.id}`, () => this.maybeFinalize(t), this.taskPriority(t));
     }
     for (const g of this.activeGames("solver")) {
       if (this.signal.aborted) return;
       this.spawn(`game:${g.id}`, () => this.play(g), this.gamePriority(g));
     }
+  }
+
+  private isMe(a: string): boolean {
+    return a.toLowerCase() === this.address.toLowerCase();
+  }
+
+  protected async onTaskEvent(t: TaskRecord, e: ChainEvent): Promise<void> {
+    // a commitment of this node that was forfeited (not revealed in time): the claim may be committed again
+    if (e.kind === "Forfeited") {
+      const claim = (t.claims ?? []).find((c) => c.epoch === t.epoch);
+      if (claim && this.sent(this.commitIntent(t, claim))) {
+        claim.attempts = (claim.attempts ?? 0) + 1;
+        this.saveTask(t);
+      }
+    }
+  }
+
+  private commitIntent(t: TaskRecord, claim: CommittedClaim): string {
+    return `commit:${t.id}:${claim.epoch}:${claim.attempts ?? 0}`;
+  }
+
+  /** The task is held by a commitment: reveal it if it is this node's, forfeit it if it is late. */
+  private async onCommitment(t: TaskRecord): Promise<void> {
+    const c = t.commitment!;
+    if (this.isMe(c.solver)) {
+      const claim = (t.claims ?? []).find((x) => commitmentOf(this.address, x.finalRoot, x.salt).toLowerCase() === c.commitment.toLowerCase());
+      if (!claim) {
+        if (!this.warned.has(t.id)) {
+          this.warned.add(t.id);
+          this.log.warn("a commitment of this node that its store does not know (it cannot be revealed)", { taskId: t.id, commitment: c.commitment });
+        }
+        return;
+      }
+      const intent = `reveal:${t.id}:${c.block}`;
+      if (this.sent(intent)) return; // waiting for its Revealed event
+      const out = await this.send(intent, this.contracts.reveal(t.id, claim.finalRoot, claim.steps, claim.output, claim.opening, claim.salt));
+      if (out?.status === "mined") this.log.info("revealed", { taskId: t.id, tx: out.hash, gasUsed: out.gasUsed });
+      return;
+    }
+    // another solver's: once its window to reveal is over, anyone may forfeit it
+    const view = await this.contracts.taskOf(t.id);
+    if (view.stage !== Stage.Open) {
+      await this.stageOf(t);
+      return;
+    }
+    if (!view.committed || view.revealed || this.chainNow() <= view.revealBy) return;
+    const out = await this.send(`forfeit:${t.id}:${c.block}`, this.contracts.forfeit(t.id));
+    if (out?.status === "mined") this.log.info("forfeited a commitment not revealed in time", { taskId: t.id, solver: c.solver, tx: out.hash });
   }
 
   private accepts(t: TaskRecord): string | null {
@@ -60,8 +112,8 @@ export class SolverNode extends Node {
   }
 
   private async maybeCommit(t: TaskRecord): Promise<void> {
-    const intent = `commit:${t.id}:${t.epoch}`;
-    if (this.sent(intent)) return; // waiting for its Committed event
+    let claim = (t.claims ?? []).find((c) => c.epoch === t.epoch);
+    if (claim && this.sent(this.commitIntent(t, claim))) return; // waiting for its Committed event
     const why = this.accepts(t);
     if (why) {
       t.program = "refused";
@@ -75,31 +127,36 @@ export class SolverNode extends Node {
       await this.stageOf(t);
       return;
     }
-    if (view.solver !== "0x0000000000000000000000000000000000000000") return; // held by someone (event to come)
+    if (view.committed) return; // held by someone (event to come)
     if (view.reward < (this.solverOpts.minReward ?? 0n)) return;
     if (this.chainNow() + (this.solverOpts.deadlineMargin ?? 5) > view.deadline) return;
     const run = await this.taskRun(t);
     if (!run) return;
     const r = await run.run();
-    let claim = (t.claims ?? []).find((c) => c.epoch === t.epoch);
     if (!claim) {
       const first = (t.claims ?? []).length === 0;
       const lie = first && (this.solverOpts.lieOutput || this.solverOpts.lieFromStep != null);
+      const salt = hexlify(randomBytes(32));
       if (lie) {
         const falseOutput = this.solverOpts.falseOutput?.(getBytes(r.output));
         const f = falseClaim(r.opening, r.output, falseOutput ? { output: falseOutput } : {});
         let from = this.solverOpts.lieFromStep ?? r.steps;
         if (from < 1n) from = 1n;
         if (from > r.steps) from = r.steps;
-        claim = { epoch: t.epoch, finalRoot: f.finalRoot, steps: f.steps, output: f.output, opening: f.opening, lieFrom: from };
-      } else claim = { epoch: t.epoch, finalRoot: r.finalRoot, steps: r.steps, output: r.output, opening: r.opening, lieFrom: null };
-      // recorded before anything is sent: after a restart the node knows which claim it defends
+        claim = { epoch: t.epoch, finalRoot: f.finalRoot, steps: f.steps, output: f.output, opening: f.opening, salt, lieFrom: from };
+      } else claim = { epoch: t.epoch, finalRoot: r.finalRoot, steps: r.steps, output: r.output, opening: r.opening, salt, lieFrom: null };
+      // recorded before anything is sent: after a restart the node knows which claim it reveals and defends
       t.claims = [...(t.claims ?? []), claim];
       this.saveTask(t);
     }
     this.log.info("committing", { taskId: t.id, steps: claim.steps, finalRoot: claim.finalRoot, output: claim.output.length > 200 ? `${claim.output.slice(0, 200)}…` : claim.output, lie: claim.lieFrom !== null, lieFrom: claim.lieFrom });
-    const out = await this.send(intent, this.contracts.commit(t.id, claim.finalRoot, claim.steps, claim.output, claim.opening, view.solverBond));
+    const out = await this.send(this.commitIntent(t, claim), this.contracts.commit(t.id, commitmentOf(this.address, claim.finalRoot, claim.salt), view.solverBond));
     if (out?.status === "mined") this.log.info("committed", { taskId: t.id, tx: out.hash, gasUsed: out.gasUsed });
+    else if (out?.status === "reverted") {
+      // another commitment came first: try again once the task is free
+      claim.attempts = (claim.attempts ?? 0) + 1;
+      this.saveTask(t);
+    }
   }
 
   private async maybeFinalize(t: TaskRecord): Promise<void> {
@@ -129,7 +186,7 @@ export class SolverNode extends Node {
     const run = await this.taskRun(t);
     const r = run && (await run.run());
     if (!r || r.finalRoot.toLowerCase() !== root.toLowerCase()) return undefined;
-    const claim: CommittedClaim = { epoch: t.epoch, finalRoot: r.finalRoot, steps: r.steps, output: r.output, opening: r.opening, lieFrom: null };
+    const claim: CommittedClaim = { epoch: t.epoch, finalRoot: r.finalRoot, steps: r.steps, output: r.output, opening: r.opening, salt: hexlify(randomBytes(32)), lieFrom: null };
     t.claims = [...(t.claims ?? []), claim];
     this.saveTask(t);
     return claim;

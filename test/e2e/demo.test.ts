@@ -45,7 +45,7 @@ describe("truewasm demo", () => {
     expect(out).toMatch(new RegExp(`New tip +id 1: block 828,615 0{16}[0-9a-f]{48}`));
     expect(out).toMatch(/best tip +id 1, block 828,615 .*\(the new tip\)/);
     expect(out).toMatch(/solver +0x\S+ +-0\.45\d+ = +-0\.450000 \(bond lost/);
-    expect(out).toMatch(/challenger +0x\S+ +\+0\.24\d+ = +\+0\.250000/);
+    expect(out).toMatch(/challenger +0x\S+ +[+-]0\.0\d+ = +\+0\.0\d+ \(its gas refunded from the liar's bond/);
   }, 180_000);
 
   it("--honest: the challenger disputing a correct result loses (--json summary)", async () => {

@@ -20,6 +20,7 @@ import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Contracts } from "../../client/contracts.js";
 import { readDeployment } from "../../client/deployment.js";
+import { taskEvents, type EventOf } from "../../client/chain.js";
 import { hardhatKey } from "../../client/inprocess.js";
 import { ETH, feesPaid, flakyProxy, increaseTime, keyEnv, ROOT, sleepMs, removeTempDirs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type LogLine, type Proc } from "./harness.js";
 
@@ -126,6 +127,12 @@ async function finish(r: Run, task: string, input: Uint8Array, expected: { solve
 
 const burnt = (x: bigint) => x - (x * BURN) / 10_000n;
 
+/** What the liar's bond refunded to the challengers of task r (their gas; docs/GAME.md). */
+async function refunds(r: Run): Promise<bigint> {
+  const events = await taskEvents(hh.provider, contracts, BigInt(r.taskId), r.startBlock);
+  return events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
+}
+
 describe("solver and challenger nodes (Hardhat node, separate processes)", () => {
   it("(a) honest solver: no dispute", async () => {
     const input = Uint8Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 255);
@@ -143,7 +150,7 @@ describe("solver and challenger nodes (Hardhat node, separate processes)", () =>
     await r.challenger.waitLog((l) => l.msg === "game won", 90_000);
     await r.challenger.waitLog(forTask(r, "solution verified"), 30_000); // the solver's second, true commitment
     await increaseTime(hh.provider, WINDOW + 1);
-    await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: burnt(SOLVER_BOND) });
+    await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: await refunds(r) });
     const status = await truewasmRun(["status", r.taskId, "--rpc", hh.url, "--deployment", deploymentPath]);
     expect(status.code).toBe(0);
     const s = JSON.parse(status.stdout);
@@ -185,7 +192,7 @@ describe("solver and challenger nodes (Hardhat node, separate processes)", () =>
     expect(won.solverWon).toBe(false);
     await r.challenger.waitLog(forTask(r, "solution verified"), 30_000);
     await increaseTime(hh.provider, WINDOW + 1);
-    await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: burnt(SOLVER_BOND) });
+    await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: await refunds(r) });
     // the restarted solver carried on from its store: no second lie, the game resumed where it was
     expect(r.solver.logs.some((l) => l.msg === "committing" && l.lie === true)).toBe(false);
     // the transcript written by the restarted challenger replays on fresh contracts
@@ -206,7 +213,7 @@ describe("solver and challenger nodes (Hardhat node, separate processes)", () =>
       await r.challenger.waitLog((l) => l.msg === "game won", 120_000);
       await r.challenger.waitLog(forTask(r, "solution verified"), 60_000);
       await increaseTime(hh.provider, WINDOW + 1);
-      await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: burnt(SOLVER_BOND) });
+      await finish(r, "sort", input, { solver: REWARD - SOLVER_BOND, challenger: await refunds(r) });
       expect(proxy.stats.droppedBefore + proxy.stats.droppedAfter).toBeGreaterThan(0);
       expect(proxy.stats.rawTxAnswersDropped).toBeGreaterThan(0);
       // every transaction on chain is one of the store's intents: nothing was sent twice

@@ -77,7 +77,7 @@ describe("tampered transcripts do not hold", () => {
     t.claim.opening = t.claim.opening.slice(0, 10) + (t.claim.opening[10] === "0" ? "1" : "0") + t.claim.opening.slice(11);
     const r = await replayTranscript(t, { net });
     expect(r.holds).toBe(false);
-    expect(r.problems.join()).toMatch(/commit reverted/);
+    expect(r.problems.join()).toMatch(/reveal reverted/);
   });
 });
 

@@ -188,7 +188,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     // --- the game, from the chain: one challenge, the challenger won by the one-step proof
     const events = await taskEvents(net.provider, contracts, taskId, d.block);
     const posted = events.find((e): e is EventOf<"TaskPosted"> => e.kind === "TaskPosted")!;
-    const commits = events.filter((e): e is EventOf<"Committed"> => e.kind === "Committed");
+    const commits = events.filter((e): e is EventOf<"Revealed"> => e.kind === "Revealed");
     const challenges = events.filter((e): e is EventOf<"Challenged"> => e.kind === "Challenged");
     expect(commits.map((c) => c.solver)).toEqual([solverW.address, solverW.address]);
     expect(challenges.map((c) => c.challenger)).toEqual([challengerW.address]);
@@ -224,12 +224,13 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     expect(relay.tips.size).toBe(tipsBefore);
     expect(await relay.bestTip()).toEqual(bestBefore);
 
-    // --- the money: the liar lost its bond (half to the challenger, half burnt)
+    // --- the money: the liar lost its bond (the challenger's gas refunded from it, the rest burnt)
     const end = await net.provider.getBlockNumber();
     const fees = await feesPaid(net.provider, accounts, startBlock, end);
     const after = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
     const payouts = accounts.map((a, i) => after[i] - before[i] + (fees.get(a.toLowerCase()) ?? 0n));
-    const burnt = (config.solverBond * BigInt(d.parameters.burnBps)) / 10_000n;
-    expect(payouts).toEqual([-REWARD, REWARD - config.solverBond, config.solverBond - burnt]);
+    const refunds = events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
+    expect(refunds).toBeGreaterThan(0n);
+    expect(payouts).toEqual([-REWARD, REWARD - config.solverBond, refunds]);
   });
 });

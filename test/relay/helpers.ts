@@ -11,7 +11,7 @@ import { DEFAULT_RELAY_CONFIG, checkpointStruct, type RelayConfig } from "../../
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getBytes, hexlify, type Signer } from "ethers";
+import { getBytes, hexlify, keccak256, solidityPackedKeccak256, type Signer } from "ethers";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { DEFAULT_LIMITS, type Limits } from "../../interpreter/isa.js";
@@ -77,7 +77,7 @@ export async function deployMarket(opts: { callbackGas?: number; k?: number; clo
   const signers = await ethers.getSigners();
   const proverName = "OneStepProver";
   const prover = await ethers.deployContract(proverName);
-  const market = await ethers.deployContract("TaskMarket", [await prover.getAddress(), opts.k ?? 16, opts.clock ?? 86_400, 5_000, opts.callbackGas ?? 500_000]);
+  const market = await ethers.deployContract("TaskMarket", [await prover.getAddress(), opts.k ?? 16, opts.clock ?? 86_400, 5_000, opts.callbackGas ?? 500_000, 2_000_000_000]);
   const { program, wasm } = btcProgram();
   const descriptor = programDescriptor(program);
   const root = hexlify(programRoot(descriptor));
@@ -185,9 +185,12 @@ export async function solveAndFinalize(r: Relay, s: Submitted, opts: { solver?: 
   const solution = solve(m, s.input, s.limits);
   const solver = opts.solver ?? m.signers[1];
   const finalizer = opts.finalizer ?? m.signers[2];
-  const c = await (
-    await m.market.connect(solver).commit(s.taskId, solution.finalRoot, solution.steps, solution.output, solution.opening, { value: r.config.solverBond })
-  ).wait();
+  // commit to the solution (a hash bound to the solver), then reveal it; gas[0] is both
+  const salt = keccak256(solution.finalRoot);
+  const commitment = solidityPackedKeccak256(["address", "bytes32", "bytes32"], [await solver.getAddress(), solution.finalRoot, salt]);
+  const c0 = await (await m.market.connect(solver).commit(s.taskId, commitment, { value: r.config.solverBond })).wait();
+  const c1 = await (await m.market.connect(solver).reveal(s.taskId, solution.finalRoot, solution.steps, solution.output, solution.opening, salt)).wait();
+  const c = { gasUsed: c0.gasUsed + c1.gasUsed };
   await advance(m, r.config.window + 1);
   const f = await (await m.market.connect(finalizer).finalize(s.taskId, s.initialRoot, solution.finalRoot, solution.output)).wait();
   for (const log of f.logs) {

@@ -252,7 +252,7 @@ describe("BtcRelay: the embedded batch 828,576..830,591 (real OneStepProver mark
     await expectRevert(r, r.relay.submitBatch(0, rec, 0, "0x", 0), "BadBatch");
     await expectRevert(r, r.relay.submitBatch(0, rec, 4, dense, 0), "BadBatch");
     await expectRevert(r, r.relay.submitBatch(0, rec, 2, dense, 0), "BadBatch");
-    await expectRevert(r, r.relay.onTaskResult(mainId, "0x", 1), "NotMarket");
+    await expectRevert(r, r.relay.onTaskResult(mainId, "0x", 1, 0), "NotMarket");
   });
 
   it("a batch nobody solves expires: its reward goes back to the submitter", async () => {
