@@ -25,7 +25,7 @@ export type ChainEvent = EventLoc &
   (
     | { kind: "TaskPosted"; taskId: bigint; programRoot: Hex; poster: string; initialRoot: Hex; limits: Limits; inputLength: number; input: Hex }
     | { kind: "Committed"; taskId: bigint; solver: string; commitment: Hex }
-    | { kind: "Revealed"; taskId: bigint; solver: string; finalRoot: Hex; steps: bigint; status: number; code: number; output: Hex }
+    | { kind: "Revealed"; taskId: bigint; solver: string; finalRoot: Hex; steps: bigint; status: number; exitCode: number; trap: number; output: Hex }
     | { kind: "Forfeited"; taskId: bigint }
     | { kind: "ChallengerPaid"; taskId: bigint; gameId: bigint; challenger: string; refund: bigint }
     | { kind: "Challenged"; taskId: bigint; gameId: bigint; challenger: string }
@@ -59,7 +59,7 @@ export function decodeEvent(c: Contracts, log: Log): ChainEvent | null {
     case "Committed":
       return { ...loc, kind: "Committed", taskId: a.taskId, solver: a.solver, commitment: a.commitment };
     case "Revealed":
-      return { ...loc, kind: "Revealed", taskId: a.taskId, solver: a.solver, finalRoot: a.finalRoot, steps: a.steps, status: Number(a.status), code: Number(a.code), output: a.output };
+      return { ...loc, kind: "Revealed", taskId: a.taskId, solver: a.solver, finalRoot: a.finalRoot, steps: a.steps, status: Number(a.status), exitCode: Number(a.exitCode), trap: Number(a.trap), output: a.output };
     case "Forfeited":
       return { ...loc, kind: "Forfeited", taskId: a.taskId };
     case "ChallengerPaid":

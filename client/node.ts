@@ -52,8 +52,10 @@ export interface SolutionRecord {
   finalRoot: Hex;
   steps: bigint;
   status: number;
-  /** Exit code when halted, trap code when trapped. */
-  code: number;
+  /** Exit code when halted. */
+  exitCode: number;
+  /** Trap code when trapped. */
+  trap: number;
   output: Hex;
   tx: Hex;
   block: number;
@@ -338,7 +340,7 @@ export abstract class Node {
           this.log.info("solution committed", { taskId: e.taskId, solver: e.solver, commitment: e.commitment, mine: this.mine(e.solver) });
         } else if (e.kind === "Revealed") {
           t.commitment = null;
-          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, code: e.code, output: e.output, tx: e.tx, block: e.block, at: this.chainNow() };
+          t.solution = { solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, status: e.status, exitCode: e.exitCode, trap: e.trap, output: e.output, tx: e.tx, block: e.block, at: this.chainNow() };
           this.log.info("solution revealed", { taskId: e.taskId, solver: e.solver, finalRoot: e.finalRoot, steps: e.steps, mine: this.mine(e.solver) });
         } else if (e.kind === "Forfeited") {
           this.log.info("commitment forfeited", { taskId: e.taskId, solver: t.commitment?.solver, mine: !!t.commitment && this.mine(t.commitment.solver) });

@@ -160,7 +160,7 @@ export async function taskStatus(provider: Provider, c: Contracts, d: Deployment
         ? { committedBy: commits.at(-1)?.solver ?? null, revealBy: v.revealBy }
         : { solver: v.solver, steps: v.steps.toString(), status: STATUS_NAMES[v.status], exitCode: v.exitCode, trap: v.trap, commitTime: v.commitTime, windowEnds: v.commitTime + v.window, openGames: v.openGames },
     commitments: commits.map((e) => ({ solver: e.solver, commitment: e.commitment, tx: e.tx })),
-    solutions: reveals.map((e) => ({ solver: e.solver, finalRoot: e.finalRoot, steps: e.steps.toString(), status: STATUS_NAMES[e.status], code: e.code, output: e.output, tx: e.tx })),
+    solutions: reveals.map((e) => ({ solver: e.solver, finalRoot: e.finalRoot, steps: e.steps.toString(), status: STATUS_NAMES[e.status], exitCode: e.exitCode, trap: e.trap, output: e.output, tx: e.tx })),
     games,
     result: result && { ...result, taskId: result.taskId.toString(), steps: result.steps?.toString() ?? null },
   };

@@ -155,7 +155,7 @@ export async function buildTranscript(x: TranscriptInputs): Promise<Transcript> 
       finalRoot: committed.finalRoot,
       steps: committed.steps.toString(),
       status: committed.status,
-      trap: committed.status === 2 ? committed.code : 0,
+      trap: committed.trap,
       output: committed.output,
       opening: hexlify(getBytes(commitCall.args.opening)),
       committedAt: await timeOf(committed.block),

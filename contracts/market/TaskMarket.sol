@@ -146,7 +146,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         bytes input
     );
     event Committed(uint256 indexed taskId, address indexed solver, bytes32 commitment);
-    event Revealed(uint256 indexed taskId, address indexed solver, bytes32 finalRoot, uint256 steps, uint8 status, uint32 code, bytes output);
+    /// The solution's result: `exitCode` when halted (status 1, with its output), `trap` when trapped (2).
+    event Revealed(uint256 indexed taskId, address indexed solver, bytes32 finalRoot, uint256 steps, uint8 status, uint32 exitCode, uint8 trap, bytes output);
     event Forfeited(uint256 indexed taskId);
     event Challenged(uint256 indexed taskId, uint256 indexed gameId, address indexed challenger);
     event SolutionDefeated(uint256 indexed taskId, address indexed solver, uint256 gameId);
@@ -327,7 +328,12 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
             sstore(add(t.slot, 3), slot3)
         }
         if (result >> 8 != 0) t.code = uint32(result >> 8);
-        emit Revealed(taskId, msg.sender, finalRoot, steps, uint8(result), uint32(result >> 8), output);
+        _revealed(taskId, finalRoot, steps, result, output);
+    }
+
+    function _revealed(uint256 taskId, bytes32 finalRoot, uint256 steps, uint256 result, bytes calldata output) private {
+        uint256 status = result & 0xff;
+        emit Revealed(taskId, msg.sender, finalRoot, steps, uint8(status), status == 1 ? uint32(result >> 8) : 0, status == 2 ? uint8(result >> 8) : 0, output);
     }
 
     /// Checks a revealed final state (see reveal); returns its status | code << 8.
@@ -339,7 +345,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         if (f.status == 1) {
             if (output.length != f.outLen || output.length > f.outputLimit) revert OutputMismatch();
             if (Merkle.bytesRoot(output, TaskState.outputDepth(f.outputLimit)) != f.outputRoot) revert OutputMismatch();
-            return 1; // exit code: TaskState.Final.exitCode << 8 once the state carries it (docs/STATE.md §2.1)
+            return 1 | (uint256(f.exitCode) << 8);
         }
         if (f.status == 2) {
             if (output.length != 0) revert OutputMismatch();

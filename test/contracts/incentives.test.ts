@@ -432,3 +432,30 @@ describe("attack 4: posters of every kind are served", () => {
 
 void ETH;
 void Z;
+
+describe("the exit code is passed on", () => {
+  it("in Revealed, taskOf and the poster's callback", async () => {
+    const { realBackend, realProgram, RealModel } = await import("./model.js");
+    const { EXIT_PROGRAM } = await import("../state/programs.js");
+    const { wat2wasm } = await import("../state/util.js");
+    const e = await deploy({ backend: realBackend });
+    const p = realProgram(await wat2wasm(EXIT_PROGRAM.wat));
+    await register(e, p);
+    const user = await e.ethers.deployContract("MarketUser", [await e.market.getAddress()]);
+    const tt = terms({ limits: { ...terms().limits, ...EXIT_PROGRAM.limits }, window: 100 });
+    const deadline = (await e.ethers.provider.getBlock("latest")).timestamp + tt.deadlineIn;
+    const r = await send(e, user.post(p.root, "0x", limitsStruct(tt.limits), tt.window, tt.solverBond, tt.challengerBond, deadline, { value: tt.reward }));
+    const ev = r.logs.map((l: Any) => { try { return e.market.interface.parseLog(l); } catch { return null; } }).find((x: Any) => x?.name === "TaskPosted");
+    const model = new RealModel(p.program, new Uint8Array(0), tt.limits);
+    const t: PostedTask = { id: ev.args.taskId, program: p, input: new Uint8Array(0), terms: tt, model, initialRoot: ev.args.initialRoot };
+    const claim = honestClaim(model);
+    const rv = await commit(e, t, claim, e.signers[1]);
+    const revealed = rv.logs.map((l: Any) => e.market.interface.parseLog(l)).find((x: Any) => x?.name === "Revealed");
+    expect([Number(revealed.args.status), Number(revealed.args.exitCode), Number(revealed.args.trap)]).toEqual([1, EXIT_PROGRAM.exitCode, 0]);
+    expect(Number((await e.market.taskOf(t.id)).exitCode)).toBe(EXIT_PROGRAM.exitCode);
+    await advance(e, tt.window + 1);
+    await send(e, e.market.finalize(t.id, t.initialRoot, claim.finalRoot, claim.output));
+    expect([Number(await user.lastStatus()), Number(await user.lastCode())]).toEqual([1, EXIT_PROGRAM.exitCode]);
+    expect(await user.lastOutput()).toBe(claim.output);
+  });
+});

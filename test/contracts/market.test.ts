@@ -120,7 +120,8 @@ describe("unchallenged solutions", () => {
     expect(ev.name).toBe("Revealed");
     expect(ev.args.output).toBe(claim.output);
     expect(Number(ev.args.status)).toBe(1);
-    expect(Number(ev.args.code)).toBe(0);
+    expect(Number(ev.args.exitCode)).toBe(0);
+    expect(Number(ev.args.trap)).toBe(0);
     expect(await env.market.escrowOf(task.id)).toBe(task.terms.reward + task.terms.solverBond);
     // the solution folds into head; claimHash stays empty until a challenge
     const tv = await env.market.taskOf(task.id);

@@ -173,7 +173,7 @@ describe("the market on real programs", () => {
       const m = Machine.forTask(p.program, c.input, tt.limits);
       m.run();
       expect(Number(ev.args.status)).toBe(m.status);
-      expect(Number(ev.args.code)).toBe(m.halted ? 0 : m.trap);
+      expect([Number(ev.args.exitCode), Number(ev.args.trap)]).toEqual(m.halted ? [m.exitCode, 0] : [0, m.trap]);
       expect(ev.args.output).toBe(m.halted ? hexlify(m.output()) : "0x");
     }
   });
