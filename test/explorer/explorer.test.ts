@@ -214,7 +214,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
       const listed = async () => ((await (await fetch(`${url}api/state`)).json()) as StateResponse).tasks.find((t) => t.id === taskId)!;
       for (let end = Date.now() + 10_000; (await listed()).phase !== "finalized" && Date.now() < end; ) await sleepMs(100);
       const detail = ((await (await fetch(`${url}api/task/${taskId}`)).json()) as TaskResponse).detail!;
-      expect(detail.timeline.map((e) => e.name)).toEqual(["TaskPosted", "Committed", "Challenged", "SolutionDefeated", "Committed", "Finalized"]);
+      expect(detail.timeline.map((e) => e.name)).toEqual(["TaskPosted", "Committed", "Revealed", "Challenged", "SolutionDefeated", "ChallengerPaid", "Committed", "Revealed", "Finalized"]);
       expect(detail.timeline.every((e) => typeof e.at === "number")).toBe(true);
       expect(await listed()).toMatchObject({ phase: "finalized", output: result.output, exitCode: 0, steps: result.steps, commitments: 2, games: [{ id: gameId, winner: "challenger" }] });
 
