@@ -1,7 +1,7 @@
 /**
  * Gas of the task market and the verification game (docs/GAME.md, "Measured").
  *
- *   unchallengedGas  post (1 KB input) + commit + finalize + withdraw, all four transactions' gas,
+ *   unchallengedGas  post (1 KB input) + commit + reveal + finalize + withdraw, all five transactions' gas,
  *                    on a real program (sha256 of the 1,024 input bytes: real initial root, real
  *                    final-state opening, 32-byte output), the poster an account without code,
  *                    the market in steady state (not its first task), the solver's balance zero
@@ -91,7 +91,10 @@ interface Dispute {
   withdraw: number;
 }
 
-/** A lying solver (wrong from `steps/3` on) against an honest challenger on a toy run of `steps`. */
+/**
+ * A lying solver (wrong from `steps/3` on) against an honest challenger on a toy run of `steps`; the
+ * challenger's transactions include recording their cost (refunded from the liar's bond).
+ */
 async function dispute(env: Env, steps: bigint, salt: number): Promise<Dispute> {
   // (the market is warmed up: a task and a game before, see warmUp)
   const p = toyProgram(steps, salt);
