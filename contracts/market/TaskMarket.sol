@@ -122,11 +122,11 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     // Gas used outside the measured part of a refunded transaction (see Refund; calibrated by
     // test/contracts/incentives.test.ts, which checks refunds against receipts).
     uint256 private constant CHALLENGE_HEAD = 422;
-    uint256 private constant CHALLENGE_TAIL = 2_658;
-    uint256 private constant DEFEAT_TAIL = 5_614;
+    uint256 private constant CHALLENGE_TAIL = 2_723;
+    uint256 private constant DEFEAT_TAIL = 5_645;
     uint256 private constant DEFEAT_MOOT_TAIL = 681; // more with other live games (the pot's writes)
     uint256 private constant RELEASE_HEAD = 300;
-    uint256 private constant RELEASE_TAIL = 8_646;
+    uint256 private constant RELEASE_TAIL = 8_677;
     uint256 private constant RELEASE_LAST_TAIL = 403; // more for the last release (burns the rest)
     /// Gas between the check in _callback and the callee's first instruction, besides callbackGas and
     /// the 1/64 the call keeps: the CALL's cold account access (2,600) and the few opcodes before it.
@@ -499,7 +499,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         if (m != 0) x.units += Refund.total((m & MASK64) + DEFEAT_TAIL + (x.moot != 0 ? DEFEAT_MOOT_TAIL : 0) - gasleft(), m >> 64) * price;
         uint256 claimed = x.others + x.units + x.moot * RELEASE_GAS * price;
         uint256 kept = x.pot < claimed ? x.pot : claimed;
-        paid = (x.units * kept) / claimed;
+        paid = claimed == 0 ? 0 : (x.units * kept) / claimed; // (nothing claimed: a chain without gas prices)
         balanceOf[challenger] = bal + x.bond + paid;
         if (x.moot != 0) {
             p.reserve = uint96(kept - paid);
@@ -543,7 +543,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         uint256 reserved = spent + p.allowance;
         due = spent + (due < p.allowance ? due : p.allowance);
         uint256 units = p.units;
-        paid = (reserved * reserve) / units;
+        paid = units == 0 ? 0 : (reserved * reserve) / units;
         if (due < paid) paid = due;
         reserve -= paid;
         balanceOf[challenger] = bal + bond + paid;

@@ -156,7 +156,8 @@ contract VerificationGame {
     /// Sets the cost of the challenge that opened game `id` (replacing the 1 written by `open`).
     function credit(uint256 id, uint256 amount) external onlyOwner {
         Game storage g = games[id];
-        groups[g.group] += amount - 1;
+        uint96 group = g.group;
+        groups[group] = groups[group] + amount - 1;
         g.spent = uint128(amount);
     }
 

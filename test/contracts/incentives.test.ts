@@ -133,6 +133,29 @@ describe("refunds are what the challenger's transactions cost", () => {
   });
 });
 
+describe("a chain without gas prices", () => {
+  it("a defeat and a release refund nothing and still work", async () => {
+    const e = await deploy({ backend: toyBackend, k: 4 });
+    await register(e, prog);
+    const t = await postTask(e, prog, input, terms());
+    const claim = falseClaimAt(t.model, t.model.steps, 1024);
+    await commit(e, t, claim, e.signers[1]);
+    await e.ethers.provider.send("hardhat_setNextBlockBaseFeePerGas", ["0x0"]);
+    const free = { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n };
+    const c1 = await (await e.market.connect(e.signers[2]).challenge(t.id, t.initialRoot, claim.finalRoot, keccak256(claim.output), { value: t.terms.challengerBond, ...free })).wait();
+    const id1 = e.market.interface.parseLog(c1.logs.find((l: Any) => l.address === e.market.target && e.market.interface.parseLog(l)?.name === "Challenged")).args.gameId;
+    const c2 = await (await e.market.connect(e.signers[3]).challenge(t.id, t.initialRoot, claim.finalRoot, keccak256(claim.output), { value: t.terms.challengerBond, ...free })).wait();
+    const id2 = e.market.interface.parseLog(c2.logs.find((l: Any) => l.address === e.market.target && e.market.interface.parseLog(l)?.name === "Challenged")).args.gameId;
+    expect((await e.game.spentOf(id1))[0]).toBe(0n);
+    await advance(e, e.clock + 1);
+    const r = await (await e.game.connect(e.signers[2]).timeout(id1, free)).wait();
+    expect(paidIn(e, r).get(id1)).toBe(0n);
+    const rr = await (await e.market.connect(e.signers[3]).release(id2, free)).wait();
+    expect(paidIn(e, rr).get(id2)).toBe(0n);
+    expect(await e.market.balanceOf(await e.signers[3].getAddress())).toBe(t.terms.challengerBond);
+  });
+});
+
 describe("attack 1: a self-challenging liar against several honest challengers", () => {
   it("pays every honest challenger its bond and gas, bans the false state, costs the liar a whole bond per round", async () => {
     const tt = terms();
