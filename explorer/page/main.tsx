@@ -14,7 +14,7 @@ import { installCopyHandler, NowContext, useChainNow } from "./ui.js";
 /** Page-load measurement hooks for tests: when the first task list was rendered. */
 declare global {
   interface Window {
-    __explorer?: { appStartAt?: number; stateFetchedAt?: number; listRenderedAt?: number; listRows?: number; stateFetchMs?: number };
+    __explorer?: { appStartAt?: number; stateFetchedAt?: number; listRenderedAt?: number; listRows?: number; stateFetchMs?: number; serverBuildMs?: number };
     /** The first request for the task list, sent by index.html before this code ran. */
     __prefetch?: { path: string; at: number; response: Promise<Response> };
   }
@@ -78,6 +78,7 @@ export function useApi<T extends { version?: number }>(path: string, version: nu
         if (target === "api/state" && window.__explorer!.stateFetchMs === undefined) {
           window.__explorer!.stateFetchMs = performance.now() - t0;
           window.__explorer!.stateFetchedAt = performance.now();
+          window.__explorer!.serverBuildMs = (body as { buildMs?: number }).buildMs;
         }
         have.current = { path: target, version: body.version ?? -1 };
         setState({ path: target, data: body, error: r.ok ? null : `${r.status}`, status: r.status });
