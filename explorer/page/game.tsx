@@ -4,7 +4,7 @@
  * step), the players with their bonds and chess clocks, every move with its gas, the outcome and the
  * one-step proof.
  */
-import type { Clock, GameView as Game, Move, Role, Round, Source, TaskRow } from "../model.js";
+import type { Clock, GameView as Game, Move, Role, Round, TaskRow } from "../model.js";
 import { duration, eth, gas, num, plural, steps, when } from "./format.js";
 import { Addr, Fact, GAME_PHASES, GameBadge, Hash, Help, RolesContext, Term, useNow } from "./ui.js";
 
@@ -25,12 +25,12 @@ export function GamePage({ game, task }: { game: Game; task: TaskRow | null }) {
       <nav class="crumbs">
         <a href="#/">Tasks</a> / <a href={`#/task/${game.taskId}`}>Task {game.taskId}</a> / Game {game.id}
       </nav>
-      <GameView game={game} task={task} />
+      <GameView game={game} />
     </RolesContext.Provider>
   );
 }
 
-export function GameView({ game: g }: { game: Game; source?: Source; task?: TaskRow | null }) {
+export function GameView({ game: g }: { game: Game }) {
   const now = useNow();
   const phase = GAME_PHASES[g.phase];
   const burn = g.burnBps / 10_000;

@@ -178,7 +178,7 @@ function TaskRoute({ id, version, onSource }: { id: string; version?: number; on
   }, [data?.source]);
   if (status === 404) return <div class="loading">no task {id} (yet)</div>;
   if (!data?.detail) return <div class="loading">loading task {id}…</div>;
-  return <TaskPage detail={data.detail} source={data.source} />;
+  return <TaskPage detail={data.detail} />;
 }
 
 function GameRoute({ id, version, onSource }: { id: string; version?: number; onSource: (s: Source) => void }) {

@@ -1,6 +1,6 @@
 /** The task list and a task's page. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { taskPhase, type Source, type StateResponse, type TaskDetail, type TaskPhase, type TaskRow } from "../model.js";
+import { taskPhase, type StateResponse, type TaskDetail, type TaskPhase, type TaskRow } from "../model.js";
 import { bytes, duration, eth, num, relative, steps, when, whenShort } from "./format.js";
 import { GameView } from "./game.js";
 import { useWindowRows } from "./virtual.js";
@@ -226,7 +226,7 @@ export function TaskList({ state }: { state: StateResponse }) {
   );
 }
 
-export function TaskPage({ detail, source }: { detail: TaskDetail; source: Source }) {
+export function TaskPage({ detail }: { detail: TaskDetail }) {
   const now = useNow();
   const t = { ...detail.task, phase: taskPhase(detail.task, now) };
   const roles: Record<string, string> = { [t.poster.toLowerCase()]: "poster" };
@@ -339,7 +339,7 @@ export function TaskPage({ detail, source }: { detail: TaskDetail; source: Sourc
         </div>
         {detail.games.map((g) => (
           <section class="game-section" id={`game-${g.id}`}>
-            <GameView game={g} source={source} />
+            <GameView game={g} />
           </section>
         ))}
         <section class="panel">
