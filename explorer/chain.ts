@@ -6,7 +6,7 @@
  * when one of its events arrives (terms, stage, the solution held), the receipt of every game
  * transaction (gas, sender), the block timestamps of game events (of a task's other events when its
  * page is asked for), the calldata of the transaction that ended a game (the one-step proof's roots
- * and witness) and of each commitment (the exit code in its opening, until the market logs it). An
+ * and witness) and of each commitment (the exit code in its opening, when no event carries it). An
  * idle poll costs one `eth_getBlockByNumber`.
  */
 import { getBytes, hexlify, type Log, type LogDescription, type Provider } from "ethers";
