@@ -15,13 +15,17 @@
  *   limit) with two-leaf loads/stores whose leaves meet only at the root's child (t = 21) and a
  *   memory.copy between its first and last leaves, input_read from a 2,016-header input (depth 13),
  *   output_write into a 64 KiB output, call_indirect through a 64-entry table, 40 globals, calls
- *   and returns.
+ *   and returns; tables of MAX_TABLE_ELEMENTS (2^20: depth 20) with table.copy between two of them
+ *   (two entries, each a 20-deep element proof) and within one (first and last element),
+ *   table.set/table.fill of a function (its stub's code proof), table.init, call_indirect and
+ *   table.get at the last element, table.grow, memory.init into the far end of the 64 MiB memory.
  */
 import { existsSync, readFileSync } from "node:fs";
 import hre from "hardhat";
 import { compile } from "../interpreter/lower.js";
 import { Machine } from "../interpreter/machine.js";
 import { Op, Status, type Limits } from "../interpreter/isa.js";
+import { MAX_TABLE_ELEMENTS } from "../interpreter/runtime.js";
 import type { Program } from "../interpreter/program.js";
 import { stateRoot } from "../interpreter/state.js";
 import { witness } from "../interpreter/witness.js";
@@ -43,7 +47,7 @@ const unhex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ""), "h
 /** Instruction class of a step (for byOpcodeClass). */
 export function opClass(op: number, running: boolean): string {
   if (!running) return "not executed";
-  if (op === Op.I32Const || op === Op.I64Const) return "const";
+  if (op === Op.I32Const || op === Op.I64Const || op === Op.RefFunc) return "const";
   if (op === Op.Drop || op === Op.Select || op === Op.Nip) return "stack";
   if (op >= Op.LocalGet && op <= Op.LocalTee) return "locals";
   if (op === Op.GlobalGet || op === Op.GlobalSet) return "globals";
@@ -52,7 +56,11 @@ export function opClass(op: number, running: boolean): string {
   if (op === Op.MemorySize || op === Op.MemoryGrow) return "memory.size/grow";
   if (op >= 0x45 && op <= 0xc4) return "numeric";
   if (op === Op.Jump || op === Op.JumpIf || op === Op.JumpUnless || op === Op.BrTable) return "jump/branch";
-  if (op === Op.Halt || op === Op.Trap) return "halt/trap";
+  if (op === Op.Halt || op === Op.Trap || op === Op.Exit) return "halt/trap";
+  if (op === Op.TableGet || op === Op.TableSet || op === Op.TableSize || op === Op.TableGrow) return "table.get/set/size/grow";
+  if (op === Op.TableFill || op === Op.TableCopy || op === Op.TableInit) return "table.fill/copy/init";
+  if (op === Op.SegmentDrop) return "elem.drop/data.drop";
+  if (op === Op.MemoryInit) return "memory.init";
   if (op === Op.Call) return "call";
   if (op === Op.CallIndirect) return "call_indirect";
   if (op === Op.Return) return "return";
@@ -71,7 +79,7 @@ type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
 async function wat2wasm(src: string): Promise<Uint8Array> {
   const f = ((await import("wabt")) as unknown as { default: () => Promise<Wabt> }).default;
   const w = await f();
-  const mod = w.parseWat("x.wat", src, { bulk_memory: true, sign_extension: true, mutable_globals: true });
+  const mod = w.parseWat("x.wat", src, { bulk_memory: true, sign_extension: true, mutable_globals: true, reference_types: true, multi_value: true });
   try {
     return new Uint8Array(mod.toBinary({}).buffer);
   } finally {
@@ -130,6 +138,29 @@ function worstPrograms(): { name: string; wat: string; input?: Uint8Array; limit
         (func (export "main")
           (drop (call_indirect (type $t) (i64.const 5) (i32.const 63)))
           (drop (call $f (i64.const 6)))))`,
+    },
+    {
+      name: `tables of ${MAX_TABLE_ELEMENTS} elements, segments, 64 MiB memory`,
+      wat: `(module ${HOST} ${mem} ${PADDING}
+        (type $t (func (param i64) (result i64)))
+        (table $a ${MAX_TABLE_ELEMENTS} funcref) (table $b ${MAX_TABLE_ELEMENTS} funcref) (table $c 3 8 funcref)
+        (elem $seg funcref ${Array.from({ length: 64 }, () => "(ref.func $f)").join(" ")})
+        (data $d "${"\\5a".repeat(1000)}")
+        (func $f (param i64) (result i64) (local.get 0))
+        (func (export "main")
+          (table.set $a (i32.const ${MAX_TABLE_ELEMENTS - 1}) (ref.func $f))
+          (table.fill $b (i32.const ${MAX_TABLE_ELEMENTS - 2}) (ref.func $f) (i32.const 2))
+          (table.copy $a $b (i32.const 0) (i32.const ${MAX_TABLE_ELEMENTS - 1}) (i32.const 1))
+          (table.copy $a $a (i32.const ${MAX_TABLE_ELEMENTS - 1}) (i32.const 0) (i32.const 1))
+          (table.copy $b $a (i32.const ${MAX_TABLE_ELEMENTS - 1}) (i32.const 0) (i32.const 1))
+          (table.init $b $seg (i32.const ${MAX_TABLE_ELEMENTS - 1}) (i32.const 63) (i32.const 1))
+          (drop (call_indirect $a (type $t) (i64.const 5) (i32.const ${MAX_TABLE_ELEMENTS - 1})))
+          (drop (table.get $b (i32.const ${MAX_TABLE_ELEMENTS - 1})))
+          (drop (table.size $a))
+          (drop (table.grow $c (ref.func $f) (i32.const 2)))
+          (memory.init $d (i32.const ${far - 7}) (i32.const 5) (i32.const 40))
+          (elem.drop $seg)
+          (data.drop $d)))`,
     },
   ];
 }
@@ -191,7 +222,8 @@ export async function benchProver(): Promise<Record<string, unknown>> {
     const v = JSON.parse(readFileSync(VECTORS, "utf8")) as { cases: { op: number | string; opName: string; note: string; preRoot: string; witness: string; postRoot: string }[] };
     for (const c of v.cases) {
       const w = unhex(c.witness);
-      const running = w[28] === 0 && Buffer.from(w.subarray(4, 12)).readBigUInt64BE() < Buffer.from(w.subarray(12, 20)).readBigUInt64BE();
+      // regs: steps u48 at 4, stepLimit u48 at 10 (docs/STATE.md §2.1)
+      const running = w[28] === 0 && Buffer.from(w).readUIntBE(4, 6) < Buffer.from(w).readUIntBE(10, 6);
       await measure(unhex(c.preRoot), w, unhex(c.postRoot), Number(c.op), running, `vector ${c.opName} ${c.note}`);
       vectors++;
     }

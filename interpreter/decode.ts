@@ -1,7 +1,9 @@
 /**
- * WebAssembly binary reader: the module structure of the 1.0 (MVP) binary format, plus the few
- * post-MVP encodings the machine accepts (sign extension, memory.copy / memory.fill, mutable global
- * import/export, the data count section, and the bulk-memory "explicit index" segment flags).
+ * WebAssembly binary reader: the module structure of the WebAssembly 2.0 binary format (multi-value
+ * block types, reference types, every element and data segment encoding, the data count section,
+ * the 0xFC-prefixed instructions). Encodings of later proposals (SIMD, threads, exceptions, tail
+ * calls, function references, GC, memory64, multi-memory) are refused with an error naming the
+ * feature (`unsupported`).
  *
  * This file only *decodes*: it checks that the bytes are well formed (everything the spec calls
  * "malformed": section order and sizes, LEB128 limits, UTF-8 names, flag bytes, value type codes) and
@@ -21,12 +23,14 @@ export const T_I32 = 0x7f;
 export const T_I64 = 0x7e;
 export const T_F32 = 0x7d;
 export const T_F64 = 0x7c;
+export const T_FUNCREF = 0x70;
+export const T_EXTERNREF = 0x6f;
 /** The "unknown" operand type of the polymorphic stack (validation only). */
 export const T_UNKNOWN = 0;
 
 export type ValCode = number;
 
-export function typeName(t: number): "i32" | "i64" | "f32" | "f64" {
+export function typeName(t: number): "i32" | "i64" | "f32" | "f64" | "funcref" | "externref" {
   switch (t) {
     case T_I32:
       return "i32";
@@ -36,8 +40,25 @@ export function typeName(t: number): "i32" | "i64" | "f32" | "f64" {
       return "f32";
     case T_F64:
       return "f64";
+    case T_FUNCREF:
+      return "funcref";
+    case T_EXTERNREF:
+      return "externref";
   }
   throw new Error(`bad value type code ${t}`);
+}
+
+export function isFloatType(t: number): boolean {
+  return t === T_F32 || t === T_F64;
+}
+
+export function isRefCode(t: number): boolean {
+  return t === T_FUNCREF || t === T_EXTERNREF;
+}
+
+/** Numeric types (what an untyped `select` accepts). */
+export function isNumCode(t: number): boolean {
+  return t === T_I32 || t === T_I64 || t === T_F32 || t === T_F64;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -62,17 +83,23 @@ export const OPCODE_NAMES: string[] = new Array<string>(256).fill("");
     [0x11, "call_indirect"],
     [0x1a, "drop"],
     [0x1b, "select"],
+    [0x1c, "select"],
     [0x20, "local.get"],
     [0x21, "local.set"],
     [0x22, "local.tee"],
     [0x23, "global.get"],
     [0x24, "global.set"],
+    [0x25, "table.get"],
+    [0x26, "table.set"],
     [0x3f, "memory.size"],
     [0x40, "memory.grow"],
     [0x41, "i32.const"],
     [0x42, "i64.const"],
     [0x43, "f32.const"],
     [0x44, "f64.const"],
+    [0xd0, "ref.null"],
+    [0xd1, "ref.is_null"],
+    [0xd2, "ref.func"],
   ];
   for (const [op, n] of list) OPCODE_NAMES[op] = n;
   const seq = (start: number, names: string) => names.split(" ").forEach((n, i) => (OPCODE_NAMES[start + i] = n));
@@ -364,10 +391,10 @@ export class Reader {
     }
   }
 
-  /** A zero byte (flag of memory.size/grow, call_indirect, memory.copy/fill). */
-  zero(): void {
+  /** A zero byte: the memory index of memory.size/grow/init/copy/fill (a single memory in 2.0). */
+  zero(reason = "zero byte expected (multi-memory is not supported)"): void {
     const at = this.pos;
-    if (this.u8() !== 0) this.fail("zero flag expected", at);
+    if (this.u8() !== 0) this.fail(reason, at);
   }
 }
 
@@ -384,6 +411,10 @@ export interface RawLimits {
   min: number;
   max?: number;
   offset: number;
+}
+
+export interface RawTable extends RawLimits {
+  type: number; // T_FUNCREF or T_EXTERNREF
 }
 
 /** One instruction of a constant expression, as decoded (validated later). */
@@ -407,6 +438,7 @@ export interface RawImport {
   kind: 0 | 1 | 2 | 3; // func, table, memory, global
   typeIndex: number; // func
   limits?: RawLimits; // table, memory
+  tableType: number; // table
   globalType: number; // global
   mutable: boolean; // global
   offset: number;
@@ -427,16 +459,21 @@ export interface RawExport {
 }
 
 export interface RawElem {
-  table: number;
-  offset: RawConstExpr;
-  funcs: number[];
+  mode: "active" | "passive" | "declarative";
+  table: number; // active
+  offset: RawConstExpr | null; // active
+  type: number; // T_FUNCREF or T_EXTERNREF
+  /** Encodings 0..3: function indices; 4..7: one constant expression per element. */
+  funcs: number[] | null;
+  exprs: RawConstExpr[] | null;
   funcsOffset: number;
   at: number;
 }
 
 export interface RawData {
+  mode: "active" | "passive";
   memory: number;
-  offset: RawConstExpr;
+  offset: RawConstExpr | null;
   bytes: Uint8Array;
   at: number;
 }
@@ -453,7 +490,7 @@ export interface DecodedModule {
   imports: RawImport[];
   funcTypeIndices: number[]; // function section
   funcSectionOffset: number;
-  tables: RawLimits[];
+  tables: RawTable[];
   memories: RawLimits[];
   globals: RawGlobal[];
   exports: RawExport[];
@@ -483,31 +520,65 @@ export const SECTION_NAMES = [
 /** Position of each section id in the required order (the data count section sits before code). */
 const SECTION_RANK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
 
+/**
+ * Refuses an encoding of a proposal after WebAssembly 2.0, naming it. Such bytes are malformed in
+ * 2.0 (the spec tests say so), so the error is `malformed` with the 2.0 reason, then the feature.
+ */
+export function laterFeature(r: Reader, reason: string, feature: string, offset: number): never {
+  return r.fail(`${reason}: ${feature} is not supported (the machine runs WebAssembly 2.0 without SIMD and threads)`, offset);
+}
+
+/** Type codes of proposals after 2.0 (SIMD, function references, GC, exception handling). */
+const LATER_TYPES: Record<number, string> = {
+  0x7b: "SIMD (v128)",
+  0x64: "typed function references ((ref t))",
+  0x63: "typed function references ((ref null t))",
+  0x6e: "GC (anyref)",
+  0x6d: "GC (eqref)",
+  0x6c: "GC (i31ref)",
+  0x6b: "GC (structref)",
+  0x6a: "GC (arrayref)",
+  0x71: "GC (nullref)",
+  0x72: "GC (nullexternref)",
+  0x73: "GC (nullfuncref)",
+  0x69: "exception handling (exnref)",
+  0x74: "exception handling (nullexnref)",
+};
+
 /** A value type (single byte; a LEB128 continuation bit is "integer representation too long"). */
 export function readValType(r: Reader): number {
   const at = r.pos;
   const b = r.u8();
   if (b & 0x80) r.fail("integer representation too long", r.pos);
-  if (b === T_I32 || b === T_I64 || b === T_F32 || b === T_F64) return b;
+  if (b === T_I32 || b === T_I64 || b === T_F32 || b === T_F64 || b === T_FUNCREF || b === T_EXTERNREF) return b;
+  if (LATER_TYPES[b]) laterFeature(r, "malformed value type", LATER_TYPES[b], at);
   return r.fail("malformed value type", at);
 }
 
+/**
+ * Limits: flag 0 (min) or 1 (min, max). Flags 2/3 (shared memory) belong to threads, 4..7 to
+ * memory64; anything else is an unsigned LEB128 of 1 bit too large (reference interpreter: vu1).
+ */
 function readLimits(r: Reader): RawLimits {
   const offset = r.pos;
-  // The flag is an unsigned LEB128 of 1 bit (reference interpreter: vu1).
   const b = r.u8();
-  if ((b & 0x7f) >= 2) r.fail("integer too large", offset);
   if (b & 0x80) r.fail("integer representation too long", r.pos);
+  if (b === 2 || b === 3) laterFeature(r, "integer too large", "threads (shared memory)", offset);
+  if (b >= 4 && b <= 7) laterFeature(r, "integer too large", "memory64", offset);
+  if (b >= 2) r.fail("integer too large", offset);
   const min = r.u32();
   if (b === 1) return { min, max: r.u32(), offset };
   return { min, offset };
 }
 
-function readRefType(r: Reader): void {
+/** A reference type: funcref or externref. */
+export function readRefType(r: Reader): number {
   const at = r.pos;
   const b = r.u8();
   if (b & 0x80) r.fail("integer representation too long", r.pos);
-  if (b !== 0x70) r.fail("malformed reference type", at);
+  if (b === T_FUNCREF || b === T_EXTERNREF) return b;
+  if (LATER_TYPES[b] && b !== 0x7b) laterFeature(r, "malformed reference type", LATER_TYPES[b], at);
+  return r.fail("malformed reference type", at);
 }
 
 function readMutability(r: Reader): boolean {
@@ -517,13 +588,42 @@ function readMutability(r: Reader): boolean {
   return b === 1;
 }
 
-/** Block type: 0x40 (empty) or one value type. Returns 0 for empty, else the value type code. */
+/** readBlockType's result for a type index i is BT_INDEX + i. */
+export const BT_INDEX = 0x100;
+
+/**
+ * Block type: 0x40 (empty), one value type (a negative one-byte s33), or a type index (a
+ * non-negative s33). Returns 0 for empty, the value type code, or BT_INDEX + the type index.
+ */
 export function readBlockType(r: Reader): number {
-  if (r.pos < r.end && r.buf[r.pos] === 0x40) {
+  if (r.pos >= r.end) r.eof();
+  const b = r.buf[r.pos];
+  if (b === 0x40) {
     r.pos++;
     return 0;
   }
-  return readValType(r);
+  if ((b & 0xc0) === 0x40) return readValType(r);
+  // s33 type index: at most 5 bytes, non-negative
+  const at = r.pos;
+  let x = 0;
+  for (let i = 0; ; i++) {
+    const c = r.u8();
+    if (i === 4) {
+      // bits 28..32 (bit 32 the sign); the unused bits must equal the sign
+      if (c & 0x80) r.fail("integer representation too long", r.pos);
+      const sign = c & 0x10 ? 0x70 : 0;
+      if ((c & 0x70) !== sign) r.fail("integer too large", r.pos - 1);
+      if (sign) r.fail("malformed value type", at); // negative: no such block type
+      x += (c & 0x0f) * 2 ** 28;
+      break;
+    }
+    x += (c & 0x7f) * 2 ** (7 * i);
+    if (!(c & 0x80)) {
+      if (c & 0x40) r.fail("malformed value type", at); // a negative multi-byte s33
+      break;
+    }
+  }
+  return BT_INDEX + x;
 }
 
 /**
@@ -533,6 +633,8 @@ export function readBlockType(r: Reader): number {
  * Returns the opcode; for 0xFC the value is 0x100 + sub-opcode.
  */
 export function readConstInstr(r: Reader, op: number, ins: RawConstInstr): number {
+  const later = LATER_OPS[op];
+  if (later) laterFeature(r, `illegal opcode ${op.toString(16).padStart(2, "0")}`, later, ins.offset);
   switch (op) {
     case 0x02:
     case 0x03:
@@ -546,11 +648,22 @@ export function readConstInstr(r: Reader, op: number, ins: RawConstInstr): numbe
     case 0x21:
     case 0x22:
     case 0x24:
+    case 0x25:
+    case 0x26:
       r.u32();
       return op;
     case 0x23:
+    case 0xd2:
       ins.imm = r.u32();
       return op;
+    case 0xd0:
+      ins.imm = readRefType(r);
+      return op;
+    case 0x1c: {
+      const n = r.len32();
+      for (let i = 0; i < n; i++) readValType(r);
+      return op;
+    }
     case 0x0e: {
       const n = r.len32();
       for (let i = 0; i <= n; i++) r.u32();
@@ -558,7 +671,7 @@ export function readConstInstr(r: Reader, op: number, ins: RawConstInstr): numbe
     }
     case 0x11:
       r.u32();
-      r.zero();
+      r.u32(); // table index (2.0: a LEB128, padded encodings included)
       return op;
     case 0x3f:
     case 0x40:
@@ -616,9 +729,22 @@ export function readConstInstr(r: Reader, op: number, ins: RawConstInstr): numbe
     r.u32();
     return op;
   }
-  if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || (op >= 0x45 && op <= 0xc4)) return op;
+  if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1 || (op >= 0x45 && op <= 0xc4)) return op;
   return r.fail(`illegal opcode ${op.toString(16).padStart(2, "0")}`, ins.offset);
 }
+
+/** Opcodes of proposals after 2.0, refused by name (LATER_OPS[op] is the feature). */
+export const LATER_OPS: string[] = (() => {
+  const t = new Array<string>(256).fill("");
+  for (const op of [0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f]) t[op] = "exception handling";
+  t[0x12] = t[0x13] = "tail calls (return_call)";
+  t[0x14] = t[0x15] = "typed function references (call_ref)";
+  t[0xd4] = t[0xd5] = t[0xd6] = "typed function references";
+  t[0xd3] = t[0xfb] = "GC";
+  t[0xfd] = "SIMD";
+  t[0xfe] = "threads (atomics)";
+  return t;
+})();
 
 /** A constant expression: an instruction sequence terminated by `end`. */
 function readConstExpr(r: Reader): RawConstExpr {
@@ -674,6 +800,7 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
     r.end = buf.length;
     const idAt = r.pos;
     const id = buf[r.pos];
+    if (id === 13) laterFeature(r, "malformed section id", "exception handling (tag section)", idAt);
     if (id > 12) r.fail("malformed section id", idAt);
     if (id !== 0) {
       const rank = SECTION_RANK[id];
@@ -698,6 +825,7 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
           const offset = r.pos;
           const form = r.u8();
           if (form & 0x80) r.fail("integer representation too long", r.pos);
+          if (form === 0x5e || form === 0x5f || form === 0x50 || form === 0x4f || form === 0x4e) laterFeature(r, "malformed function type", "GC (struct, array and recursive types)", offset);
           if (form !== 0x60) r.fail("malformed function type", offset);
           const np = r.len32();
           const params = new Uint8Array(np);
@@ -717,13 +845,13 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
           const name = r.name();
           const kindAt = r.pos;
           const kind = r.u8();
-          const imp: RawImport = { module, name, kind: 0, typeIndex: -1, globalType: 0, mutable: false, offset };
+          const imp: RawImport = { module, name, kind: 0, typeIndex: -1, tableType: 0, globalType: 0, mutable: false, offset };
           switch (kind) {
             case 0:
               imp.typeIndex = r.u32();
               break;
             case 1:
-              readRefType(r);
+              imp.tableType = readRefType(r);
               imp.limits = readLimits(r);
               break;
             case 2:
@@ -732,6 +860,9 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
             case 3:
               imp.globalType = readValType(r);
               imp.mutable = readMutability(r);
+              break;
+            case 4:
+              laterFeature(r, "malformed import kind", "exception handling (tag import)", kindAt);
               break;
             default:
               r.fail("malformed import kind", kindAt);
@@ -750,8 +881,8 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
       case 4: {
         const n = r.len32();
         for (let i = 0; i < n; i++) {
-          readRefType(r);
-          m.tables.push(readLimits(r));
+          const type = readRefType(r);
+          m.tables.push({ type, ...readLimits(r) });
         }
         break;
       }
@@ -778,6 +909,7 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
           const name = r.name();
           const kindAt = r.pos;
           const kind = r.u8();
+          if (kind === 4) laterFeature(r, "malformed export kind", "exception handling (tag export)", kindAt);
           if (kind > 3) r.fail("malformed export kind", kindAt);
           const index = r.u32();
           m.exports.push({ name, kind: kind as 0 | 1 | 2 | 3, index, offset });
@@ -790,32 +922,33 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
         break;
       }
       case 9: {
+        // flags: bit 0 passive/declarative (bit 1 then declarative), else active with bit 1 an
+        // explicit table index; bit 2: element expressions instead of function indices
         const n = r.len32();
         for (let i = 0; i < n; i++) {
           const at = r.pos;
           const flags = r.u32();
-          let table = 0;
-          if (flags === 0 || flags === 2) {
-            if (flags === 2) table = r.u32();
-            const offset = readConstExpr(r);
-            if (flags === 2) {
-              const kAt = r.pos;
-              if (r.u8() !== 0x00) r.fail("malformed element kind", kAt);
-            }
-            const funcsOffset = r.pos;
-            const count = r.len32();
+          if (flags > 7) r.fail("malformed elements segment kind", at);
+          const mode = flags & 1 ? (flags & 2 ? "declarative" : "passive") : "active";
+          const table = flags === 2 || flags === 6 ? r.u32() : 0;
+          const offset = mode === "active" ? readConstExpr(r) : null;
+          let type = T_FUNCREF;
+          if (flags & 4) {
+            if (flags !== 4) type = readRefType(r);
+          } else if (flags !== 0) {
+            const kAt = r.pos;
+            if (r.u8() !== 0x00) r.fail("malformed element kind", kAt);
+          }
+          const funcsOffset = r.pos;
+          const count = r.len32();
+          if (flags & 4) {
+            const exprs: RawConstExpr[] = [];
+            for (let j = 0; j < count; j++) exprs.push(readConstExpr(r));
+            m.elems.push({ mode, table, offset, type, funcs: null, exprs, funcsOffset, at });
+          } else {
             const funcs = new Array<number>(count);
             for (let j = 0; j < count; j++) funcs[j] = r.u32();
-            m.elems.push({ table, offset, funcs, funcsOffset, at });
-          } else if (flags <= 7) {
-            throw new WasmError(
-              "unsupported",
-              "element segments other than active function-index lists are not supported (passive, declarative or expression segments)",
-              r.section,
-              at,
-            );
-          } else {
-            r.fail("malformed elements segment kind", at);
+            m.elems.push({ mode, table, offset, type, funcs, exprs: null, funcsOffset, at });
           }
         }
         break;
@@ -840,17 +973,12 @@ export function decodeModule(buf: Uint8Array): DecodedModule {
         for (let i = 0; i < n; i++) {
           const at = r.pos;
           const flags = r.u32();
-          if (flags === 0 || flags === 2) {
-            const memory = flags === 2 ? r.u32() : 0;
-            const offset = readConstExpr(r);
-            const len = r.len32();
-            const bytes = r.bytes(len);
-            m.datas.push({ memory, offset, bytes, at });
-          } else if (flags === 1) {
-            throw new WasmError("unsupported", "passive data segments are not supported", r.section, at);
-          } else {
-            r.fail("malformed data segment kind", at);
-          }
+          if (flags > 2) r.fail("malformed data segment kind", at);
+          const memory = flags === 2 ? r.u32() : 0;
+          const offset = flags === 1 ? null : readConstExpr(r);
+          const len = r.len32();
+          const bytes = r.bytes(len);
+          m.datas.push({ mode: flags === 1 ? "passive" : "active", memory, offset, bytes, at });
         }
         break;
       }

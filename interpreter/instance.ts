@@ -2,14 +2,17 @@
  * The embedding API: instantiate a compiled program against imports and invoke its exports, as
  * a WebAssembly engine would. Used by the spec test runner and the differential tests; task
  * programs use Machine.forTask instead (no imports but the host ABI).
+ *
+ * Values are bigints: numbers as their bits (i32/i64 signed), references as their value in the
+ * embedding's store `hostRefs` (0 = null; `hostRefs.get(v)` is the FuncRef or ExternRef).
  */
 import { Status, type Limits } from "./isa.js";
-import { buildEnv, fullLimits, type ResolvedImports } from "./link.js";
+import { applySegments, buildEnv, fullLimits, type ResolvedImports } from "./link.js";
 import { Machine, type MachineEnv } from "./machine.js";
 import { sameSignature, WasmError, type Program } from "./program.js";
-import { Global, Memory, normalize, Table, TrapError, writeSlot, type ExternVal, type FuncRef } from "./runtime.js";
+import { ExternRef, Global, hostRefs, Memory, normalize, RefStore, Table, TrapError, writeSlot, type ExternVal, type FuncRef } from "./runtime.js";
 
-export { Global, Memory, Table, TrapError, type ExternVal, type FuncRef };
+export { ExternRef, Global, hostRefs, Memory, RefStore, Table, TrapError, type ExternVal, type FuncRef };
 export type ImportResolver = (module: string, name: string) => ExternVal | undefined;
 
 /** A global defined by an instance, exported: reads and writes the instance's own storage. */
@@ -36,7 +39,7 @@ function isFuncRef(x: unknown): x is FuncRef {
 }
 
 function resolveImports(program: Program, resolve: ImportResolver): ResolvedImports {
-  const out: ResolvedImports = { funcs: [], globals: [] };
+  const out: ResolvedImports = { funcs: [], globals: [], tables: [] };
   const fail = (m: string, n: string, why: string) => new WasmError("unlinkable", `import ${m}.${n}: ${why}`);
   for (const f of program.funcs) {
     if (!f.import) continue;
@@ -63,12 +66,14 @@ function resolveImports(program: Program, resolve: ImportResolver): ResolvedImpo
     if (!limitsFit(v.pages, v.max, program.memory.min, program.memory.max)) throw fail(m, n, "incompatible import type (memory limits)");
     out.memory = v;
   }
-  if (program.table?.import) {
-    const { module: m, name: n } = program.table.import;
+  for (const t of program.tables) {
+    if (!t.import) continue;
+    const { module: m, name: n } = t.import;
     const v = resolve(m, n);
     if (!(v instanceof Table)) throw fail(m, n, v === undefined ? "unknown import" : "incompatible import type (expected a table)");
-    if (!limitsFit(v.elements.length, v.max, program.table.min, program.table.max)) throw fail(m, n, "incompatible import type (table limits)");
-    out.table = v;
+    if (v.type !== t.type) throw fail(m, n, `incompatible import type (a table of ${v.type}, not ${t.type})`);
+    if (!limitsFit(v.elements.length, v.max, t.min, t.max)) throw fail(m, n, "incompatible import type (table limits)");
+    out.tables.push(v);
   }
   return out;
 }
@@ -83,6 +88,7 @@ export class Instance {
     readonly program: Program,
     imports: ResolvedImports,
     readonly limits: Limits,
+    refs: RefStore = hostRefs,
   ) {
     const importedFuncs = imports.funcs;
     const nImported = importedFuncs.length;
@@ -93,7 +99,10 @@ export class Instance {
           : { type: program.types[f.typeIndex], call: (args) => this.callFunc(i, args), owner: this, index: i },
       );
     });
-    this.env = buildEnv(program, imports, limits, new Uint8Array(0), this, (i) => this.refs[i]);
+    this.env = buildEnv(program, imports, limits, new Uint8Array(0), this, (i) => this.refs[i], refs);
+    // may trap (a segment that does not fit): the functions of this instance the segments before
+    // it put into an imported table stay callable, as in the spec
+    applySegments(program, this.env);
 
     for (const e of program.exports) {
       switch (e.kind) {
@@ -104,7 +113,7 @@ export class Instance {
           this.exports.set(e.name, this.env.memory!);
           break;
         case "table":
-          this.exports.set(e.name, this.env.table!);
+          this.exports.set(e.name, this.env.tables[e.index]);
           break;
         case "global": {
           const g = program.globals[e.index];
@@ -147,7 +156,12 @@ export class Instance {
   }
 }
 
-/** Links and initialises a program. Throws WasmError("unlinkable") or TrapError (start function). */
-export function instantiate(program: Program, resolve: ImportResolver = () => undefined, limits: Partial<Limits> = {}): Instance {
-  return new Instance(program, resolveImports(program, resolve), fullLimits(limits));
+/**
+ * Links and initialises a program. Throws WasmError("unlinkable") or TrapError (a segment that does
+ * not fit, the start function). `refs` numbers its references: the embedding's shared store by
+ * default; a fresh store for a module without imported functions numbers function f as f + 1, as
+ * a task does, so that its machine's states are provable.
+ */
+export function instantiate(program: Program, resolve: ImportResolver = () => undefined, limits: Partial<Limits> = {}, refs: RefStore = hostRefs): Instance {
+  return new Instance(program, resolveImports(program, resolve), fullLimits(limits), refs);
 }

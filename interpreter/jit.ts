@@ -638,6 +638,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (callee === undefined) throw new Error("bad call");
         const ct = sig(program.funcs[callee].typeIndex);
         pop = ct.params.length;
+        if (ct.results.length > 1) throw new Error("multi-value call");
         if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
@@ -645,6 +646,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       case 0xe6: {
         const ct = sig(a);
         pop = ct.params.length + 1;
+        if (ct.results.length > 1) throw new Error("multi-value call");
         if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
@@ -664,6 +666,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (!g) throw new Error("bad host call");
         const ct = sig(g.typeIndex);
         pop = ct.params.length;
+        if (ct.results.length > 1) throw new Error("multi-value call");
         if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
@@ -1612,9 +1615,10 @@ ${body}
       this.emit(`if (JSB < ${callee.cost}) ${this.yieldStub()}`);
       call(`f${fi}`, String(callee.cost));
     } else {
-      this.emit(`t0 = ${this.vs[H - 1].lo} >>> 0; t3 = TABLE.elements;`);
+      this.emit(`t0 = ${this.vs[H - 1].lo} >>> 0; t3 = TABLES[${bimm}].elements;`);
       this.emit(`if (t0 >= t3.length) ${this.trapStub(6)}`);
-      this.emit(`ref = t3[t0]; if (ref === null) ${this.trapStub(7)}`);
+      this.emit(`t1 = t3[t0]; if (t1 === 0) ${this.trapStub(7)}`);
+      this.emit(`ref = REFS.get(t1);`);
       this.emit(`if (ref.owner !== OWNER) { if (!sameSignature(ref.type, TYPES[${a}])) ${this.trapStub(5)} ${this.yieldStub()} }`);
       this.emit(`t1 = ref.index; cf = FUNCS[t1]; if (cf.typeId !== ${a}) ${this.trapStub(5)}`);
       this.emit(`if (cf.entry < 0 || FN[t1] === null) ${this.yieldStub()}`);
@@ -1701,7 +1705,7 @@ const BLK = R.BLK, RG = R.RG, HT = R.HT, FUNCS = R.FUNCS, TYPES = R.TYPES, sameS
 let M = null, SL = null, SH = null, LL = null, LH = null, GL = null, GH = null, FRET = null, FFP = null, FNL = null;
 let MEMORY = null, MEM = new Uint8Array(0), DV = new DataView(MEM.buffer), MEMLEN = 0, MARK = new Uint32Array(0), EP = 0;
 let FUEL = 0, XIT = 0, NPC = 0, RH = 0, HI = 0, DLO = 0, JSB = 0;
-let LIMD = 0, LIMS = 0, LIMP = 0, INLEN = 0, TABLE = null, OWNER = null;
+let LIMD = 0, LIMS = 0, LIMP = 0, INLEN = 0, TABLES = null, REFS = null, OWNER = null;
 let COST = null;
 function ctz(x) { return x === 0 ? 32 : 31 - Math.clz32(x & -x); }
 function popcnt(x) {
@@ -1785,7 +1789,7 @@ return {
     if (bytes !== MEM) { MEM = bytes; DV = new DataView(MEM.buffer, MEM.byteOffset, MEM.byteLength); }
     MEMLEN = MEM.length; MARK = m.mark; EP = m.epoch;
     LIMD = m.limits.callDepth; LIMS = m.limits.stackHeight; LIMP = m.limits.memoryPages;
-    INLEN = m.env.input.length; TABLE = m.env.table; OWNER = m.env.owner;
+    INLEN = m.env.input.length; TABLES = m.env.tables; REFS = m.env.refs; OWNER = m.env.owner;
     FUEL = budget; XIT = 0; JSB = ${JS_STACK_BUDGET};
   },
   getFuel() { return FUEL; },

@@ -1,29 +1,35 @@
 /**
- * Validation and lowering: WebAssembly module -> flat step program (isa.ts, program.ts).
+ * Validation and lowering: WebAssembly 2.0 module -> flat step program (isa.ts, program.ts).
  *
  *   compile(bytes, { imports }) -> Program
  *
  * 1. decode.ts decodes the module structure (everything malformed is reported there, before any
  *    validation error, like the reference interpreter).
- * 2. Module-level validation (types, imports, index spaces, limits, constant expressions, exports,
- *    start), then the task-mode link rules.
- * 3. Layout: [task entry stub] [one invoke stub per function] [bodies]. Each defined function body
- *    is decoded, validated and lowered in one pass (the validation algorithm of the spec appendix,
- *    with the control stack carrying what lowering needs: label base height, loop start pc, and a
- *    chain of forward jumps to patch at the block's end). Call immediates (callee entry, locals,
- *    max height) are patched once every body is laid out.
+ * 2. Module-level validation (types, imports, index spaces, limits, constant expressions, segments,
+ *    exports, start, the functions a `ref.func` may name), then the task-mode link rules.
+ * 3. Layout: [one invoke stub per function, 2 instructions each, function f at pc 2f] [task entry
+ *    stub] [bodies]. Each defined function body is decoded, validated and lowered in one pass (the
+ *    validation algorithm of the spec appendix, with the control stack carrying what lowering
+ *    needs: label base height, loop start pc, and a chain of forward jumps to patch at the block's
+ *    end). Call immediates (callee entry, locals, max height) are patched once every body is laid
+ *    out.
  *
  * Lowering rules (each emitted instruction is one machine step; see isa.ts):
- * - block/loop/nop/end emit nothing; `if` -> JumpUnless else-part/end; `else` -> Jump end.
- * - A branch removes h - k - b values (h: stack height, k: label arity, b: label base height)
- *   with Nip (k = 1) or Drop (k = 0), then jumps. br_if with drops: JumpUnless skip, drops, Jump.
- *   br_table: BrTable n, n + 1 single-Jump entries, then out-of-line drop stubs (one per distinct
- *   target label needing drops).
+ * - block/loop/nop/end emit nothing; `if` -> JumpUnless else-part/end; `else` -> Jump end. Block
+ *   parameters simply stay where they are on the operand stack.
+ * - A branch removes h - k - b values (h: stack height, k: label arity, b: label base height):
+ *   with Drop (k = 0) or Nip (k = 1); with k > 1 the k values are moved into hidden locals of the
+ *   function (LocalSet), the others dropped, and the k values pushed back (LocalGet). Then the jump.
+ *   br_if with drops: JumpUnless over the branch code. br_table: BrTable n, n + 1 single-Jump
+ *   entries, then out-of-line drop stubs (one per distinct target label needing drops).
  * - Branches to the function label and `return` drop down to the results and Return; forward
  *   branches without drops to the function label target the function's final Return, which every
  *   body ends with.
  * - Code after unreachable/br/br_table/return up to the end of the enclosing block is validated
  *   but not emitted (including nested blocks inside it).
+ * - References are u32 slot values (0 null, function f is f + 1): ref.null -> I32Const 0,
+ *   ref.is_null -> i32.eqz, ref.func f -> RefFunc f, typed select -> Select. table.grow ->
+ *   TableGrow, TableFill (see isa.ts).
  */
 import { Op, Trap, HOST_MODULE, HostImport, ABORT_IMPORT } from "./isa.js";
 import { TRUNC_OPS, TRUNC_SAT_OPS } from "./float.js";
@@ -38,6 +44,7 @@ import {
   type GlobalInfo,
   type MemoryInfo,
   type Program,
+  type RefType,
   type TableInfo,
   type ValType,
 } from "./program.js";
@@ -45,9 +52,15 @@ import {
   decodeModule,
   scanBodies,
   readBlockType,
+  readRefType,
   readValType,
   typeName,
+  isNumCode,
+  isRefCode,
   Reader,
+  laterFeature,
+  BT_INDEX,
+  LATER_OPS,
   FC_NAMES,
   MEM_ALIGN,
   MEM_TYPE,
@@ -55,8 +68,10 @@ import {
   NUM_IN2,
   NUM_OUT,
   OPCODE_NAMES,
+  T_EXTERNREF,
   T_F32,
   T_F64,
+  T_FUNCREF,
   T_I32,
   T_I64,
   T_UNKNOWN,
@@ -65,15 +80,23 @@ import {
   type RawFuncType,
   type RawLimits,
 } from "./decode.js";
+import { MAX_TABLE_ELEMENTS } from "./runtime.js";
 
 export interface CompileOptions {
   /**
    * "task" (default): only the task host ABI may be imported (truewasm.input_size/input_read/
-   * output_write, env.abort); calls to them become machine instructions.
+   * output_write/exit, env.abort); calls to them become machine instructions.
    * "embed": any imports; calls to imported functions become CallHost, imported globals are
    * accessed with GlobalGetExt/GlobalSetExt.
    */
   imports?: "task" | "embed";
+  /**
+   * "2.0" (default). "1.0": the WebAssembly 1.0 rules where 2.0 changed them, for the 1.0 spec
+   * suite: call_indirect's reserved zero byte instead of a table index, at most one result per
+   * function type, at most one table, br_table targets of identical types, and instantiation that
+   * checks every segment before writing any (a segment that does not fit is a link error).
+   */
+  profile?: "1.0" | "2.0";
 }
 
 /** Implementation limit on the locals of one function (params included), like V8's. */
@@ -89,7 +112,7 @@ export function compile(bytes: Uint8Array, opts: CompileOptions = {}): Program {
   let compiler: Compiler | undefined;
   try {
     if (!(bytes instanceof Uint8Array)) throw new WasmError("malformed", "module bytes must be a Uint8Array");
-    compiler = new Compiler(bytes, opts.imports ?? "task");
+    compiler = new Compiler(bytes, opts.imports ?? "task", opts.profile === "1.0");
     return compiler.run();
   } catch (e) {
     if (e instanceof WasmError) {
@@ -116,6 +139,8 @@ const K_IF = 2;
 const K_ELSE = 3;
 const K_FUNC = 4;
 
+const NO_TYPES = new Uint8Array(0);
+
 /** The task host interface: import name -> [host op, params, results]. */
 const TASK_HOST: Record<string, { op: string; params: number[]; results: number[] }> = {
   [`${HOST_MODULE}.${HostImport.inputSize}`]: { op: HostImport.inputSize, params: [], results: [T_I32] },
@@ -126,15 +151,17 @@ const TASK_HOST: Record<string, { op: string; params: number[]; results: number[
 };
 const TASK_HOST_LIST = "truewasm.input_size, truewasm.input_read, truewasm.output_write, truewasm.exit and env.abort";
 
-function sigString(params: ArrayLike<number>, results: ArrayLike<number>): string {
-  const s = (a: ArrayLike<number>) => Array.from(a, typeName).join(" ");
-  return `[${s(params)}] -> [${s(results)}]`;
+function typesString(a: ArrayLike<number>): string {
+  return `[${Array.from(a, typeName).join(" ")}]`;
 }
 
-function sameRawSig(a: RawFuncType, b: RawFuncType): boolean {
-  if (a.params.length !== b.params.length || a.results.length !== b.results.length) return false;
-  for (let i = 0; i < a.params.length; i++) if (a.params[i] !== b.params[i]) return false;
-  for (let i = 0; i < a.results.length; i++) if (a.results[i] !== b.results[i]) return false;
+function sigString(params: ArrayLike<number>, results: ArrayLike<number>): string {
+  return `${typesString(params)} -> ${typesString(results)}`;
+}
+
+function sameTypes(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -157,9 +184,13 @@ class Compiler {
   private nImportedGlobals = 0;
   private globalSlot: number[] = [];
   private hasMemory = false;
-  private hasTable = false;
-  /** Table size at instantiation (fixed in WebAssembly 1.0): CallIndirect's `c` immediate. */
-  private tableLength = 0;
+  private tableTypes: number[] = []; // by table index: T_FUNCREF or T_EXTERNREF
+  private tableCeilings: number[] = []; // by table index: what table.grow compares with
+  private elemTypes: number[] = []; // by element segment
+  /** Functions a ref.func may name (C.refs: those referenced outside function bodies). */
+  private declared = new Set<number>();
+  /** The tables tree's size N (tables, element segments, data segments): the `c` of table ops. */
+  private nTableEntries = 0;
   private nDefinedGlobals = 0;
   private hostOp: (string | undefined)[] = []; // by function index (task mode)
 
@@ -175,7 +206,8 @@ class Compiler {
   private vals = new Uint8Array(1024);
   private vh = 0;
   private cKind = new Uint8Array(64);
-  private cRes = new Uint8Array(64);
+  private cIn: Uint8Array[] = []; // block parameter types
+  private cOut: Uint8Array[] = []; // block result types
   private cHeight = new Int32Array(64);
   private cUnr = new Uint8Array(64);
   private cDead = new Uint8Array(64);
@@ -187,12 +219,15 @@ class Compiler {
   private maxH = 0;
   private localTypes = new Uint8Array(0);
   private nLocals = 0;
+  /** Hidden locals after the declared ones, used to carry multiple values over dropped ones. */
+  private temps = 0;
   private labels = new Int32Array(64);
   private opAt = 0; // byte offset of the instruction being lowered
 
   constructor(
     private readonly bytes: Uint8Array,
     imports: "task" | "embed",
+    private readonly v1: boolean,
   ) {
     this.r = new Reader(bytes);
     this.task = imports !== "embed";
@@ -200,21 +235,10 @@ class Compiler {
 
   run(): Program {
     const m = (this.m = this.decoded = decodeModule(this.bytes));
-    const { types: programTypes, globals, memory, table, data, elems, exports } = this.validateModule();
+    const { types: programTypes, globals, memory, tables, data, elems, exports } = this.validateModule();
     const linkError = this.task ? this.checkTaskLinking() : undefined;
 
-    // ---- Layout: entry stub, invoke stubs, bodies.
-    const mainExport = m.exports.find((e) => e.kind === 0 && e.name === "main");
-    let taskEntry = -1;
-    if (mainExport) {
-      const t = this.funcType[mainExport.index];
-      if (t.params.length === 0 && t.results.length === 0) {
-        taskEntry = 0;
-        if (m.start) this.emitCallTo(m.start.index);
-        this.emitCallTo(mainExport.index);
-        this.emit(Op.Halt, 0, 0, 0, -1);
-      }
-    }
+    // ---- Layout: invoke stubs (function f at pc 2f), task entry stub, bodies.
     for (let f = 0; f < this.nFuncs; f++) {
       const typeIndex = f < this.nImportedFuncs ? this.importedFuncTypeIndex[f] : m.funcTypeIndices[f - this.nImportedFuncs];
       const info: FuncInfo = {
@@ -232,7 +256,19 @@ class Compiler {
       }
       this.funcs.push(info);
       this.emitCallTo(f);
-      this.emit(Op.Halt, 0, 0, 0, -1);
+      // the stub's code leaf is what a reference to f stands for in a table (docs/STATE.md §2.9)
+      this.emit(Op.Halt, info.typeId, f + 1, 0, -1);
+    }
+    const mainExport = m.exports.find((e) => e.kind === 0 && e.name === "main");
+    let taskEntry = -1;
+    if (mainExport) {
+      const t = this.funcType[mainExport.index];
+      if (t.params.length === 0 && t.results.length === 0) {
+        taskEntry = this.n;
+        if (m.start) this.emitCallTo(m.start.index);
+        this.emitCallTo(mainExport.index);
+        this.emit(Op.Halt, 0, 0, 0, -1);
+      }
     }
 
     for (let i = 0; i < m.bodies.length; i++) this.lowerBody(i);
@@ -256,13 +292,14 @@ class Compiler {
       globals,
       globalSlot: this.globalSlot,
       memory,
-      table,
+      tables,
       data,
       elems,
       exports,
       start: m.start ? m.start.index : null,
       taskEntry,
       sourceOffsets: this.src.slice(0, this.n),
+      ...(this.v1 ? { profile: "1.0" as const } : {}),
     };
   }
 
@@ -284,16 +321,24 @@ class Compiler {
     if (l.max !== undefined && l.min > l.max) this.invalid("size minimum must not be greater than maximum", section, l.offset);
   }
 
+  private tableInfo(type: number, l: RawLimits): TableInfo {
+    const t: TableInfo = { type: typeName(type) as RefType, min: l.min };
+    if (l.max !== undefined) t.max = l.max;
+    this.tableTypes.push(type);
+    this.tableCeilings.push(Math.min(l.max ?? MAX_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS));
+    return t;
+  }
+
   private validateModule() {
     const m = this.m;
     const types = m.types;
 
-    // Types: MVP functions have at most one result.
+    // Types: canonical ids (the smallest index of an equal signature).
     const sigIds = new Map<string, number>();
     this.canon = new Int32Array(types.length);
     for (let i = 0; i < types.length; i++) {
       const t = types[i];
-      if (t.results.length > 1) this.invalid("invalid result arity: a function type may have at most one result", "type", t.offset);
+      if (this.v1 && t.results.length > 1) this.invalid("invalid result arity (WebAssembly 1.0)", "type", t.offset);
       const key = `${t.params.join(",")}:${t.results.join(",")}`;
       let id = sigIds.get(key);
       if (id === undefined) sigIds.set(key, (id = i));
@@ -306,8 +351,7 @@ class Compiler {
 
     // Imports.
     let memory: MemoryInfo | null = null;
-    let table: TableInfo | null = null;
-    let nTables = 0;
+    const tables: TableInfo[] = [];
     let nMemories = 0;
     const globals: GlobalInfo[] = [];
     for (const imp of m.imports) {
@@ -318,12 +362,13 @@ class Compiler {
           this.importedFuncRef.push({ module: imp.module, name: imp.name });
           this.funcType.push(types[imp.typeIndex]);
           break;
-        case 1:
+        case 1: {
           this.checkLimits(imp.limits!, "import", false);
-          nTables++;
-          table = { min: imp.limits!.min, import: { module: imp.module, name: imp.name } };
-          if (imp.limits!.max !== undefined) table.max = imp.limits!.max;
+          const t = this.tableInfo(imp.tableType, imp.limits!);
+          t.import = { module: imp.module, name: imp.name };
+          tables.push(t);
           break;
+        }
         case 2:
           this.checkLimits(imp.limits!, "import", true);
           nMemories++;
@@ -351,9 +396,7 @@ class Compiler {
     // Tables and memories.
     for (const t of m.tables) {
       this.checkLimits(t, "table", false);
-      nTables++;
-      table = { min: t.min };
-      if (t.max !== undefined) table.max = t.max;
+      tables.push(this.tableInfo(t.type, t));
     }
     for (const mem of m.memories) {
       this.checkLimits(mem, "memory", true);
@@ -361,12 +404,22 @@ class Compiler {
       memory = { min: mem.min };
       if (mem.max !== undefined) memory.max = mem.max;
     }
-    if (nTables > 1) this.invalid("multiple tables", "table", m.tables.length ? m.tables[m.tables.length - 1].offset : undefined);
+    if (this.v1 && tables.length > 1) this.invalid("multiple tables (WebAssembly 1.0)", "table", undefined);
     if (nMemories > 1)
-      this.invalid("multiple memories", "memory", m.memories.length ? m.memories[m.memories.length - 1].offset : undefined);
-    this.hasTable = nTables === 1;
-    this.tableLength = table ? table.min : 0;
+      this.invalid(
+        "multiple memories (multi-memory is not supported)",
+        "memory",
+        m.memories.length ? m.memories[m.memories.length - 1].offset : undefined,
+      );
     this.hasMemory = nMemories === 1;
+
+    // Functions a ref.func may name: those referenced in globals, element segments and exports.
+    for (const g of m.globals) this.declareRefs(g.init);
+    for (const e of m.elems) {
+      if (e.funcs) e.funcs.forEach((f) => this.declared.add(f));
+      else for (const x of e.exprs!) this.declareRefs(x);
+    }
+    for (const e of m.exports) if (e.kind === 0) this.declared.add(e.index);
 
     // Globals: initialisers may only read imported (immutable) globals.
     let nDefinedGlobals = 0;
@@ -382,7 +435,7 @@ class Compiler {
     // Exports.
     const exports: ExportInfo[] = [];
     const names = new Set<string>();
-    const counts = [this.nFuncs, nTables, nMemories, this.globalTypes.length];
+    const counts = [this.nFuncs, tables.length, nMemories, this.globalTypes.length];
     const unknown = ["unknown function", "unknown table", "unknown memory", "unknown global"];
     for (const e of m.exports) {
       if (e.index >= counts[e.kind]) this.invalid(`${unknown[e.kind]} ${e.index}`, "export", e.offset);
@@ -403,26 +456,48 @@ class Compiler {
     // Element segments.
     const elems: ElemSegment[] = [];
     for (const e of m.elems) {
-      if (e.table !== 0 || !this.hasTable) this.invalid(`unknown table ${e.table}`, "element", e.at);
-      const offset = this.checkConst(e.offset, T_I32, "element");
-      for (const f of e.funcs) if (f >= this.nFuncs) this.invalid(`unknown function ${f}`, "element", e.funcsOffset);
-      elems.push({ offset, funcs: e.funcs });
+      const seg: ElemSegment = { mode: e.mode, type: typeName(e.type) as RefType, table: e.table, elements: [] };
+      if (e.mode === "active") {
+        if (e.table >= tables.length) this.invalid(`unknown table ${e.table}`, "element", e.at);
+        if (this.tableTypes[e.table] !== e.type)
+          this.invalid(`type mismatch: element segment of ${typeName(e.type)} for a table of ${typeName(this.tableTypes[e.table])}`, "element", e.at);
+        seg.offset = this.checkConst(e.offset!, T_I32, "element");
+      }
+      if (e.funcs) {
+        for (const f of e.funcs) {
+          if (f >= this.nFuncs) this.invalid(`unknown function ${f}`, "element", e.funcsOffset);
+          seg.elements.push({ kind: "func", index: f });
+        }
+      } else for (const x of e.exprs!) seg.elements.push(this.checkConst(x, e.type, "element"));
+      this.elemTypes.push(e.type);
+      elems.push(seg);
     }
 
     // Data segments.
     const data: DataSegment[] = [];
     for (const d of m.datas) {
+      if (d.mode === "passive") {
+        data.push({ mode: "passive", bytes: d.bytes.slice() });
+        continue;
+      }
       if (d.memory !== 0 || !this.hasMemory) this.invalid(`unknown memory ${d.memory}`, "data", d.at);
-      const offset = this.checkConst(d.offset, T_I32, "data");
-      data.push({ offset, bytes: d.bytes.slice() });
+      const offset = this.checkConst(d.offset!, T_I32, "data");
+      data.push({ mode: "active", offset, bytes: d.bytes.slice() });
     }
 
-    return { types: programTypes, globals, memory, table, data, elems, exports };
+    this.nTableEntries = tables.length + elems.length + data.length;
+    return { types: programTypes, globals, memory, tables, data, elems, exports };
+  }
+
+  /** Adds the functions a constant expression's ref.func names to the declared ones. */
+  private declareRefs(e: RawConstExpr): void {
+    for (const ins of e.instrs) if (ins.op === 0xd2) this.declared.add(ins.imm);
   }
 
   /**
-   * A constant expression: exactly one i32/i64/f32/f64.const or global.get of an imported
-   * immutable global, of type t. Values: i32/i64 as signed integers, f32/f64 as their raw bits.
+   * A constant expression: exactly one i32/i64/f32/f64.const, ref.null, ref.func, or global.get
+   * of an imported immutable global, of type t. Values: i32/i64 as signed integers, f32/f64 as
+   * their raw bits.
    */
   private checkConst(e: RawConstExpr, t: number, section: string): ConstExpr {
     for (const ins of e.instrs) {
@@ -434,8 +509,10 @@ class Compiler {
             ins.offset,
           );
         if (this.globalMutable[ins.imm]) this.invalid("constant expression required (global.get of a mutable global)", section, ins.offset);
-      } else if (ins.op < 0x41 || ins.op > 0x44) {
-        const name = ins.op >= 0x100 ? FC_NAMES[ins.op - 0x100] : OPCODE_NAMES[ins.op];
+      } else if (ins.op === 0xd2) {
+        if (ins.imm >= this.nFuncs) this.invalid(`unknown function ${ins.imm}`, section, ins.offset);
+      } else if ((ins.op < 0x41 || ins.op > 0x44) && ins.op !== 0xd0) {
+        const name = ins.op >= 0x100 ? FC_NAMES[ins.op - 0x100] : OPCODE_NAMES[ins.op] || `opcode 0x${ins.op.toString(16)}`;
         this.invalid(`constant expression required (found ${name})`, section, ins.offset);
       }
     }
@@ -443,36 +520,45 @@ class Compiler {
       this.invalid(`type mismatch: constant expression must produce exactly one ${typeName(t)} value`, section, e.offset);
     const ins = e.instrs[0];
     let type: number;
-    let value = 0n;
+    let out: ConstExpr;
     switch (ins.op) {
       case 0x41:
         type = T_I32;
-        value = BigInt(ins.imm | 0);
+        out = { kind: "const", type: "i32", value: BigInt(ins.imm | 0) };
         break;
       case 0x42:
         type = T_I64;
-        value = BigInt.asIntN(64, (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0));
+        out = { kind: "const", type: "i64", value: BigInt.asIntN(64, (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0)) };
         break;
       case 0x43:
         type = T_F32;
-        value = BigInt(ins.imm >>> 0);
+        out = { kind: "const", type: "f32", value: BigInt(ins.imm >>> 0) };
         break;
       case 0x44:
         type = T_F64;
-        value = (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0);
+        out = { kind: "const", type: "f64", value: (BigInt(ins.imm2 >>> 0) << 32n) | BigInt(ins.imm >>> 0) };
+        break;
+      case 0xd0:
+        type = ins.imm;
+        out = { kind: "null", type: typeName(type) as RefType };
+        break;
+      case 0xd2:
+        type = T_FUNCREF;
+        out = { kind: "func", index: ins.imm };
         break;
       default:
         type = this.globalTypes[ins.imm];
+        out = { kind: "global", index: ins.imm };
     }
     if (type !== t) this.invalid(`type mismatch: constant expression has type ${typeName(type)}, expected ${typeName(t)}`, section, ins.offset);
-    if (ins.op === 0x23) return { kind: "global", index: ins.imm };
-    return { kind: "const", type: typeName(type), value };
+    return out;
   }
 
   /**
-   * Task programs may only import the host ABI, and host functions must stay internal. Sets
-   * hostOp for the recognised imports and returns the first link error (thrown by run() only
-   * after every body has been validated, so an invalid module is reported as invalid).
+   * Task programs may only import the host ABI, and host functions must stay internal (no export,
+   * no table element, no reference). Sets hostOp for the recognised imports and returns the first
+   * link error (thrown by run() only after every body has been validated, so an invalid module is
+   * reported as invalid).
    */
   private checkTaskLinking(): WasmError | undefined {
     const m = this.m;
@@ -498,12 +584,7 @@ class Compiler {
         fail("unlinkable", `unknown import ${what}: task programs may only import ${TASK_HOST_LIST}`, "import", imp.offset);
         continue;
       }
-      if (
-        t.params.length !== host.params.length ||
-        t.results.length !== host.results.length ||
-        host.params.some((p, i) => t.params[i] !== p) ||
-        host.results.some((p, i) => t.results[i] !== p)
-      ) {
+      if (!sameTypes(t.params, host.params) || !sameTypes(t.results, host.results)) {
         fail(
           "unlinkable",
           `incompatible import type for ${what}: expected ${sigString(host.params, host.results)}, got ${sigString(t.params, t.results)}`,
@@ -514,17 +595,12 @@ class Compiler {
       }
       this.hostOp[f - 1] = host.op;
     }
+    const host = (fi: number) => `host function "${this.importedFuncRef[fi].module}"."${this.importedFuncRef[fi].name}"`;
     for (const e of m.exports)
-      if (e.kind === 0 && e.index < this.nImportedFuncs) {
-        const ir = this.importedFuncRef[e.index];
-        fail("unsupported", `host function "${ir.module}"."${ir.name}" cannot be exported (as "${e.name}") by a task program`, "export", e.offset);
-      }
-    for (const e of m.elems)
-      for (const fi of e.funcs)
-        if (fi < this.nImportedFuncs) {
-          const ir = this.importedFuncRef[fi];
-          fail("unsupported", `host function "${ir.module}"."${ir.name}" cannot be placed in a table by a task program`, "element", e.funcsOffset);
-        }
+      if (e.kind === 0 && e.index < this.nImportedFuncs)
+        fail("unsupported", `${host(e.index)} cannot be exported (as "${e.name}") by a task program`, "export", e.offset);
+    for (const fi of this.declared)
+      if (fi < this.nImportedFuncs) fail("unsupported", `${host(fi)} cannot be referenced (table element, ref.func) by a task program`, "element", m.elems[0]?.at ?? 0);
     return error;
   }
 
@@ -575,8 +651,8 @@ class Compiler {
     throw new WasmError("invalid", `type mismatch: ${detail}`, "code", this.opAt);
   }
 
-  private opName(op: number): string {
-    return OPCODE_NAMES[op] || `opcode 0x${op.toString(16)}`;
+  private tname(t: number): string {
+    return t === T_UNKNOWN ? "(unknown)" : typeName(t);
   }
 
   private push(t: number): void {
@@ -589,6 +665,10 @@ class Compiler {
     if (this.vh > this.maxH && this.live) this.maxH = this.vh;
   }
 
+  private pushAll(ts: ArrayLike<number>): void {
+    for (let i = 0; i < ts.length; i++) this.push(ts[i]);
+  }
+
   private pop(what: string): number {
     const top = this.cDepth - 1;
     if (this.vh === this.cHeight[top]) {
@@ -598,17 +678,32 @@ class Compiler {
     return this.vals[--this.vh];
   }
 
-  private popExpect(t: number, what: string): void {
+  private popExpect(t: number, what: string): number {
     const top = this.cDepth - 1;
     if (this.vh === this.cHeight[top]) {
-      if (this.cUnr[top]) return;
+      if (this.cUnr[top]) return T_UNKNOWN;
       this.typeMismatch(`${what} expects ${typeName(t)} but the stack is empty`);
     }
     const a = this.vals[--this.vh];
     if (a !== t && a !== T_UNKNOWN) this.typeMismatch(`${what} expects ${typeName(t)} but found ${typeName(a)}`);
+    return a;
   }
 
-  private pushCtrl(kind: number, res: number): void {
+  /** Pops values of types ts (the last one from the top); returns the types found. */
+  private popAll(ts: ArrayLike<number>, what: string): number[] {
+    const got = new Array<number>(ts.length);
+    for (let k = ts.length - 1; k >= 0; k--) got[k] = this.popExpect(ts[k], what);
+    return got;
+  }
+
+  /** Pops a reference (funcref or externref) of any type. */
+  private popRef(what: string): number {
+    const t = this.pop(what);
+    if (t !== T_UNKNOWN && !isRefCode(t)) this.typeMismatch(`${what} expects a reference but found ${typeName(t)}`);
+    return t;
+  }
+
+  private pushCtrl(kind: number, params: Uint8Array, results: Uint8Array): void {
     const d = this.cDepth;
     if (d >= this.cKind.length) {
       const grow = <T extends Uint8Array | Int32Array>(a: T): T => {
@@ -617,7 +712,6 @@ class Compiler {
         return b;
       };
       this.cKind = grow(this.cKind);
-      this.cRes = grow(this.cRes);
       this.cHeight = grow(this.cHeight);
       this.cUnr = grow(this.cUnr);
       this.cDead = grow(this.cDead);
@@ -626,7 +720,8 @@ class Compiler {
       this.cElse = grow(this.cElse);
     }
     this.cKind[d] = kind;
-    this.cRes[d] = res;
+    this.cIn[d] = params;
+    this.cOut[d] = results;
     this.cHeight[d] = this.vh;
     this.cUnr[d] = 0;
     this.cDead[d] = this.live ? 0 : 1;
@@ -634,6 +729,7 @@ class Compiler {
     this.cPatch[d] = -1;
     this.cElse[d] = -1;
     this.cDepth = d + 1;
+    this.pushAll(params);
   }
 
   private setUnreachable(): void {
@@ -649,9 +745,9 @@ class Compiler {
     return this.cDepth - 1 - l;
   }
 
-  /** Label type of ctrl frame i: 0 (none) or the single value type (loops take no values in MVP). */
-  private labelType(i: number): number {
-    return this.cKind[i] === K_LOOP ? 0 : this.cRes[i];
+  /** Label types of ctrl frame i: a loop's parameters, else the block's results. */
+  private labelTypes(i: number): Uint8Array {
+    return this.cKind[i] === K_LOOP ? this.cIn[i] : this.cOut[i];
   }
 
   /** Emit a jump to the label of ctrl frame i (forward jumps join the frame's patch chain). */
@@ -667,15 +763,29 @@ class Compiler {
 
   /** Drops needed to branch from height h to frame i. */
   private dropsTo(i: number, h: number): number {
-    return h - (this.labelType(i) ? 1 : 0) - this.cHeight[i];
+    return h - this.labelTypes(i).length - this.cHeight[i];
   }
 
-  /** [Nip|Drop x d, Jump target | Return]: an unconditional branch from height h to frame i. */
+  /**
+   * An unconditional branch from height h to frame i: the values between the label's base and
+   * its k values removed (Drop for k = 0, Nip for k = 1, through k hidden locals for k > 1), then
+   * Jump (or Return to leave the function).
+   */
   private emitBranch(i: number, h: number): void {
     const d = this.dropsTo(i, h);
-    const dropOp = this.labelType(i) ? Op.Nip : Op.Drop;
-    for (let k = 0; k < d; k++) this.emit(dropOp, 0, 0, 0, this.opAt);
-    if (this.cKind[i] === K_FUNC) this.emit(Op.Return, 0, 0, 0, this.opAt);
+    const k = this.labelTypes(i).length;
+    const at = this.opAt;
+    if (d > 0 && k > 1) {
+      // temps are locals nLocals .. nLocals + k - 1; their `b` (numLocals) is patched at the end
+      this.temps = Math.max(this.temps, k);
+      for (let j = k - 1; j >= 0; j--) this.emit(Op.LocalSet, this.nLocals + j, 0, 0, at);
+      for (let j = 0; j < d; j++) this.emit(Op.Drop, 0, 0, 0, at);
+      for (let j = 0; j < k; j++) this.emit(Op.LocalGet, this.nLocals + j, 0, 0, at);
+    } else {
+      const dropOp = k === 1 ? Op.Nip : Op.Drop;
+      for (let j = 0; j < d; j++) this.emit(dropOp, 0, 0, 0, at);
+    }
+    if (this.cKind[i] === K_FUNC) this.emit(Op.Return, 0, 0, 0, at);
     else this.emitJumpTo(Op.Jump, i);
   }
 
@@ -690,6 +800,33 @@ class Compiler {
 
   private requireMemory(op: string): void {
     if (!this.hasMemory) throw new WasmError("invalid", `unknown memory 0 (${op} needs a memory)`, "code", this.opAt);
+  }
+
+  private requireTable(x: number, op: string): number {
+    if (x >= this.tableTypes.length) throw new WasmError("invalid", `unknown table ${x} (${op})`, "code", this.opAt);
+    return this.tableTypes[x];
+  }
+
+  /** The data count section must precede memory.init/data.drop (a malformation in 2.0). */
+  private requireDataCount(x: number, op: string): void {
+    const dc = this.m.dataCount;
+    if (dc === null) this.r.fail(`data count section required (${op})`, this.opAt);
+    if (x >= dc) throw new WasmError("invalid", `unknown data segment ${x}`, "code", this.opAt);
+  }
+
+  private requireElem(y: number): number {
+    if (y >= this.elemTypes.length) throw new WasmError("invalid", `unknown elem segment ${y}`, "code", this.opAt);
+    return this.elemTypes[y];
+  }
+
+  /** Block type -> [params, results]. */
+  private blockSig(bt: number): [Uint8Array, Uint8Array] {
+    if (bt === 0) return [NO_TYPES, NO_TYPES];
+    if (bt < BT_INDEX) return [NO_TYPES, Uint8Array.of(bt)];
+    const ti = bt - BT_INDEX;
+    if (ti >= this.m.types.length) throw new WasmError("invalid", `unknown type ${ti}`, "code", this.opAt);
+    const t = this.m.types[ti];
+    return [t.params, t.results];
   }
 
   // ------------------------------------------------------------------------------------------
@@ -732,21 +869,21 @@ class Compiler {
       li += groupCounts[g];
     }
     this.nLocals = nLocals;
+    this.temps = 0;
 
     // Prologue: move the arguments from the operand stack into the locals.
     const entry = this.n;
     for (let i = nParams - 1; i >= 0; i--) this.emit(Op.LocalSet, i, nLocals, 0, declAt);
     const info = this.funcs[funcIndex];
     info.entry = entry;
-    info.numLocals = nLocals;
 
     // Validation state.
     this.vh = 0;
     this.cDepth = 0;
     this.live = true;
     this.maxH = 0;
-    const nResults = type.results.length;
-    this.pushCtrl(K_FUNC, nResults ? type.results[0] : 0);
+    const N = this.nTableEntries;
+    this.pushCtrl(K_FUNC, NO_TYPES, type.results);
 
     while (this.cDepth > 0) {
       const at = r.pos;
@@ -762,15 +899,17 @@ class Compiler {
         case 0x02: // block
         case 0x03: {
           // loop
-          const bt = readBlockType(r);
-          this.pushCtrl(op === 0x02 ? K_BLOCK : K_LOOP, bt);
+          const [params, results] = this.blockSig(readBlockType(r));
+          this.popAll(params, OPCODE_NAMES[op]);
+          this.pushCtrl(op === 0x02 ? K_BLOCK : K_LOOP, params, results);
           break;
         }
         case 0x04: {
           // if
-          const bt = readBlockType(r);
+          const [params, results] = this.blockSig(readBlockType(r));
           this.popExpect(T_I32, "if");
-          this.pushCtrl(K_IF, bt);
+          this.popAll(params, "if");
+          this.pushCtrl(K_IF, params, results);
           if (this.live) {
             this.cElse[this.cDepth - 1] = this.n;
             this.emit(Op.JumpUnless, -1, 0, 0, at);
@@ -791,6 +930,7 @@ class Compiler {
           this.cUnr[top] = 0;
           this.vh = this.cHeight[top];
           this.live = !this.cDead[top];
+          this.pushAll(this.cIn[top]); // the else-part starts from the block's parameters again
           break;
         }
         case 0x0b: {
@@ -798,9 +938,9 @@ class Compiler {
           const top = this.cDepth - 1;
           this.endOfBlockCheck(top, "end");
           const kind = this.cKind[top];
-          const res = this.cRes[top];
-          if (kind === K_IF && res)
-            this.typeMismatch(`if without else must not produce a value (expected ${typeName(res)})`);
+          const results = this.cOut[top];
+          if (kind === K_IF && !sameTypes(this.cIn[top], results))
+            this.typeMismatch(`if without else must have equal parameter and result types (${typesString(this.cIn[top])} vs ${typesString(results)})`);
           if (!this.cDead[top]) {
             this.patchChain(this.cPatch[top], this.n);
             if (kind === K_IF && this.cElse[top] >= 0) this.code[this.cElse[top] * 4 + 1] = this.n;
@@ -813,15 +953,14 @@ class Compiler {
           }
           const p = this.cDepth - 1;
           this.live = !this.cUnr[p] && !this.cDead[p];
-          if (res) this.push(res);
+          this.pushAll(results);
           break;
         }
         case 0x0c: {
           // br
           const i = this.label(r.u32());
           const h = this.vh;
-          const lt = this.labelType(i);
-          if (lt) this.popExpect(lt, "br");
+          this.popAll(this.labelTypes(i), "br");
           if (this.live) this.emitBranch(i, h);
           this.setUnreachable();
           break;
@@ -830,17 +969,17 @@ class Compiler {
           // br_if
           const i = this.label(r.u32());
           this.popExpect(T_I32, "br_if");
-          const lt = this.labelType(i);
-          if (lt) {
-            this.popExpect(lt, "br_if");
-            this.push(lt);
-          }
+          const lt = this.labelTypes(i);
+          this.popAll(lt, "br_if");
+          this.pushAll(lt);
           if (this.live) {
             const d = this.dropsTo(i, this.vh);
             if (d === 0) this.emitJumpTo(Op.JumpIf, i);
             else {
-              this.emit(Op.JumpUnless, this.n + d + 2, 0, 0, at);
+              const skip = this.n;
+              this.emit(Op.JumpUnless, -1, 0, 0, at);
               this.emitBranch(i, this.vh);
+              this.code[skip * 4 + 1] = this.n;
             }
           }
           break;
@@ -854,16 +993,19 @@ class Compiler {
           this.popExpect(T_I32, "br_table");
           for (let k = 0; k <= count; k++) labels[k] = this.label(labels[k]);
           const def = labels[count];
-          const lt = this.labelType(def);
-          for (let k = 0; k < count; k++) {
-            const t = this.labelType(labels[k]);
-            if (t !== lt)
-              this.typeMismatch(
-                `br_table targets must have the same label types ([${t ? typeName(t) : ""}] vs [${lt ? typeName(lt) : ""}])`,
-              );
-          }
+          const arity = this.labelTypes(def).length;
           const h = this.vh;
-          if (lt) this.popExpect(lt, "br_table");
+          for (let k = 0; k < count; k++) {
+            const lt = this.labelTypes(labels[k]);
+            if (this.v1 && !sameTypes(lt, this.labelTypes(def)))
+              this.typeMismatch(`br_table targets must have the same label types in WebAssembly 1.0 (${typesString(lt)} vs ${typesString(this.labelTypes(def))})`);
+            if (lt.length !== arity)
+              this.typeMismatch(`br_table targets must have the same arity (${typesString(lt)} vs ${typesString(this.labelTypes(def))})`);
+            // each target's types must match the operands (which may be unknown, unreachable code)
+            const got = this.popAll(lt, "br_table");
+            this.pushAll(got);
+          }
+          this.popAll(this.labelTypes(def), "br_table");
           if (this.live) this.emitBrTable(count, h);
           this.setUnreachable();
           break;
@@ -871,7 +1013,7 @@ class Compiler {
         case 0x0f: {
           // return
           const h = this.vh;
-          if (nResults) this.popExpect(type.results[0], "return");
+          this.popAll(type.results, "return");
           if (this.live) this.emitBranch(0, h);
           this.setUnreachable();
           break;
@@ -881,8 +1023,8 @@ class Compiler {
           const f = r.u32();
           if (f >= this.nFuncs) throw new WasmError("invalid", `unknown function ${f}`, "code", at);
           const ft = this.funcType[f];
-          for (let k = ft.params.length - 1; k >= 0; k--) this.popExpect(ft.params[k], "call");
-          if (ft.results.length) this.push(ft.results[0]);
+          this.popAll(ft.params, "call");
+          this.pushAll(ft.results);
           if (this.live) {
             if (f < this.nImportedFuncs) {
               if (this.task) {
@@ -908,16 +1050,19 @@ class Compiler {
           break;
         }
         case 0x11: {
-          // call_indirect
+          // call_indirect type table
           const ti = r.u32();
-          r.zero();
-          if (!this.hasTable) throw new WasmError("invalid", "unknown table 0 (call_indirect needs a table)", "code", at);
+          let x = 0;
+          if (this.v1) r.zero("zero flag expected (WebAssembly 1.0)");
+          else x = r.u32();
+          if (x >= this.tableTypes.length) throw new WasmError("invalid", `unknown table ${x} (call_indirect)`, "code", at);
           if (ti >= m.types.length) throw new WasmError("invalid", `unknown type ${ti}`, "code", at);
+          if (this.tableTypes[x] !== T_FUNCREF) this.typeMismatch(`call_indirect through table ${x} of ${typeName(this.tableTypes[x])}`);
           const ft = m.types[ti];
           this.popExpect(T_I32, "call_indirect");
-          for (let k = ft.params.length - 1; k >= 0; k--) this.popExpect(ft.params[k], "call_indirect");
-          if (ft.results.length) this.push(ft.results[0]);
-          if (this.live) this.emit(Op.CallIndirect, this.canon[ti], 0, this.tableLength, at);
+          this.popAll(ft.params, "call_indirect");
+          this.pushAll(ft.results);
+          if (this.live) this.emit(Op.CallIndirect, this.canon[ti], x, N, at);
           break;
         }
         case 0x1a: // drop
@@ -925,13 +1070,28 @@ class Compiler {
           if (this.live) this.emit(Op.Drop, 0, 0, 0, at);
           break;
         case 0x1b: {
-          // select
+          // select (numeric operands only)
           this.popExpect(T_I32, "select");
           const t1 = this.pop("select");
           const t2 = this.pop("select");
+          if ((t1 !== T_UNKNOWN && !isNumCode(t1)) || (t2 !== T_UNKNOWN && !isNumCode(t2)))
+            this.typeMismatch(`select without a type needs numeric operands (found ${this.tname(t2)}, ${this.tname(t1)})`);
           if (t1 !== t2 && t1 !== T_UNKNOWN && t2 !== T_UNKNOWN)
             this.typeMismatch(`select operands must have the same type (${typeName(t2)} vs ${typeName(t1)})`);
           this.push(t1 === T_UNKNOWN ? t2 : t1);
+          if (this.live) this.emit(Op.Select, 0, 0, 0, at);
+          break;
+        }
+        case 0x1c: {
+          // select t
+          const n = r.len32();
+          const ts: number[] = [];
+          for (let k = 0; k < n; k++) ts.push(readValType(r));
+          if (n !== 1) throw new WasmError("invalid", `invalid result arity: typed select takes one type, not ${n}`, "code", at);
+          this.popExpect(T_I32, "select");
+          this.popExpect(ts[0], "select");
+          this.popExpect(ts[0], "select");
+          this.push(ts[0]);
           if (this.live) this.emit(Op.Select, 0, 0, 0, at);
           break;
         }
@@ -967,6 +1127,21 @@ class Compiler {
             // b: the number of defined globals (the globals tree size, for the state witness)
             this.emit(lop, this.globalSlot[x], ext ? 0 : this.nDefinedGlobals, 0, at);
           }
+          break;
+        }
+        case 0x25:
+        case 0x26: {
+          // table.get / table.set
+          const x = r.u32();
+          const t = this.requireTable(x, OPCODE_NAMES[op] || (op === 0x25 ? "table.get" : "table.set"));
+          if (op === 0x25) {
+            this.popExpect(T_I32, "table.get");
+            this.push(t);
+          } else {
+            this.popExpect(t, "table.set");
+            this.popExpect(T_I32, "table.set");
+          }
+          if (this.live) this.emit(op === 0x25 ? Op.TableGet : Op.TableSet, x, 0, N, at);
           break;
         }
         case 0x3f: // memory.size
@@ -1007,6 +1182,27 @@ class Compiler {
           if (this.live) this.emit(Op.F64Const, lo, hi, 0, at);
           break;
         }
+        case 0xd0: {
+          // ref.null t
+          const t = readRefType(r);
+          this.push(t);
+          if (this.live) this.emit(Op.I32Const, 0, 0, 0, at);
+          break;
+        }
+        case 0xd1: // ref.is_null: references are u32 values, null is 0
+          this.popRef("ref.is_null");
+          this.push(T_I32);
+          if (this.live) this.emit(0x45, 0, 0, 0, at); // i32.eqz
+          break;
+        case 0xd2: {
+          // ref.func f
+          const f = r.u32();
+          if (f >= this.nFuncs) throw new WasmError("invalid", `unknown function ${f}`, "code", at);
+          if (!this.declared.has(f)) throw new WasmError("invalid", `undeclared function reference ${f}`, "code", at);
+          this.push(T_FUNCREF);
+          if (this.live) this.emit(Op.RefFunc, f, 0, 0, at);
+          break;
+        }
         case 0xfc:
           this.lowerPrefixed(at);
           break;
@@ -1042,18 +1238,29 @@ class Compiler {
             // reinterpretations (0xbc..0xbf) are the identity on the bits: nothing to emit
             if (this.live && (op < 0xbc || op > 0xbf)) this.emit(op, 0, 0, 0, at);
           } else {
-            r.fail(`illegal opcode ${op.toString(16).padStart(2, "0")}`, at);
+            readLaterOrIllegal(r, op, at);
           }
       }
     }
     if (r.pos !== body.end) r.fail("section size mismatch (function body longer than its end)", r.pos);
+    const total = nLocals + this.temps;
+    if (total > MAX_LOCALS)
+      throw new WasmError("unsupported", `too many locals: ${total} with the lowering's temporaries (implementation limit ${MAX_LOCALS})`, "code", declAt);
+    if (this.temps > 0) {
+      // every local access of the body carries the frame's final size (docs/STATE.md §2.4)
+      const code = this.code;
+      for (let pc = entry; pc < this.n; pc++) {
+        const o = code[pc * 4];
+        if (o === Op.LocalGet || o === Op.LocalSet || o === Op.LocalTee) code[pc * 4 + 2] = total;
+      }
+    }
+    info.numLocals = total;
     info.maxHeight = this.maxH;
   }
 
-  /** At `else`/`end`: the block's stack must hold exactly its result above its base. */
+  /** At `else`/`end`: the block's stack must hold exactly its results above its base. */
   private endOfBlockCheck(top: number, what: string): void {
-    const res = this.cRes[top];
-    if (res) this.popExpect(res, `${what} of block`);
+    this.popAll(this.cOut[top], `${what} of block`);
     if (this.vh !== this.cHeight[top])
       this.typeMismatch(`${this.vh - this.cHeight[top]} value(s) left on the stack at ${what} of block`);
   }
@@ -1085,32 +1292,117 @@ class Compiler {
     }
   }
 
-  /** 0xFC-prefixed instructions: trunc_sat, memory.copy and memory.fill; the rest is unsupported. */
+  /** 0xFC-prefixed instructions: saturating truncations, bulk memory, table operations. */
   private lowerPrefixed(at: number): void {
     const r = this.r;
     const sub = r.u32();
-    if (sub < 8) {
-      // trunc_sat: 0xc5..0xcc (isa.ts), the types of the trapping twin
-      const twin = TRUNC_OPS[sub];
-      const name = FC_NAMES[sub];
-      this.popExpect(NUM_IN1[twin], name);
-      this.push(NUM_OUT[twin]);
-      if (this.live) this.emit(TRUNC_SAT_OPS[sub], 0, 0, 0, at);
-      return;
+    const N = this.nTableEntries;
+    const T = this.tableTypes.length;
+    const live = this.live;
+    const name = sub < FC_NAMES.length ? FC_NAMES[sub] : "";
+    switch (sub) {
+      case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: { // prettier-ignore
+        // trunc_sat: 0xc5..0xcc (isa.ts), the types of the trapping twin
+        const twin = TRUNC_OPS[sub];
+        this.popExpect(NUM_IN1[twin], name);
+        this.push(NUM_OUT[twin]);
+        if (live) this.emit(TRUNC_SAT_OPS[sub], 0, 0, 0, at);
+        return;
+      }
+      case 8: {
+        // memory.init x
+        const x = r.u32();
+        r.zero();
+        this.requireMemory(name);
+        this.requireDataCount(x, name);
+        this.popAll([T_I32, T_I32, T_I32], name);
+        if (live) this.emit(Op.MemoryInit, T + this.elemTypes.length + x, 0, N, at);
+        return;
+      }
+      case 9: {
+        // data.drop x
+        const x = r.u32();
+        this.requireDataCount(x, name);
+        if (live) this.emit(Op.SegmentDrop, T + this.elemTypes.length + x, 0, N, at);
+        return;
+      }
+      case 10:
+      case 11:
+        r.zero();
+        if (sub === 10) r.zero();
+        this.requireMemory(name);
+        this.popAll([T_I32, T_I32, T_I32], name);
+        if (live) this.emit(sub === 10 ? Op.MemoryCopy : Op.MemoryFill, 0, 0, 0, at);
+        return;
+      case 12: {
+        // table.init x y (encoded: y x)
+        const y = r.u32();
+        const x = r.u32();
+        const t = this.requireTable(x, name);
+        const et = this.requireElem(y);
+        if (t !== et) this.typeMismatch(`table.init of ${typeName(et)} elements into a table of ${typeName(t)}`);
+        this.popAll([T_I32, T_I32, T_I32], name);
+        if (live) this.emit(Op.TableInit, x, T + y, N, at);
+        return;
+      }
+      case 13: {
+        // elem.drop y
+        const y = r.u32();
+        this.requireElem(y);
+        if (live) this.emit(Op.SegmentDrop, T + y, 0, N, at);
+        return;
+      }
+      case 14: {
+        // table.copy x y (dst, src)
+        const x = r.u32();
+        const y = r.u32();
+        const tx = this.requireTable(x, name);
+        const ty = this.requireTable(y, name);
+        if (tx !== ty) this.typeMismatch(`table.copy from a table of ${typeName(ty)} into a table of ${typeName(tx)}`);
+        this.popAll([T_I32, T_I32, T_I32], name);
+        if (live) this.emit(Op.TableCopy, x, y, N, at);
+        return;
+      }
+      case 15: {
+        // table.grow x: [init, n] -> [old or -1]
+        const x = r.u32();
+        const t = this.requireTable(x, name);
+        this.popExpect(T_I32, name);
+        this.popExpect(t, name);
+        if (live) {
+          // TableGrow leaves [r, r, init, n] for the TableFill that follows: two slots above [init, n]
+          if (this.vh + 4 > this.maxH) this.maxH = this.vh + 4;
+          this.emit(Op.TableGrow, x, this.tableCeilings[x], N, at);
+          this.emit(Op.TableFill, x, 0, N, at);
+        }
+        this.push(T_I32);
+        return;
+      }
+      case 16: {
+        // table.size x
+        const x = r.u32();
+        this.requireTable(x, name);
+        this.push(T_I32);
+        if (live) this.emit(Op.TableSize, x, 0, N, at);
+        return;
+      }
+      case 17: {
+        // table.fill x: [i, ref, n]
+        const x = r.u32();
+        const t = this.requireTable(x, name);
+        this.popExpect(T_I32, name);
+        this.popExpect(t, name);
+        this.popExpect(T_I32, name);
+        if (live) this.emit(Op.TableFill, x, 0, N, at);
+        return;
+      }
     }
-    if (sub === 10 || sub === 11) {
-      const name = FC_NAMES[sub];
-      r.zero();
-      if (sub === 10) r.zero();
-      this.requireMemory(name);
-      this.popExpect(T_I32, name);
-      this.popExpect(T_I32, name);
-      this.popExpect(T_I32, name);
-      if (this.live) this.emit(sub === 10 ? Op.MemoryCopy : Op.MemoryFill, 0, 0, 0, at);
-      return;
-    }
-    if (sub < FC_NAMES.length)
-      throw new WasmError("unsupported", `${FC_NAMES[sub]} is not supported (only memory.copy and memory.fill of the bulk-memory operations are)`, "code", at);
     r.fail(`illegal opcode fc ${sub.toString(16)}`, at);
   }
+}
+
+/** An opcode the lowering does not know: a later proposal's (refused by name) or an illegal one. */
+function readLaterOrIllegal(r: Reader, op: number, at: number): never {
+  if (LATER_OPS[op]) laterFeature(r, `illegal opcode ${op.toString(16).padStart(2, "0")}`, LATER_OPS[op], at);
+  return r.fail(`illegal opcode ${op.toString(16).padStart(2, "0")}`, at);
 }

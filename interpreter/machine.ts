@@ -6,7 +6,7 @@
  * - operand stack: slots of 64 bits as two int32 arrays (lo/hi), `sp` values high;
  * - locals: one int32 pair array holding every frame's locals, the current frame at `fp`,
  *   `nl` of them; frames: the saved (return pc, fp, nl) of every caller;
- * - globals, memory, table, input, output.
+ * - globals, memory, tables, element and data segments, input, output.
  *
  * Speed: `exec` is one tight loop over pre-decoded code with every register in a local variable
  * (wasm3 / in-place interpreter style). It never hashes: stores only stamp the 32-byte leaves they
@@ -16,15 +16,16 @@ import { DEFAULT_LIMITS, LEAF_BYTES, Status, Trap, chunkBackward, chunkForward, 
 import { floatStep } from "./float.js";
 import { cmpS64, cmpU64, ctz32, divRem64, mul64, popcnt32, rotl64, shl64, shrS64, shrU64 } from "./i64.js";
 import { Jit } from "./jit.js";
-import { buildEnv, fullLimits } from "./link.js";
+import { applySegments, buildEnv, fullLimits } from "./link.js";
 import type { FuncInfo, Program, ValType } from "./program.js";
 import { sameSignature, WasmError } from "./program.js";
-import { Global, Memory, PAGE_BYTES, Table, TrapError, writeSlot, type FuncRef } from "./runtime.js";
+import { Global, Memory, PAGE_BYTES, RefStore, Table, TrapError, writeSlot, type FuncRef } from "./runtime.js";
 
 /** Everything a machine links to besides its program. */
 export interface MachineEnv {
   memory: Memory | null;
-  table: Table | null;
+  /** Imported tables first, like the table index space. */
+  tables: Table[];
   /** Storage of the program's own (defined) globals: lo and hi words. Shared with exports. */
   globalsLo: Int32Array;
   globalsHi: Int32Array;
@@ -32,6 +33,13 @@ export interface MachineEnv {
   hostFuncs: (FuncRef | null)[]; // by imported function index
   /** Identifies this program's own functions in a table (FuncRef.owner). */
   owner: object;
+  /** What reference values stand for (runtime.ts RefStore). */
+  refs: RefStore;
+  /** The reference value of each function (what RefFunc pushes): f + 1 in a task. */
+  funcIds: number[];
+  /** Element segments' reference values and data segments' bytes; dropped ones are empty. */
+  elemSegs: number[][];
+  dataSegs: Uint8Array[];
   input: Uint8Array;
   limits: Limits;
 }
@@ -113,14 +121,23 @@ export class Machine {
   static forTask(program: Program, input: Uint8Array, limits: Partial<Limits> = {}): Machine {
     if (program.taskEntry < 0) throw new WasmError("unlinkable", 'a task must export "main" with type [] -> []');
     const owner = {};
-    const env = buildEnv(program, { funcs: [], globals: [] }, fullLimits(limits), input, owner, (index) => ({
+    const funcRef = (index: number): FuncRef => ({
       type: program.types[program.funcs[index].typeIndex],
       owner,
       index,
       call: () => {
         throw new Error("task functions are not callable from outside");
       },
-    }));
+    });
+    let env: MachineEnv;
+    try {
+      // the task's own store: function f registered f-th, so its reference value is f + 1
+      env = buildEnv(program, { funcs: [], globals: [], tables: [] }, fullLimits(limits), input, owner, funcRef, new RefStore());
+      applySegments(program, env);
+    } catch (e) {
+      if (e instanceof TrapError) throw new WasmError("unlinkable", `a segment does not fit: instantiation traps (${e.message})`);
+      throw e;
+    }
     const m = new Machine(program, env);
     m.reset(program.taskEntry);
     return m;
@@ -204,6 +221,7 @@ export class Machine {
 
   private pageCache: Uint8Array[] = [];
   private pageEpoch = 0;
+  private tableCache: { version: number; length: number; elements: number[] }[] = [];
 
   /** A copy of the current state, cheap when little memory changed since the last snapshot. */
   snapshot(): Snapshot {
@@ -226,6 +244,14 @@ export class Machine {
     }
     this.pageEpoch = this.nextEpoch();
     const depth = this.depth - 1;
+    const tables = this.env.tables.map((t, i) => {
+      // an unchanged table shares the previous snapshot's copy
+      const c = this.tableCache[i];
+      if (c && c.version === t.version && c.length === t.elements.length) return c.elements;
+      const elements = t.elements.slice();
+      this.tableCache[i] = { version: t.version, length: elements.length, elements };
+      return elements;
+    });
     return {
       program: this.program,
       env: this.env,
@@ -243,6 +269,9 @@ export class Machine {
       frames: { ret: this.fRet.slice(0, depth), fp: this.fFp.slice(0, depth), nl: this.fNl.slice(0, depth) },
       globalsLo: this.env.globalsLo.slice(),
       globalsHi: this.env.globalsHi.slice(),
+      tables,
+      elemSegs: this.env.elemSegs.slice(),
+      dataSegs: this.env.dataSegs.slice(),
       pages,
       memoryMax: this.env.memory?.max,
       output: this.output(),
@@ -256,7 +285,20 @@ export class Machine {
       memory = new Memory(s.pages.length, s.memoryMax);
       s.pages.forEach((page, p) => memory!.bytes.set(page, p * PAGE_BYTES));
     }
-    const env: MachineEnv = { ...s.env, memory, globalsLo: s.globalsLo.slice(), globalsHi: s.globalsHi.slice() };
+    const tables = s.env.tables.map((t, i) => {
+      const copy = new Table(t.type, 0, t.max);
+      copy.elements = s.tables[i].slice();
+      return copy;
+    });
+    const env: MachineEnv = {
+      ...s.env,
+      memory,
+      tables,
+      globalsLo: s.globalsLo.slice(),
+      globalsHi: s.globalsHi.slice(),
+      elemSegs: s.elemSegs.slice(),
+      dataSegs: s.dataSegs.slice(),
+    };
     const m = new Machine(s.program, env);
     m.pc = s.pc;
     m.status = s.status;
@@ -959,11 +1001,12 @@ export class Machine {
         }
         case 0xe6: {
           // CallIndirect
-          const elements = this.env.table!.elements;
+          const elements = this.env.tables[code[ci + 2]].elements;
           const i = sl[sp - 1] >>> 0;
           if (i >= elements.length) { trap = Trap.UndefinedElement; break run; }
-          const ref = elements[i];
-          if (ref === null) { trap = Trap.UninitializedElement; break run; }
+          const v = elements[i];
+          if (v === 0) { trap = Trap.UninitializedElement; break run; }
+          const ref = this.env.refs.get(v) as FuncRef;
           if (ref.owner === this.env.owner) {
             const f = this.program.funcs[ref.index!];
             if (f.typeId !== code[ci + 1]) { trap = Trap.IndirectCallTypeMismatch; break run; }
@@ -1033,10 +1076,11 @@ export class Machine {
         case 0xeb: // InputRead
         case 0xec: // OutputWrite
         case 0xed: // MemoryCopy
-        case 0xee: {
-          // MemoryFill
+        case 0xee: // MemoryFill
+        case 0xf9: {
+          // MemoryInit
           this.sp = sp;
-          trap = this.chunk(code[ci], mem);
+          trap = this.chunk(code[ci], code[ci + 1], mem);
           if (trap !== 0) break run;
           mark = this.mark;
           if (this.sp !== sp) pc++; // operands popped: the operation is complete
@@ -1051,6 +1095,29 @@ export class Machine {
           this.exitCode = sl[sp] >>> 0;
           halted = true;
           break run;
+        case 0xd2: // RefFunc
+          sl[sp] = this.env.funcIds[code[ci + 1]];
+          sh[sp] = 0;
+          sp++;
+          pc++;
+          break;
+        case 0x25: // TableGet
+        case 0x26: // TableSet
+        case 0xf3: // TableSize
+        case 0xf4: // TableGrow
+        case 0xf5: // TableFill
+        case 0xf6: // TableCopy
+        case 0xf7: // TableInit
+        case 0xf8: {
+          // SegmentDrop
+          this.sp = sp;
+          trap = this.tableOp(code[ci], code[ci + 1], code[ci + 2]);
+          if (trap !== 0) break run;
+          // a resumable operation advances only once it popped its operands
+          if (code[ci] < 0xf5 || code[ci] > 0xf7 || this.sp < sp) pc++;
+          sp = this.sp;
+          break;
+        }
         case 0xf0: {
           // GlobalGetExt (embedding only)
           const g = this.env.importedGlobals[code[ci + 1]];
@@ -1084,23 +1151,22 @@ export class Machine {
    * One step of a resumable operation (see isa.ts): moves at most one chunk that stays inside one
    * 32-byte leaf on each side. Pops the operands when the count reaches 0. Returns a Trap code or 0.
    */
-  private chunk(op: number, mem: Uint8Array): number {
+  private chunk(op: number, a: number, mem: Uint8Array): number {
     const sl = this.sl;
     const sp = this.sp;
     const memLen = mem.length;
     const ep = this.epoch;
     const mark = this.mark;
-    if (op === 0xeb || op === 0xed) {
-      // InputRead [dst, off, len] / MemoryCopy [dst, src, n]
+    if (op === 0xeb || op === 0xed || op === 0xf9) {
+      // InputRead [dst, off, len] / MemoryCopy [dst, src, n] / MemoryInit [dst, off, n] (a = entry)
       const dst = sl[sp - 3] >>> 0, src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
-      const srcLen = op === 0xeb ? this.env.input.length : memLen;
-      if (src + n > srcLen) return op === 0xeb ? Trap.InputOutOfBounds : Trap.OutOfBoundsMemory;
+      const from = op === 0xeb ? this.env.input : op === 0xf9 ? this.env.dataSegs[a - this.env.tables.length - this.env.elemSegs.length] : mem;
+      if (src + n > from.length) return op === 0xeb ? Trap.InputOutOfBounds : Trap.OutOfBoundsMemory;
       if (dst + n > memLen) return Trap.OutOfBoundsMemory;
       if (n === 0) {
         this.sp = sp - 3;
         return 0;
       }
-      const from = op === 0xeb ? this.env.input : mem;
       if (op === 0xed && dst > src) {
         // Backwards: the chunk ends at the end of the remaining range.
         const de = dst + n, se = src + n;
@@ -1164,6 +1230,100 @@ export class Machine {
   }
 
   /**
+   * Table and segment instructions (isa.ts): table.get/set/size, TableGrow, the resumable
+   * TableFill, TableCopy and TableInit (one element per step; each step first checks the remaining
+   * range, so an out-of-bounds operation traps before writing anything), and segment drops.
+   * Returns a Trap code or 0; pops and pushes through this.sp.
+   */
+  private tableOp(op: number, a: number, b: number): number {
+    const sl = this.sl, sh = this.sh, env = this.env;
+    const sp = this.sp;
+    const u = (i: number) => sl[sp - 1 - i] >>> 0; // i-th value from the top
+    switch (op) {
+      case 0x25: {
+        // TableGet [i] -> [ref]
+        const t = env.tables[a].elements, i = u(0);
+        if (i >= t.length) return Trap.OutOfBoundsTable;
+        sl[sp - 1] = t[i];
+        sh[sp - 1] = 0;
+        return 0;
+      }
+      case 0x26: {
+        // TableSet [i, ref]
+        const t = env.tables[a], i = u(1);
+        if (i >= t.elements.length) return Trap.OutOfBoundsTable;
+        t.elements[i] = u(0);
+        t.version++;
+        this.sp = sp - 2;
+        return 0;
+      }
+      case 0xf3: // TableSize [] -> [len]
+        sl[sp] = env.tables[a].elements.length;
+        sh[sp] = 0;
+        this.sp = sp + 1;
+        return 0;
+      case 0xf4: {
+        // TableGrow [init, n] -> [old, old, init, n] (n = 0 for a null init) or [-1, 0, 0, 0]
+        const init = u(1), n = u(0);
+        const old = env.tables[a].grow(n, 0);
+        const ok = old >= 0;
+        sl[sp - 2] = old;
+        sl[sp - 1] = ok ? old : 0;
+        sl[sp] = ok ? init : 0;
+        sl[sp + 1] = ok && init !== 0 ? n : 0;
+        sh[sp - 2] = sh[sp - 1] = sh[sp] = sh[sp + 1] = 0;
+        this.sp = sp + 2;
+        return 0;
+      }
+      case 0xf5: {
+        // TableFill [i, ref, n]
+        const t = env.tables[a], i = u(2), v = u(1), n = u(0);
+        if (i + n > t.elements.length) return Trap.OutOfBoundsTable;
+        if (n === 0) {
+          this.sp = sp - 3;
+          return 0;
+        }
+        t.elements[i] = v;
+        t.version++;
+        sl[sp - 3] = i + 1;
+        sl[sp - 1] = n - 1;
+        if (n === 1) this.sp = sp - 3;
+        return 0;
+      }
+      case 0xf6:
+      case 0xf7: {
+        // TableCopy [d, s, n] from table b (backwards when d > s) / TableInit [d, s, n] from segment b - T
+        const dst = env.tables[a];
+        const src = op === 0xf6 ? env.tables[b].elements : env.elemSegs[b - env.tables.length];
+        const d = u(2), s = u(1), n = u(0);
+        if (s + n > src.length || d + n > dst.elements.length) return Trap.OutOfBoundsTable;
+        if (n === 0) {
+          this.sp = sp - 3;
+          return 0;
+        }
+        if (op === 0xf6 && d > s) dst.elements[d + n - 1] = src[s + n - 1];
+        else {
+          dst.elements[d] = src[s];
+          sl[sp - 3] = d + 1;
+          sl[sp - 2] = s + 1;
+        }
+        dst.version++;
+        sl[sp - 1] = n - 1;
+        if (n === 1) this.sp = sp - 3;
+        return 0;
+      }
+      case 0xf8: {
+        // SegmentDrop: an element segment's entry, else a data segment's
+        const e = a - env.tables.length;
+        if (e < env.elemSegs.length) env.elemSegs[e] = [];
+        else env.dataSegs[e - env.elemSegs.length] = new Uint8Array(0);
+        return 0;
+      }
+    }
+    throw new Error(`bad table opcode 0x${op.toString(16)}`);
+  }
+
+  /**
    * Calls a function outside this program (embedding only): pops its arguments, pushes its
    * results. Returns a Trap code (the callee's trap, or HostError) or 0.
    */
@@ -1192,7 +1352,7 @@ export class Machine {
  */
 export interface Snapshot {
   readonly program: Program;
-  readonly env: MachineEnv; // the table and input are shared (immutable for tasks)
+  readonly env: MachineEnv; // its memory, tables, globals and segments are replaced by the fields below
   readonly pc: number;
   readonly status: number;
   readonly trap: number;
@@ -1207,6 +1367,9 @@ export interface Snapshot {
   readonly frames: { ret: Int32Array; fp: Int32Array; nl: Int32Array };
   readonly globalsLo: Int32Array;
   readonly globalsHi: Int32Array;
+  readonly tables: readonly number[][];
+  readonly elemSegs: readonly number[][];
+  readonly dataSegs: readonly Uint8Array[];
   readonly pages: readonly Uint8Array[];
   readonly memoryMax: number | undefined;
   readonly output: Uint8Array;

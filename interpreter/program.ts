@@ -3,15 +3,24 @@
  * bytes, and what the executor runs. It is immutable once built; instances and machines share it.
  */
 
-export type ValType = "i32" | "i64" | "f32" | "f64";
+export type RefType = "funcref" | "externref";
+export type ValType = "i32" | "i64" | "f32" | "f64" | RefType;
 
 export interface FuncType {
   params: ValType[];
   results: ValType[];
 }
 
-/** Initialiser of a global or a segment offset: a constant, or the value of an imported global. */
-export type ConstExpr = { kind: "const"; type: ValType; value: bigint } | { kind: "global"; index: number };
+/**
+ * Initialiser of a global, a segment offset or a segment element: a constant (numbers as signed
+ * integers, floats as their bits), a null reference, a function reference, or the value of an
+ * imported global.
+ */
+export type ConstExpr =
+  | { kind: "const"; type: ValType; value: bigint }
+  | { kind: "null"; type: RefType }
+  | { kind: "func"; index: number }
+  | { kind: "global"; index: number };
 
 export interface ImportRef {
   module: string;
@@ -30,7 +39,10 @@ export interface FuncInfo {
   entry: number;
   numLocals: number; // params + declared locals
   maxHeight: number; // max operand stack height of the body (params not counted: they move to locals)
-  /** pc of a 2-instruction stub [Call f | CallHost i, Halt] used to invoke the function from outside. */
+  /**
+   * pc (= 2 f) of the function's 2-instruction stub [Call f | CallHost i, Halt typeId f+1]: how the
+   * embedding invokes it, and the code leaf a reference to it stands for (docs/STATE.md §2.9).
+   */
   stub: number;
   import?: ImportRef; // set for imported functions (function index space: imports first)
   /** For a task program: the host operation an import was lowered to, e.g. "input_read". */
@@ -51,19 +63,29 @@ export interface MemoryInfo {
 }
 
 export interface TableInfo {
+  type: RefType;
   min: number;
   max?: number;
   import?: ImportRef;
 }
 
+/**
+ * A data segment. Active segments are written at instantiation and then dropped (2.0); passive
+ * ones stay for memory.init until data.drop.
+ */
 export interface DataSegment {
-  offset: ConstExpr;
+  mode: "active" | "passive";
+  offset?: ConstExpr; // active
   bytes: Uint8Array;
 }
 
+/** An element segment: each element a null, function or imported-global reference expression. */
 export interface ElemSegment {
-  offset: ConstExpr;
-  funcs: number[]; // function indices
+  mode: "active" | "passive" | "declarative";
+  type: RefType;
+  table: number; // active
+  offset?: ConstExpr; // active
+  elements: ConstExpr[];
 }
 
 export interface ExportInfo {
@@ -87,7 +109,7 @@ export interface Program {
    */
   globalSlot: number[];
   memory: MemoryInfo | null;
-  table: TableInfo | null;
+  tables: TableInfo[]; // imports first
   data: DataSegment[];
   elems: ElemSegment[];
   exports: ExportInfo[];
@@ -99,6 +121,20 @@ export interface Program {
   taskEntry: number;
   /** Source map for error messages and profiling: wasm byte offset of each instruction. */
   sourceOffsets?: Int32Array;
+  /** The rules it was validated under (CompileOptions.profile); "1.0" also instantiates by 1.0's rules. */
+  profile?: "1.0";
+}
+
+/**
+ * Size N of the tables tree (docs/STATE.md §2.9): the tables, then the element segments, then the
+ * data segments, each one entry. Table and segment instructions carry N as their `c` immediate.
+ */
+export function tablesTreeSize(p: Program): number {
+  return p.tables.length + p.elems.length + p.data.length;
+}
+
+export function isRefType(t: ValType): t is RefType {
+  return t === "funcref" || t === "externref";
 }
 
 export function sameSignature(a: FuncType, b: FuncType): boolean {

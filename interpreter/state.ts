@@ -4,6 +4,7 @@
  *   stateRoot = keccak(0x10 ‖ regs ‖ stackHash ‖ localsRoot ‖ codeRoot ‖ coldHash)
  *   coldHash  = keccak(0x11 ‖ memInfo ‖ memRoot ‖ framesHash ‖ auxHash)
  *   auxHash   = keccak(0x12 ‖ limits ‖ globalsRoot ‖ tableRoot ‖ inputRoot ‖ outputRoot)
+ *   tableRoot = the tables tree: tables, element segments, data segments (keccak(0x14 ‖ len ‖ root) each)
  *
  * Everything here is lazy: the executor never hashes. A StateTracker attached to a machine
  * (tracker(m)) keeps what is expensive to recompute between two looks at the same machine:
@@ -13,19 +14,20 @@
  * - the operand-stack and frame hash chains as prefix caches: on each look the cached entries are
  *   compared (no hashing) with the machine's and only the suffix that changed is rehashed;
  * - the output tree (append-only: only the leaves past the last look are rehashed);
- * - per program (WeakMap): the code tree; per input array: the input tree; per table: its tree.
- * Assumption (true for tasks): memory changes only through the machine's own steps, and tables
- * never change. A machine restored from a snapshot gets a fresh tracker (the first look hashes its
- * whole memory); roots depend on the state only, never on how the tracker got there.
+ * - per program (WeakMap): the code tree; per input array: the input tree; per table: its tree
+ *   while its version (bumped on every write) is unchanged; per segment array: its tree.
+ * Assumption (true for tasks): memory changes only through the machine's own steps. A machine
+ * restored from a snapshot gets a fresh tracker (the first look hashes its whole memory); roots
+ * depend on the state only, never on how the tracker got there.
  */
 import { chainHashes, keccak256, rootOverNodes, zeroHashesFor } from "./hash/keccak.js";
 import { MerkleTree, merkleRootOfBytes, zeroHashesFlat } from "./hash/merkle.js";
 import { marksAbove, nativeHasher, offHeap } from "./hash/native.js";
 import { Op, Status, type Limits } from "./isa.js";
 import { fullLimits } from "./link.js";
-import { Machine, type Snapshot } from "./machine.js";
-import type { Program } from "./program.js";
-import { MAX_PAGES, PAGE_BYTES, type Table } from "./runtime.js";
+import { Machine, type MachineEnv, type Snapshot } from "./machine.js";
+import { tablesTreeSize, type Program } from "./program.js";
+import { MAX_PAGES, MAX_TABLE_ELEMENTS, PAGE_BYTES, type FuncRef } from "./runtime.js";
 
 // ------------------------------------------------------------------------------------------------
 // Domain prefixes and constants (docs/STATE.md, "Hashes").
@@ -37,6 +39,7 @@ export const P_STATE = 0x10; // state root
 export const P_COLD = 0x11; // cold part
 export const P_AUX = 0x12; // aux part
 export const P_PROGRAM = 0x13; // program descriptor (what a task registers)
+export const P_ENTRY = 0x14; // entry of the tables tree: keccak(0x14 ‖ len u32 ‖ root)
 
 /** Zero-subtree roots: Z[0] = 32 zero bytes, Z[d+1] = node(Z[d], Z[d]). */
 export const Z: readonly Uint8Array[] = zeroHashesFor(P_NODE);
@@ -250,33 +253,46 @@ export function valuesRoot(lo: Int32Array, hi: Int32Array, off: number, n: numbe
 
 const LOCAL_OPS = new Set<number>([Op.LocalGet, Op.LocalSet, Op.LocalTee]);
 const GLOBAL_OPS = new Set<number>([Op.GlobalGet, Op.GlobalSet]);
+const TABLE_OPS = new Set<number>([
+  Op.CallIndirect, Op.TableGet, Op.TableSet, Op.TableSize, Op.TableGrow, Op.TableFill, Op.TableCopy, Op.TableInit, Op.SegmentDrop, Op.MemoryInit,
+]);
 
 /**
- * The code the state commits to: Program.code with the immediates the on-chain step needs but the
- * executor does not read (docs/STATE.md §2.4): LocalGet/LocalSet/LocalTee b = numLocals of the
- * enclosing function; GlobalGet/GlobalSet b = number of defined globals; CallIndirect c = table
- * length. lower.ts emits them; here they are checked (a mismatch throws) and, for a program lowered
- * by code that left them 0, filled in.
+ * The code the state commits to: Program.code, checked for the immediates the on-chain step needs
+ * but the executor does not read (docs/STATE.md §2.4): LocalGet/LocalSet/LocalTee b = numLocals of
+ * the enclosing function; GlobalGet/GlobalSet b = number of defined globals; table and segment
+ * instructions c = the tables tree's size N, TableGrow b = the table's ceiling; the invoke stub
+ * of function f at pc 2f ends with Halt typeId, f + 1. lower.ts emits them; a mismatch throws.
  */
 export function provableCode(program: Program): Int32Array {
-  const code = program.code.slice();
+  const code = program.code;
   const bodies = program.funcs.filter((f) => f.entry >= 0).sort((x, y) => x.entry - y.entry);
   const nGlobals = program.globals.filter((g) => !g.import).length;
-  const tableLen = program.table ? program.table.min : 0;
+  const N = tablesTreeSize(program);
+  const check = (pc: number, slot: number, want: number) => {
+    const have = code[pc * 4 + slot];
+    if (have !== want) throw new Error(`pc ${pc}: immediate ${slot} is ${have}, expected ${want}`);
+  };
+  program.funcs.forEach((f, i) => {
+    if (f.stub !== 2 * i || code[(2 * i + 1) * 4] !== Op.Halt) throw new Error(`function ${i}: no invoke stub at pc ${2 * i}`);
+    check(2 * i + 1, 1, f.typeId);
+    check(2 * i + 1, 2, i + 1);
+  });
   let fi = -1;
   for (let pc = 0; pc < program.length; pc++) {
     while (fi + 1 < bodies.length && bodies[fi + 1].entry <= pc) fi++;
     const op = code[pc * 4];
-    let slot = -1, want = 0;
     if (LOCAL_OPS.has(op)) {
       if (fi < 0) throw new Error(`local access outside any function at pc ${pc}`);
-      (slot = 2), (want = bodies[fi].numLocals);
-    } else if (GLOBAL_OPS.has(op)) (slot = 2), (want = nGlobals);
-    else if (op === Op.CallIndirect) (slot = 3), (want = tableLen);
-    if (slot < 0) continue;
-    const have = code[pc * 4 + slot];
-    if (have !== 0 && have !== want) throw new Error(`pc ${pc}: immediate ${slot} is ${have}, expected ${want}`);
-    code[pc * 4 + slot] = want;
+      check(pc, 2, bodies[fi].numLocals);
+    } else if (GLOBAL_OPS.has(op)) check(pc, 2, nGlobals);
+    else if (TABLE_OPS.has(op)) {
+      check(pc, 3, N);
+      if (op === Op.TableGrow) {
+        const t = program.tables[code[pc * 4 + 1]];
+        check(pc, 2, Math.min(t.max ?? MAX_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS));
+      }
+    }
   }
   return code;
 }
@@ -424,41 +440,114 @@ function inputRootViaCopy(input: Uint8Array, run: CopyRun, memTree: MerkleTree):
   return rootOverNodes(P_NODE, level, h0, inputDepth(input.length) - h0);
 }
 
-/** Table leaf flags (byte 16): 1 = a function of this program; 2 = anything else (embedding only: unprovable). */
-export const TABLE_PRESENT = 1;
-export const TABLE_FOREIGN = 2;
+/**
+ * Byte 16 of an element leaf (tables and element segments, docs/STATE.md §2.9): 0 null (the zero
+ * leaf); Op.Halt for a function of the program (the leaf is its invoke stub's code leaf); ELEM_FOREIGN
+ * for anything the embedding put there (a host value or another instance's function: unprovable).
+ */
+export const ELEM_FOREIGN = 2;
 
-/** Leaf of one table element: entry u32, typeId u32, numLocals u32, maxHeight u32, present u8. */
-export function tableLeaves(program: Program, table: Table | null, owner: object | null): Uint8Array {
-  const els = table ? table.elements : [];
-  const b = new Uint8Array(els.length * 32);
-  els.forEach((ref, i) => {
-    if (ref === null) return;
-    const o = i * 32;
-    const f = ref.owner === owner && ref.index !== undefined ? program.funcs[ref.index] : undefined;
-    if (f && f.entry >= 0) {
-      put32(b, o, f.entry);
-      put32(b, o + 4, f.typeId);
-      put32(b, o + 8, f.numLocals);
-      put32(b, o + 12, f.maxHeight);
-      b[o + 16] = TABLE_PRESENT;
-    } else b[o + 16] = TABLE_FOREIGN;
-  });
+/**
+ * Element leaves of reference values: 0 -> zero leaf; function f of the program (value f + 1) ->
+ * the code leaf of its invoke stub [Call f][Halt typeId f+1]; anything else -> ELEM_FOREIGN at byte
+ * 16 and the value at bytes 24..27.
+ */
+export function elementLeaves(program: Program, env: MachineEnv, values: ArrayLike<number>): Uint8Array {
+  const b = new Uint8Array(values.length * 32);
+  const code = programCommit(program).tree.leaves;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === 0) continue;
+    const ref = env.refs.get(v) as FuncRef | null;
+    const f = v - 1;
+    if (ref !== null && ref.owner === env.owner && ref.index === f && program.funcs[f].entry >= 0) b.set(code.subarray(32 * f, 32 * f + 32), 32 * i);
+    else {
+      b[32 * i + 16] = ELEM_FOREIGN;
+      put32(b, 32 * i + 24, v);
+    }
+  }
   return b;
 }
 
-const tableCache = new WeakMap<object, ZTree>();
+/** Leaf keccak(0x14 ‖ len u32 ‖ root) of an entry of the tables tree. */
+export function entryHash(len: number, root: Uint8Array): Uint8Array {
+  const b = new Uint8Array(4);
+  put32(b, 0, len);
+  return hashParts(P_ENTRY, b, root);
+}
 
-/** The table tree (tables are immutable in the lowered machine: no table.set/grow). */
-export function tableTree(program: Program, table: Table | null, owner: object | null): ZTree {
-  const key = table ?? program;
-  let t = tableCache.get(key);
-  if (!t) {
-    const leaves = tableLeaves(program, table, owner);
-    t = new ZTree(leaves, leaves.length / 32, depthOf(leaves.length / 32));
-    tableCache.set(key, t);
+/** Depth of a data segment's tree: 32-byte leaves. */
+export function dataDepth(len: number): number {
+  return depthOf(Math.ceil(len / 32));
+}
+
+/** One entry of the tables tree: its length and the tree of its elements (or data bytes). */
+export interface TablesEntry {
+  len: number;
+  tree: ZTree;
+  hash: Uint8Array;
+}
+
+// data segments' trees by bytes identity (the program's own arrays: they never change)
+const dataTrees = new WeakMap<Uint8Array, TablesEntry>();
+const EMPTY_ENTRY: TablesEntry = { len: 0, tree: new ZTree(new Uint8Array(0), 0, 0), hash: entryHash(0, ZERO32) };
+
+/**
+ * The tables tree of a machine (docs/STATE.md §2.9): entries 0..T-1 the tables, then the element
+ * segments, then the data segments; dropped segments are empty. Kept between looks: a table's
+ * entry is rebuilt when its version or length changed, a segment's when its array was replaced.
+ */
+class TablesCommit {
+  private entries: TablesEntry[] = [];
+  private keys: unknown[] = [];
+  private versions: number[] = [];
+  private tree: ZTree | null = null;
+
+  sync(m: Machine): ZTree {
+    const env = m.env;
+    const T = env.tables.length, E = env.elemSegs.length, D = env.dataSegs.length;
+    let changed = this.tree === null || this.entries.length !== T + E + D;
+    for (let i = 0; i < T + E + D; i++) {
+      let key: unknown, version = 0;
+      if (i < T) (key = env.tables[i]), (version = env.tables[i].version);
+      else key = i < T + E ? env.elemSegs[i - T] : env.dataSegs[i - T - E];
+      if (this.keys[i] === key && this.versions[i] === version && this.entries[i] !== undefined) continue;
+      this.keys[i] = key;
+      this.versions[i] = version;
+      this.entries[i] = i < T + E ? this.elements(m, i < T ? env.tables[i].elements : env.elemSegs[i - T]) : dataEntry(env.dataSegs[i - T - E]);
+      changed = true;
+    }
+    if (changed) {
+      this.entries.length = T + E + D;
+      const leaves = new Uint8Array(32 * (T + E + D));
+      this.entries.forEach((e, i) => leaves.set(e.hash, 32 * i));
+      this.tree = new ZTree(leaves, T + E + D, depthOf(T + E + D));
+    }
+    return this.tree!;
   }
-  return t;
+
+  private elements(m: Machine, values: number[]): TablesEntry {
+    if (values.length === 0) return EMPTY_ENTRY;
+    const leaves = elementLeaves(m.program, m.env, values);
+    const tree = new ZTree(leaves, values.length, depthOf(values.length));
+    return { len: values.length, tree, hash: entryHash(values.length, tree.root()) };
+  }
+
+  /** Entry i as of the last sync. */
+  entry(i: number): TablesEntry {
+    return this.entries[i];
+  }
+}
+
+function dataEntry(bytes: Uint8Array): TablesEntry {
+  if (bytes.length === 0) return EMPTY_ENTRY;
+  let e = dataTrees.get(bytes);
+  if (!e) {
+    const tree = padTree(bytes, dataDepth(bytes.length));
+    e = { len: bytes.length, tree, hash: entryHash(bytes.length, tree.root()) };
+    dataTrees.set(bytes, e);
+  }
+  return e;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -764,7 +853,7 @@ export interface Components {
   auxHash: Uint8Array;
   limits: Uint8Array;
   globalsRoot: Uint8Array;
-  tableRoot: Uint8Array;
+  tableRoot: Uint8Array; // the tables tree: tables, element and data segments (after instantiation)
   inputRoot: Uint8Array;
   outputRoot: Uint8Array;
   root: Uint8Array;
@@ -778,11 +867,10 @@ export class StateTracker {
   readonly stack = new StackChain();
   readonly frames = new FrameChain();
   private globalsCache: { lo: Int32Array; hi: Int32Array; root: Uint8Array; tree: ZTree | null } | null = null;
-  // fixed for the machine's env (the limits, memory ceiling, input and table never change): looked
+  // fixed for the machine's env (the limits, memory ceiling and input never change): looked
   // up once, as each lookup on a cold cache showed in the per-root profile
   private limits: Uint8Array | null = null;
-  private table: ZTree | null = null;
-  private tableRootBytes: Uint8Array | null = null;
+  readonly tables = new TablesCommit();
   private inRoot: Uint8Array | null = null;
   /** The aux hash and the parts it was computed from (limits ‖ four roots). */
   private auxKey = new Uint8Array(20 + 4 * 32);
@@ -829,8 +917,9 @@ export class StateTracker {
     return inputTree(this.m.env.input);
   }
 
-  tableTree(): ZTree {
-    return (this.table ??= tableTree(this.m.program, this.m.env.table, this.m.env.owner));
+  /** The tables tree (tables, element segments, data segments), up to date; entries via tables.entry(i). */
+  tablesTree(): ZTree {
+    return this.tables.sync(this.m);
   }
 
   /**
@@ -940,7 +1029,7 @@ export class StateTracker {
     c.codeRoot = this.prog.root;
     c.limits = this.limitsBytes();
     c.globalsRoot = this.globals().root;
-    c.tableRoot = this.tableRootBytes ??= this.tableTree().root();
+    c.tableRoot = this.tablesTree().root();
     // memory first: the input root may be read off the task's copy of its input (inputRootViaCopy)
     const mt = this.memTree();
     mt.node(mt.depth, 0, c.memRoot);
@@ -1009,9 +1098,9 @@ export function globalsRoot(m: Machine): Uint8Array {
   return tracker(m).globalsTree().root();
 }
 
-/** Root of the table. */
+/** Root of the tables tree (tables and segments). */
 export function tableRoot(m: Machine): Uint8Array {
-  return tracker(m).tableTree().root();
+  return tracker(m).tablesTree().root();
 }
 
 /** Root of the memory (incremental). */
@@ -1033,7 +1122,7 @@ export interface ProgramDescriptor {
   codeRoot: Uint8Array;
   memRoot: Uint8Array; // initial memory (data segments applied)
   globalsRoot: Uint8Array; // initial globals
-  tableRoot: Uint8Array;
+  tableRoot: Uint8Array; // the tables tree: tables, element and data segments (after instantiation)
   entryPc: number;
   codeDepth: number;
   initPages: number;
@@ -1062,7 +1151,7 @@ export function programDescriptor(program: Program): ProgramDescriptor {
     codeRoot: t.prog.root,
     memRoot: memoryRoot(m),
     globalsRoot: t.globalsTree().root().slice(),
-    tableRoot: t.tableTree().root().slice(),
+    tableRoot: t.tablesTree().root().slice(),
     entryPc: program.taskEntry,
     codeDepth: t.prog.depth,
     initPages: program.memory ? program.memory.min : 0,

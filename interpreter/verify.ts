@@ -37,7 +37,7 @@ export class WitnessError extends Error {
 // ------------------------------------------------------------------------------------------------
 // Constants (mirrored in Solidity).
 
-const P_NODE = 0x01, P_STACK = 0x02, P_FRAME = 0x03, P_STATE = 0x10, P_COLD = 0x11, P_AUX = 0x12;
+const P_NODE = 0x01, P_STACK = 0x02, P_FRAME = 0x03, P_STATE = 0x10, P_COLD = 0x11, P_AUX = 0x12, P_ENTRY = 0x14;
 const Z = zeroHashesFor(P_NODE); // Z[0..32]
 const PAGE = 65536n;
 const MAX_PAGES = 65536;
@@ -52,6 +52,10 @@ export const POPS: Int8Array = (() => {
     for (let op = from; op <= to; op++) t[op] = k;
   };
   set(0, Op.LocalGet, Op.GlobalGet, Op.MemorySize, Op.I32Const, Op.I64Const, Op.Jump, Op.Call, Op.Return, Op.Halt, Op.InputSize, Op.Trap);
+  set(0, Op.RefFunc, Op.TableSize, Op.SegmentDrop);
+  set(1, Op.TableGet);
+  set(2, Op.TableSet, Op.TableGrow);
+  set(3, Op.TableFill, Op.TableCopy, Op.TableInit, Op.MemoryInit);
   set(1, Op.Exit, Op.Drop, Op.LocalSet, Op.LocalTee, Op.GlobalSet, Op.MemoryGrow, Op.JumpIf, Op.JumpUnless, Op.BrTable, Op.CallIndirect);
   set(1, 0x28, 0x29, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35); // loads
   set(1, 0x45, 0x50, 0x67, 0x68, 0x69, 0x79, 0x7a, 0x7b, 0xa7, 0xac, 0xad, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4); // unary
@@ -84,9 +88,26 @@ export function isStore(op: number): boolean {
   return op >= 0x36 && op <= 0x3e && ACCESS_SIZE[op] > 0;
 }
 
-/** Opcodes whose step opens the cold part (CallIndirect only when the index is inside the table). */
+/** Table and segment instructions: they open the TABLES section (one or two entries of the tables tree). */
+export function isTableOp(op: number): boolean {
+  return (
+    op === Op.CallIndirect ||
+    op === Op.TableGet ||
+    op === Op.TableSet ||
+    op === Op.TableSize ||
+    op === Op.TableGrow ||
+    op === Op.TableFill ||
+    op === Op.TableCopy ||
+    op === Op.TableInit ||
+    op === Op.SegmentDrop ||
+    op === Op.MemoryInit
+  );
+}
+
+/** Opcodes whose step opens the cold part. */
 export function opensCold(op: number): boolean {
   return (
+    isTableOp(op) ||
     isLoad(op) ||
     isStore(op) ||
     op === Op.GlobalGet ||
@@ -107,6 +128,7 @@ export function opensCold(op: number): boolean {
 /** Opcodes whose step opens the aux part (when it opens the cold part). */
 export function opensAux(op: number): boolean {
   return (
+    isTableOp(op) ||
     op === Op.GlobalGet ||
     op === Op.GlobalSet ||
     op === Op.MemoryGrow ||
@@ -225,6 +247,152 @@ function climb2(leafP: Uint8Array, leafQ: Uint8Array, p: number, q: number, o: n
 function proof2Bytes(p: number, q: number, depth: number): number {
   return 32 * (depth + bitLength(p ^ q) - 2);
 }
+const ZERO_LEAF = new Uint8Array(32);
+
+/** Keccak(0x14 ‖ len u32 ‖ root): a leaf of the tables tree. */
+function entryLeaf(len: number, root: Uint8Array): Uint8Array {
+  return cat(P_ENTRY, be(BigInt(len), 4), root);
+}
+
+/** One entry of the tables tree as the witness opens it (docs/STATE.md §4, TABLES). */
+interface TEntry {
+  index: number; // entry index in the tables tree
+  len: number;
+  depth: number; // depth of its elements (or data bytes) tree
+  p: number; // element leaves opened: none (-1), one (p === q) or two (p < q)
+  q: number;
+  leafP: Uint8Array | null;
+  leafQ: Uint8Array | null;
+  proofAt: number; // offset of the elements proof
+  root: Uint8Array; // the elements root: from the leaves, or sealed
+}
+
+/** The TABLES section: one entry (b null) or two (a.index < b.index), and the tables tree proof. */
+interface Tables {
+  a: TEntry;
+  b: TEntry | null;
+  proofAt: number;
+  depth: number;
+  root: Uint8Array;
+}
+
+/** ELEMS of an entry at o: the sealed root, one leaf and its proof, or two leaves p < q and their proof. */
+function parseElems(o: number, e: TEntry): number {
+  if (e.p < 0) {
+    e.root = word(o);
+    return o + 32;
+  }
+  e.leafP = word(o);
+  if (e.p === e.q) {
+    e.proofAt = o + 32;
+    e.root = climb(e.leafP, e.p, e.proofAt, e.depth);
+    return o + 32 + 32 * e.depth;
+  }
+  e.leafQ = word(o + 32);
+  e.proofAt = o + 64;
+  e.root = climb2(e.leafP, e.leafQ, e.p, e.q, e.proofAt, e.depth);
+  return o + 64 + proof2Bytes(e.p, e.q, e.depth);
+}
+
+/**
+ * Parses TABLES for a table or segment instruction: which entries (a, b = A, B immediates by op),
+ * their lengths, which elements the step touches (none when it traps or moves nothing), and the
+ * tables tree proof. Returns the section, the trap decided from the lengths (or 0), the chunk of a
+ * MemoryInit and the offset after the section.
+ */
+function parseTables(o: number, op: number, A: number, B: number, C: number, v: bigint[], memLen: bigint): { tables: Tables; trap: number; chunk: number; end: number } {
+  // entries: the instruction's table or segment, and the second one of TableCopy (x != y) / TableInit
+  const e1 = op === Op.CallIndirect ? B : A;
+  const e2 = op === Op.TableInit || (op === Op.TableCopy && A !== B) ? B : -1;
+  if (e1 >= C || e2 >= C) bad("tables entry >= the tables tree's size");
+  const mk = (index: number, len: number): TEntry => ({
+    index, len, depth: op === Op.MemoryInit ? depthFor(Math.ceil(len / 32)) : depthFor(len), p: -1, q: -1, leafP: null, leafQ: null, proofAt: 0, root: Z[0],
+  });
+  let a: TEntry, b: TEntry | null = null;
+  if (e2 < 0) {
+    a = mk(e1, u32(o));
+    o += 4;
+  } else {
+    a = mk(Math.min(e1, e2), u32(o));
+    b = mk(Math.max(e1, e2), u32(o + 4));
+    o += 8;
+  }
+  const entry = (i: number) => (a.index === i ? a : b!);
+  const open = (e: TEntry, i: number, j = i) => ((e.p = Math.min(i, j)), (e.q = Math.max(i, j)));
+  const val = (j: number) => v[j] & M32;
+  let trap = 0, chunk = 0;
+  switch (op) {
+    case Op.CallIndirect:
+    case Op.TableGet: {
+      const i = val(v.length - 1);
+      if (i < BigInt(a.len)) open(a, Number(i));
+      else trap = op === Op.CallIndirect ? Trap.UndefinedElement : Trap.OutOfBoundsTable;
+      break;
+    }
+    case Op.TableSet: {
+      const i = val(0);
+      if (i < BigInt(a.len)) open(a, Number(i));
+      else trap = Trap.OutOfBoundsTable;
+      break;
+    }
+    case Op.TableFill: {
+      const i = val(0), n = val(2);
+      if (i + n > BigInt(a.len)) trap = Trap.OutOfBoundsTable;
+      else if (n > 0n) open(a, Number(i));
+      break;
+    }
+    case Op.TableCopy:
+    case Op.TableInit: {
+      const x = entry(A), y = entry(B); // destination, source
+      const d = val(0), s = val(1), n = val(2);
+      if (s + n > BigInt(y.len) || d + n > BigInt(x.len)) trap = Trap.OutOfBoundsTable;
+      else if (n > 0n) {
+        const back = op === Op.TableCopy && d > s;
+        const di = Number(back ? d + n - 1n : d), si = Number(back ? s + n - 1n : s);
+        if (x === y) open(x, di, si);
+        else (open(x, di), open(y, si));
+      }
+      break;
+    }
+    case Op.MemoryInit: {
+      const d = val(0), s = val(1), n = val(2);
+      if (s + n > BigInt(a.len) || d + n > memLen) trap = Trap.OutOfBoundsMemory;
+      else if (n > 0n) {
+        chunk = Math.min(Number(n), 32 - (Number(d) & 31), 32 - (Number(s) & 31));
+        open(a, Number(s) >>> 5);
+      }
+      break;
+    }
+    // TableSize, TableGrow, SegmentDrop: no element
+  }
+  o = parseElems(o, a);
+  if (b !== null) o = parseElems(o, b);
+  const depth = depthFor(C);
+  const proofAt = o;
+  let root: Uint8Array;
+  if (b === null) {
+    root = climb(entryLeaf(a.len, a.root), a.index, o, depth);
+    o += 32 * depth;
+  } else {
+    root = climb2(entryLeaf(a.len, a.root), entryLeaf(b.len, b.root), a.index, b.index, o, depth);
+    o += proof2Bytes(a.index, b.index, depth);
+  }
+  return { tables: { a, b, proofAt, depth, root }, trap, chunk, end: o };
+}
+
+/**
+ * The tables root after a step changed elements of the opened entries (`la`/`lb`: their new leaves
+ * p, q; null: unchanged) or entry a's length and root (`setA`: table.grow, a drop), through the
+ * same proofs.
+ */
+function tablesRootWith(t: Tables, la: [Uint8Array | null, Uint8Array | null] | null, lb: [Uint8Array | null, Uint8Array | null] | null, setA?: { len: number; root: Uint8Array }): Uint8Array {
+  const rootOf = (e: TEntry, l: [Uint8Array | null, Uint8Array | null] | null) =>
+    l === null ? e.root : e.p === e.q ? climb(l[0]!, e.p, e.proofAt, e.depth) : climb2(l[0]!, l[1]!, e.p, e.q, e.proofAt, e.depth);
+  const ha = setA ? entryLeaf(setA.len, setA.root) : entryLeaf(t.a.len, rootOf(t.a, la));
+  if (t.b === null) return climb(ha, t.a.index, t.proofAt, t.depth);
+  return climb2(ha, entryLeaf(t.b.len, rootOf(t.b, lb)), t.a.index, t.b.index, t.proofAt, t.depth);
+}
+
 function bad(what: string): never {
   throw new WitnessError("BadField", what);
 }
@@ -321,24 +489,23 @@ function step(preRoot: Uint8Array): Uint8Array {
   }
 
   // ---- COLD
-  const callIndex = op === Op.CallIndirect ? Number(top & M32) : 0;
-  const undefinedElement = op === Op.CallIndirect && callIndex >= C; // traps without opening anything
-  const coldOpen = opensCold(op) && !undefinedElement;
+  const coldOpen = opensCold(op);
   let coldHash: Uint8Array;
   // cold fields (valid when coldOpen)
   let memPages = 0, outLen = 0, memRoot = Z[0], framesHash = Z[0], auxHash = Z[0];
   let limits: Uint8Array = new Uint8Array(20);
   let stackLimit = 0, callDepthLimit = 0, ceiling = 0, outputLimit = 0, inputLen = 0;
-  let globalsRoot = Z[0], tableRoot = Z[0], inputRoot = Z[0], outputRoot = Z[0];
+  let globalsRoot = Z[0], tablesRoot = Z[0], inputRoot = Z[0], outputRoot = Z[0];
   let globalLeaf: Uint8Array | null = null, globalProofAt = 0, globalDepth = 0;
-  let tableLeaf: Uint8Array | null = null;
+  let tb: Tables | null = null; // the opened TABLES section
+  let funcLeaf: Uint8Array | null = null; // FUNC: the stub leaf a reference stands for
   let inputLeaf: Uint8Array | null = null;
   let outLeaf: Uint8Array | null = null, outProofAt = 0, outDepth = 0;
   let frameBelow: Uint8Array | null = null, callerLocals: Uint8Array | null = null, returnPc = 0;
   // memory section: leaves p (and q > p), proof offset
   let memP = -1, memQ = -1, memLeafP: Uint8Array | null = null, memLeafQ: Uint8Array | null = null, memProofAt = 0, memD = 0;
   // the outcome decided while parsing (trap kind, or 0)
-  let trapNow: number = undefinedElement ? Trap.UndefinedElement : 0;
+  let trapNow = 0;
   // resumable-operation chunk (bytes moved this step) and its addresses
   let chunk = 0;
 
@@ -373,14 +540,16 @@ function step(preRoot: Uint8Array): Uint8Array {
         globalsRoot = word(o);
         o += 32;
       }
-      // TABLE
-      if (op === Op.CallIndirect) {
-        const d = depthFor(C);
-        tableLeaf = word(o);
-        tableRoot = climb(tableLeaf, callIndex, o + 32, d);
-        o += 32 + 32 * d;
+      // TABLES
+      if (isTableOp(op)) {
+        const r = parseTables(o, op, A, B, C, v, memLen);
+        tb = r.tables;
+        trapNow = r.trap;
+        chunk = r.chunk;
+        tablesRoot = tb.root;
+        o = r.end;
       } else {
-        tableRoot = word(o);
+        tablesRoot = word(o);
         o += 32;
       }
       // INPUT
@@ -426,7 +595,7 @@ function step(preRoot: Uint8Array): Uint8Array {
         outputRoot = word(o);
         o += 32;
       }
-      auxHash = cat(P_AUX, limits, globalsRoot, tableRoot, inputRoot, outputRoot);
+      auxHash = cat(P_AUX, limits, globalsRoot, tablesRoot, inputRoot, outputRoot);
     } else {
       auxHash = word(o);
       o += 32;
@@ -457,7 +626,7 @@ function step(preRoot: Uint8Array): Uint8Array {
       }
     } else if (op === Op.InputRead) {
       if (trapNow === 0 && chunk > 0) memP = memQ = Number(v[0] & M32) >>> 5;
-    } else if (op === Op.OutputWrite) {
+    } else if (op === Op.OutputWrite || op === Op.MemoryInit) {
       if (trapNow === 0 && chunk > 0) memP = memQ = Number(v[0] & M32) >>> 5;
     } else if (op === Op.MemoryCopy) {
       const dst = v[0] & M32, src = v[1] & M32, n = v[2] & M32;
@@ -503,6 +672,19 @@ function step(preRoot: Uint8Array): Uint8Array {
       o += 32;
     }
     coldHash = cat(P_COLD, memInfo, memRoot, framesHash, auxHash);
+
+    // -- FUNC: the invoke stub of the function a reference stores (table.set, table.fill)
+    const stored = op === Op.TableSet ? v[1] & M32 : op === Op.TableFill ? v[1] & M32 : 0n;
+    const writes = op === Op.TableSet ? tb!.a.p >= 0 : op === Op.TableFill && tb!.a.p >= 0;
+    if (writes && stored !== 0n) {
+      const f = Number(stored) - 1;
+      if (f >= 2 ** codeDepth) bad("reference outside the code tree");
+      funcLeaf = word(o);
+      const r = climb(funcLeaf, f, o + 32, codeDepth);
+      o += 32 + 32 * codeDepth;
+      if (!equal(r, codeRoot)) throw new WitnessError("RootMismatch", "the FUNC leaf is not in the code tree");
+      if (funcLeaf[0] !== Op.Call || funcLeaf[16] !== Op.Halt || readBE4(funcLeaf, 24) !== Number(stored)) bad("the reference is not a function's invoke stub");
+    }
   } else {
     coldHash = word(o);
     o += 32;
@@ -522,7 +704,7 @@ function step(preRoot: Uint8Array): Uint8Array {
   let newDepth = depth;
   let newLocals = localsRoot;
   let newMemPages = memPages, newOutLen = outLen, newMemRoot = memRoot, newFrames = framesHash;
-  let newGlobals = globalsRoot, newOutput = outputRoot;
+  let newGlobals = globalsRoot, newOutput = outputRoot, newTables = tablesRoot;
   let status1: number = Status.Running;
   let exitCode1: number | undefined;
   const a = k >= 2 ? v[k - 2] : 0n; // first operand of a binary op
@@ -593,6 +775,66 @@ function step(preRoot: Uint8Array): Uint8Array {
     case Op.I64Const:
       out = [(BigInt(B) << 32n) | BigInt(A)];
       break;
+    case Op.RefFunc:
+      out = [BigInt(A) + 1n];
+      break;
+
+    // ---------------------------------------------------------------- tables and segments
+    case Op.TableGet:
+      out = [BigInt(readBE4(tb!.a.leafP!, 24))];
+      break;
+    case Op.TableSet:
+      newTables = tablesRootWith(tb!, [funcLeaf ?? ZERO_LEAF, null], null);
+      break;
+    case Op.TableSize:
+      out = [BigInt(tb!.a.len)];
+      break;
+    case Op.TableGrow: {
+      const e = tb!.a, n = v[1] & M32, init = v[0] & M32;
+      if (BigInt(e.len) + n > BigInt(B)) {
+        out = [M32, 0n, 0n, 0n];
+        break;
+      }
+      const len1 = e.len + Number(n);
+      let r = e.root;
+      for (let h = depthFor(e.len); h < depthFor(len1); h++) r = node(r, Z[h]);
+      newTables = tablesRootWith(tb!, null, null, { len: len1, root: r });
+      out = [BigInt(e.len), BigInt(e.len), init, init === 0n ? 0n : n];
+      break;
+    }
+    case Op.SegmentDrop:
+      newTables = tablesRootWith(tb!, null, null, { len: 0, root: Z[0] });
+      break;
+    case Op.TableFill:
+    case Op.TableCopy:
+    case Op.TableInit: {
+      const n = v[2] & M32;
+      if (n === 0n) break; // pops its operands
+      const x = tb!.a.index === A ? tb!.a : tb!.b!; // the destination table
+      const d = Number(v[0] & M32), s = Number(v[1] & M32), nn = Number(n);
+      // the element moved (TableCopy with d > s moves the last one) and its new value
+      const back = op === Op.TableCopy && d > s;
+      const dstIdx = back ? d + nn - 1 : d, srcIdx = back ? s + nn - 1 : s;
+      let value: Uint8Array;
+      if (op === Op.TableFill) value = funcLeaf ?? ZERO_LEAF;
+      else {
+        const src = tb!.b === null ? tb!.a : tb!.a === x ? tb!.b : tb!.a;
+        value = src.p === srcIdx ? src.leafP! : src.leafQ!;
+      }
+      const leaves: [Uint8Array | null, Uint8Array | null] = [x.leafP, x.leafQ];
+      if (x.p === dstIdx) leaves[0] = value;
+      else leaves[1] = value;
+      if (tb!.b === null) newTables = tablesRootWith(tb!, leaves, null);
+      else if (x === tb!.a) newTables = tablesRootWith(tb!, leaves, [tb!.b.leafP, null]);
+      else newTables = tablesRootWith(tb!, [tb!.a.leafP, null], leaves);
+      if (nn > 1) {
+        nextPc = pc;
+        if (op === Op.TableFill) out = [i32(v[0] + 1n), v[1], n - 1n];
+        else if (back) out = [v[0], v[1], n - 1n];
+        else out = [i32(v[0] + 1n), i32(v[1] + 1n), n - 1n];
+      }
+      break;
+    }
 
     // ---------------------------------------------------------------- memory
     case Op.MemorySize:
@@ -630,12 +872,13 @@ function step(preRoot: Uint8Array): Uint8Array {
     case Op.CallIndirect: {
       let entry = A, nLocals = B, maxHeight = C, spAfterPop = sp;
       if (op === Op.CallIndirect) {
-        const t = tableLeaf!;
+        const t = tb!.a.leafP!;
         if (t[16] === 0) return trapped(Trap.UninitializedElement);
-        if (t[16] !== 1) throw new WitnessError("Unprovable", "table element is not a function of this program");
-        const typeId = readBE4(t, 4);
+        if (t[16] !== Op.Halt) throw new WitnessError("Unprovable", "table element is not a function of this program");
+        // the element is its function's invoke stub leaf: [Call entry numLocals maxHeight][Halt typeId f+1 0]
+        const typeId = readBE4(t, 20);
         if (typeId !== A) return trapped(Trap.IndirectCallTypeMismatch);
-        entry = readBE4(t, 0);
+        entry = readBE4(t, 4);
         nLocals = readBE4(t, 8);
         maxHeight = readBE4(t, 12);
         spAfterPop = sp - 1;
@@ -673,6 +916,7 @@ function step(preRoot: Uint8Array): Uint8Array {
       out = [BigInt(inputLen)];
       break;
     case Op.InputRead:
+    case Op.MemoryInit:
     case Op.MemoryCopy:
     case Op.MemoryFill:
     case Op.OutputWrite: {
@@ -694,10 +938,10 @@ function step(preRoot: Uint8Array): Uint8Array {
       if (op === Op.MemoryFill) {
         dstAt = dst;
         bytes = new Uint8Array(chunk).fill(Number(v[1] & 0xffn));
-      } else if (op === Op.InputRead) {
+      } else if (op === Op.InputRead || op === Op.MemoryInit) {
         const off = Number(v[1] & M32);
         dstAt = dst;
-        bytes = inputLeaf!.slice(off & 31, (off & 31) + chunk);
+        bytes = (op === Op.InputRead ? inputLeaf! : tb!.a.leafP!).slice(off & 31, (off & 31) + chunk);
       } else {
         const src = Number(v[1] & M32), nn = Number(n);
         const srcAt = dst > src ? src + nn - chunk : src;
@@ -842,7 +1086,7 @@ function step(preRoot: Uint8Array): Uint8Array {
   const stack1 = chain(below, out);
   let cold1 = coldHash;
   if (coldOpen) {
-    const aux1 = opensAux(op) ? cat(P_AUX, limits, newGlobals, tableRoot, inputRoot, newOutput) : auxHash;
+    const aux1 = opensAux(op) ? cat(P_AUX, limits, newGlobals, newTables, inputRoot, newOutput) : auxHash;
     const memInfo1 = new Uint8Array(8);
     memInfo1.set(be(BigInt(newMemPages), 4), 0);
     memInfo1.set(be(BigInt(newOutLen), 4), 4);

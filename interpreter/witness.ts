@@ -11,8 +11,8 @@
 import { Op, Status } from "./isa.js";
 import type { Machine } from "./machine.js";
 import { PAGE_BYTES } from "./runtime.js";
-import { depthOf, proof2Of, proofOf, put64, tracker, ZERO32 } from "./state.js";
-import { ACCESS_SIZE, isLoad, isStore, opensAux, opensCold, POPS, WitnessError } from "./verify.js";
+import { depthOf, proof2Of, proofOf, put32, put64, tracker, ZERO32, type StateTracker, type ZTree } from "./state.js";
+import { ACCESS_SIZE, isLoad, isStore, isTableOp, opensAux, opensCold, POPS, WitnessError } from "./verify.js";
 
 class Writer {
   parts: Uint8Array[] = [];
@@ -36,13 +36,18 @@ interface MemPlan {
   q: number; // second (>= p)
   inputLeaf: number; // -1 unless InputRead moves bytes
   outputLeaf: number; // -1 unless OutputWrite moves bytes
+  /** Table and segment instructions: the entries of the tables tree opened, and their element leaves. */
+  entries: { index: number; p: number; q: number }[];
+  /** table.set / table.fill storing a function: its index (the FUNC section), else -1. */
+  func: number;
 }
 
 function plan(m: Machine, op: number, a: number): MemPlan {
   const sp = m.sp, sl = m.sl;
   const u = (i: number) => sl[sp - 1 - i] >>> 0; // i-th value from the top, as u32
   const memLen = m.memoryBytes().length;
-  const r: MemPlan = { trap: false, p: -1, q: -1, inputLeaf: -1, outputLeaf: -1 };
+  const r: MemPlan = { trap: false, p: -1, q: -1, inputLeaf: -1, outputLeaf: -1, entries: [], func: -1 };
+  if (isTableOp(op)) tablesPlan(m, op, r);
   if (isLoad(op) || isStore(op)) {
     const ea = (isLoad(op) ? u(0) : u(1)) + a;
     const size = ACCESS_SIZE[op];
@@ -79,6 +84,91 @@ function plan(m: Machine, op: number, a: number): MemPlan {
     else if (n > 0) r.p = r.q = Math.floor(dst / 32);
   }
   return r;
+}
+
+/**
+ * Table and segment instructions: the entries (a table, a segment, or the two tables of a copy
+ * between tables / the table and segment of table.init) and the elements the step touches, from
+ * the machine's tables and segments; a MemoryInit moving bytes also touches the memory leaf at dst.
+ */
+function tablesPlan(m: Machine, op: number, r: MemPlan): void {
+  const code = m.program.code, ci = m.pc * 4;
+  const A = code[ci + 1], B = code[ci + 2];
+  const env = m.env, T = env.tables.length, E = env.elemSegs.length;
+  const sp = m.sp, u = (i: number) => m.sl[sp - 1 - i] >>> 0;
+  const lenOf = (e: number) => (e < T ? env.tables[e].elements.length : e < T + E ? env.elemSegs[e - T].length : env.dataSegs[e - T - E].length);
+  const one = (index: number, p = -1, q = p) => r.entries.push({ index, p, q });
+  switch (op) {
+    case Op.CallIndirect:
+    case Op.TableGet: {
+      const x = op === Op.CallIndirect ? B : A, i = u(0);
+      if (i < lenOf(x)) one(x, i);
+      else (r.trap = true), one(x);
+      return;
+    }
+    case Op.TableSet:
+    case Op.TableFill: {
+      const set = op === Op.TableSet;
+      const i = u(set ? 1 : 2), ref = u(set ? 0 : 1), n = set ? 1 : u(0);
+      if (i + n > lenOf(A)) r.trap = true;
+      else if (n > 0) {
+        one(A, i);
+        if (ref !== 0) r.func = ref - 1;
+        return;
+      }
+      one(A);
+      return;
+    }
+    case Op.TableCopy:
+    case Op.TableInit: {
+      const d = u(2), s = u(1), n = u(0);
+      const moves = s + n <= lenOf(B) && d + n <= lenOf(A) && n > 0;
+      if (s + n > lenOf(B) || d + n > lenOf(A)) r.trap = true;
+      const back = op === Op.TableCopy && d > s;
+      const di = back ? d + n - 1 : d, si = back ? s + n - 1 : s;
+      if (A === B) one(A, moves ? Math.min(di, si) : -1, moves ? Math.max(di, si) : -1);
+      else {
+        const [lo, hi] = A < B ? [A, B] : [B, A];
+        one(lo, moves ? (lo === A ? di : si) : -1);
+        one(hi, moves ? (hi === A ? di : si) : -1);
+      }
+      return;
+    }
+    case Op.MemoryInit: {
+      const d = u(2), s = u(1), n = u(0);
+      if (s + n > lenOf(A) || d + n > m.memoryBytes().length) (r.trap = true), one(A);
+      else if (n > 0) (one(A, s >>> 5), (r.p = r.q = d >>> 5));
+      else one(A);
+      return;
+    }
+    default: // TableSize, TableGrow, SegmentDrop
+      one(A);
+  }
+}
+
+/** The TABLES section (docs/STATE.md §4): lengths, then each entry's elements, then the tables tree proof. */
+function writeTables(w: Writer, t: StateTracker, pl: MemPlan, N: number): void {
+  const tt = t.tablesTree();
+  if (tt.n !== N) throw new WitnessError("Unprovable", `the tables tree has ${tt.n} entries, the instruction says ${N}`);
+  const es = pl.entries;
+  for (const e of es) {
+    const b = new Uint8Array(4);
+    put32(b, 0, t.tables.entry(e.index).len);
+    w.put(b);
+  }
+  for (const e of es) {
+    const tree: ZTree = t.tables.entry(e.index).tree;
+    if (e.p < 0) w.put(tree.root());
+    else if (e.p === e.q) {
+      w.put(tree.node(0, e.p));
+      w.put(tree.proof(e.p));
+    } else {
+      w.put(tree.node(0, e.p));
+      w.put(tree.node(0, e.q));
+      w.put(tree.proof2(e.p, e.q));
+    }
+  }
+  w.put(es.length === 1 ? tt.proof(es[0].index) : tt.proof2(es[0].index, es[1].index));
 }
 
 /** The witness of the machine's next step. Throws WitnessError("Unprovable") for embedding-only steps. */
@@ -122,8 +212,7 @@ export function witness(m: Machine): Uint8Array {
   } else w.put(c.localsRoot);
 
   // COLD
-  const callIndex = op === Op.CallIndirect ? m.sl[sp - 1] >>> 0 : 0;
-  if (!opensCold(op) || (op === Op.CallIndirect && callIndex >= C)) {
+  if (!opensCold(op)) {
     w.put(c.coldHash);
     return w.bytes();
   }
@@ -138,12 +227,8 @@ export function witness(m: Machine): Uint8Array {
       w.put(gt.node(0, A >>> 2));
       w.put(gt.proof(A >>> 2));
     } else w.put(c.globalsRoot);
-    if (op === Op.CallIndirect) {
-      const tt = t.tableTree();
-      if (tt.n !== C || tt.depth !== depthOf(C)) throw new WitnessError("Unprovable", `table length ${tt.n} differs from the instruction's ${C}`);
-      w.put(tt.node(0, callIndex));
-      w.put(tt.proof(callIndex));
-    } else w.put(c.tableRoot);
+    if (isTableOp(op)) writeTables(w, t, pl, C);
+    else w.put(c.tableRoot);
     if (pl.inputLeaf >= 0) {
       const it = t.inputTree();
       w.put(it.node(0, pl.inputLeaf));
@@ -183,5 +268,12 @@ export function witness(m: Machine): Uint8Array {
     }
   } else w.put(c.memRoot);
 
+  // FUNC: the invoke stub of the function table.set / table.fill stores
+  if (!pl.trap && pl.func >= 0) {
+    if (pl.func < 2 ** prog.depth) {
+      w.put(prog.tree.node(0, pl.func));
+      w.put(prog.tree.proof(pl.func));
+    } else w.put(new Uint8Array(32 + 32 * prog.depth)); // not a function (never in a reachable state): the verifier says BadField
+  }
   return w.bytes();
 }

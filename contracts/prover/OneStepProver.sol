@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {IStepProver} from "./IStepProver.sol";
 import {ProverHost} from "./ProverHost.sol";
 import {ProverMemory} from "./ProverMemory.sol";
+import {ProverTables} from "./ProverTables.sol";
 
 /// @title The one-step prover: step(preRoot, witness) -> postRoot (docs/STATE.md, docs/PROVER.md).
 /// @notice Re-executes exactly one step of the lowered machine from the pre-state root and the
@@ -13,17 +14,22 @@ import {ProverMemory} from "./ProverMemory.sol";
 ///    and every step that does not execute — about 97% of a real run; they open only the hot part;
 ///  - ProverMemory: loads, stores, memory.size/grow/copy/fill;
 ///  - ProverHost: globals, call, call_indirect, return, input size/read, output write;
-///  the last two parse the cold part with ProverCold. All of it fits one contract (see
+///  - ProverTables: table.get/set/size/grow/fill/copy/init, elem.drop, data.drop, memory.init;
+///  the last three parse the cold part with ProverCold. All of it fits one contract (see
 ///  docs/PROVER.md for the sizes), so no step pays for a second account access.
-contract OneStepProver is ProverMemory, ProverHost, IStepProver {
+contract OneStepProver is ProverMemory, ProverHost, ProverTables, IStepProver {
     function step(bytes32 preRoot, bytes calldata witness) external pure returns (bytes32) {
         uint256 w = _witnessOffset(witness);
         if (!_header(w, witness.length)) _notExecuted(preRoot);
         uint256 op = _op();
         uint256 info = _opInfo(op);
+        // Float instructions route here, before anything else is parsed: they touch only the
+        // operand stack (the "numeric" witness class), and the float unit proves them. Bit 128 of
+        // the info byte (OPINFO_*) is free for that routing.
         if (info & INFO_COLD != 0) {
             _parseCold(preRoot);
             if (info & INFO_HOST != 0) _stepHost(op);
+            else if (_isTableOp(op)) _stepTables(op);
             else _stepMemory(op);
         }
         _stack();
@@ -55,6 +61,13 @@ contract OneStepProver is ProverMemory, ProverHost, IStepProver {
         assembly ("memory-safe") {
             depth := and(shr(64, mload(REGS)), M32)
             a := mload(R_A)
+        }
+        if (op == 0xd2) {
+            // RefFunc f: the reference f + 1
+            assembly ("memory-safe") {
+                mstore(R_OUT, add(a, 1))
+            }
+            _finish(pc + 1, 1, depth, 0);
         }
         if (op >= 0x45 && op < 0xe0) {
             (uint256 r, uint256 trap) = _numeric(op);

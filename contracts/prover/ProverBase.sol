@@ -74,7 +74,6 @@ abstract contract ProverBase {
     uint256 internal constant R_OUT = 0x480; // values pushed by the step: 0x480, 0x4a0, 0x4c0
     uint256 internal constant R_XPROOF = 0x4e0; // local or global leaf's proof offset (leaf 32 bytes before)
     uint256 internal constant R_XDEPTH = 0x500;
-    uint256 internal constant R_TLEAF = 0x520; // table leaf offset
     uint256 internal constant R_ILEAF = 0x540; // input leaf offset (0: sealed)
     uint256 internal constant R_OPROOF = 0x560; // output proof offset (0: sealed)
     uint256 internal constant R_ODEPTH = 0x580;
@@ -86,6 +85,22 @@ abstract contract ProverBase {
     uint256 internal constant R_MEMD = 0x640;
     uint256 internal constant R_TRAP = 0x660; // trap decided while parsing (0: none)
     uint256 internal constant R_CHUNK = 0x680; // bytes a resumable operation moves this step
+    // TABLES: entries a (lower index) and b (the second one, when two), 8 words each (E_* fields)
+    uint256 internal constant EA = 0x6a0;
+    uint256 internal constant EB = 0x7a0;
+    uint256 internal constant E_IDX = 0x00; // entry index in the tables tree
+    uint256 internal constant E_LEN = 0x20;
+    uint256 internal constant E_D = 0x40; // depth of its elements tree
+    uint256 internal constant E_P = 0x60; // element leaves opened: p, q (NONE: none; p == q: one)
+    uint256 internal constant E_Q = 0x80;
+    uint256 internal constant E_LEAF = 0xa0; // calldata offset of leaf p (leaf q follows when two)
+    uint256 internal constant E_PROOF = 0xc0; // calldata offset of the elements proof
+    uint256 internal constant E_ROOT = 0xe0; // elements root
+    uint256 internal constant R_TWO = 0x8a0; // 1 when two entries are open
+    uint256 internal constant R_TPROOF = 0x8c0; // calldata offset of the tables tree proof
+    uint256 internal constant R_TN = 0x8e0; // depth of the tables tree
+    uint256 internal constant R_FUNC = 0x900; // calldata offset of the FUNC leaf (0: none)
+    uint256 internal constant NONE = 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
     // ---- regs word (docs/STATE.md §2.1): pc 0..3, steps 4..9, stepLimit 10..15, sp 16..19,
     //      depth 20..23, exitCode 24..27, status 28, trap 29, codeDepth 30, reserved 31
@@ -110,6 +125,7 @@ abstract contract ProverBase {
     uint256 internal constant T_STEPLIMIT = 10;
     uint256 internal constant T_INPUT = 12;
     uint256 internal constant T_OUTPUT = 13;
+    uint256 internal constant T_OOBTABLE = 16;
 
     // ---- opcode tables, generated from verify.ts by test/contracts/prover-tables.ts.
     // Byte j of OPINFO_i describes opcode 32i+j: bits 0-1 values read from the stack (k), 4 valid,
@@ -119,14 +135,14 @@ abstract contract ProverBase {
     uint256 internal constant INFO_COLD = 16;
     uint256 internal constant INFO_AUX = 32;
     uint256 internal constant INFO_HOST = 64;
-    uint256 internal constant OPINFO_0 = 0x0000000000000000000000000000000000000000000000000000050700000000;
-    uint256 internal constant OPINFO_1 = 0x0405057475000000151500001515151515151515151516160000161616161614;
+uint256 internal constant OPINFO_0 = 0x0000000000000000000000000000000000000000000000000000050700000000;
+    uint256 internal constant OPINFO_1 = 0x0405057475353600151500001515151515151515151516160000161616161614;
     uint256 internal constant OPINFO_2 = 0x3504040000050606060606060606060605060606060606060606060000000000;
     uint256 internal constant OPINFO_3 = 0x0000000000000005050506060606060606060606060606060605050506060606;
     uint256 internal constant OPINFO_4 = 0x0606060606060606060606000000000000000000000000000000000000000000;
     uint256 internal constant OPINFO_5 = 0x0000000000000005000000000505000000000000000000000000000000000000;
-    uint256 internal constant OPINFO_6 = 0x0505050505000000000000000000000000000000000000000000000000000000;
-    uint256 internal constant OPINFO_7 = 0x0405050506747554040874777617170408080500000000000000000000000000;
+    uint256 internal constant OPINFO_6 = 0x0505050505000000000000000000000000000400000000000000000000000000;
+    uint256 internal constant OPINFO_7 = 0x0405050506747554040874777617170408080534363737373437000000000000;
     /// Nibble per load/store 0x28..0x3e at bits 4(op-0x28): log2(size) | signed << 2 | i64 << 3.
     uint256 internal constant MEMOPS = 0x210100032ae9d8c150400b2;
 

@@ -75,21 +75,22 @@ abstract contract ProverHost is ProverCold {
             let maxHeight := mload(R_C)
             let checks := 1
             if eq(op, 0xe6) {
-                let t := calldataload(mload(R_TLEAF))
-                // element: entry u32 ‖ typeId u32 ‖ numLocals u32 ‖ maxHeight u32 ‖ 0x01 ‖ 15 zero bytes
+                let t := calldataload(mload(add(EA, E_LEAF)))
+                // element: the function's invoke stub leaf [Call entry numLocals maxHeight][Halt typeId f+1 0]
+                // (a = the expected type id)
                 switch byte(16, t)
                 case 0 {
                     trap := T_UNINIT
                     checks := 0
                 }
-                case 1 {
-                    switch eq(and(shr(192, t), M32), entry)
+                case 0xe8 {
+                    switch eq(and(shr(64, t), M32), entry)
                     case 0 {
                         trap := T_TYPE
                         checks := 0
                     }
                     default {
-                        entry := shr(224, t)
+                        entry := and(shr(192, t), M32)
                         nLocals := and(shr(160, t), M32)
                         maxHeight := and(shr(128, t), M32)
                         spAfter := sub(spAfter, 1)

@@ -331,6 +331,110 @@ export function indirectPrograms(rng: Rng): PropProgram[] {
   return out;
 }
 
+/**
+ * Tables, segments and references: 1..3 tables (some with a maximum), passive element segments
+ * with nulls, passive data segments, and a random run of table.get/set/size/grow/fill/copy/init,
+ * elem.drop, data.drop, memory.init (near the memory's end too) and call_indirect through any table.
+ * Operands stay in bounds (tracked here) except the last instruction of some programs, which is
+ * out of bounds on purpose (every table trap).
+ */
+export function tablePrograms(rng: Rng, count: number, ops: number): PropProgram[] {
+  const out: PropProgram[] = [];
+  const funcs = ["$fa", "$fb", "$fc"];
+  for (let p = 0; p < count; p++) {
+    const nT = 1 + rng.int(3);
+    const len = Array.from({ length: nT }, () => rng.int(12));
+    const max = len.map((l) => (rng.chance(0.5) ? l + rng.int(20) : null));
+    const segs = Array.from({ length: 1 + rng.int(3) }, () => Array.from({ length: rng.int(6) }, () => (rng.chance(0.2) ? null : rng.pick(funcs))));
+    const datas = Array.from({ length: 1 + rng.int(2) }, () => rng.bytes(rng.int(100)));
+    const segLen = segs.map((s) => s.length), dataLen = datas.map((d) => d.length);
+    const ref = () => (rng.chance(0.2) ? "(ref.null func)" : `(ref.func ${rng.pick(funcs)})`);
+    const inRange = (n: number) => rng.int(n + 1);
+    const body: string[] = [];
+    for (let i = 0; i < ops; i++) {
+      const t = rng.int(nT);
+      switch (rng.int(11)) {
+        case 0:
+          if (len[t] > 0) body.push(`(drop (table.get ${t} (i32.const ${rng.int(len[t])})))`);
+          break;
+        case 1:
+          if (len[t] > 0) body.push(`(table.set ${t} (i32.const ${rng.int(len[t])}) ${ref()})`);
+          break;
+        case 2:
+          body.push(`(drop (table.size ${t}))`);
+          break;
+        case 3: {
+          const n = rng.pick([0, 1, 2, 5, 30]);
+          const ok = len[t] + n <= Math.min(max[t] ?? 1 << 20, 1 << 20);
+          body.push(`(drop (table.grow ${t} ${ref()} (i32.const ${n})))`);
+          if (ok) len[t] += n;
+          break;
+        }
+        case 4: {
+          const i = inRange(len[t]), n = inRange(len[t] - i);
+          body.push(`(table.fill ${t} (i32.const ${i}) ${ref()} (i32.const ${n}))`);
+          break;
+        }
+        case 5: {
+          const u = rng.int(nT), n = inRange(Math.min(len[t], len[u])), d = inRange(len[t] - n), s = inRange(len[u] - n);
+          body.push(`(table.copy ${t} ${u} (i32.const ${d}) (i32.const ${s}) (i32.const ${n}))`);
+          break;
+        }
+        case 6: {
+          const e = rng.int(segs.length), n = inRange(Math.min(len[t], segLen[e])), d = inRange(len[t] - n), s = inRange(segLen[e] - n);
+          body.push(`(table.init ${t} ${e} (i32.const ${d}) (i32.const ${s}) (i32.const ${n}))`);
+          break;
+        }
+        case 7: {
+          const e = rng.int(segs.length);
+          if (rng.chance(0.3)) (body.push(`(elem.drop ${e})`), (segLen[e] = 0));
+          break;
+        }
+        case 8: {
+          const x = rng.int(datas.length), n = inRange(dataLen[x]), s = inRange(dataLen[x] - n);
+          const d = rng.chance(0.3) ? 65536 - n : rng.int(3000);
+          body.push(`(memory.init ${x} (i32.const ${d}) (i32.const ${s}) (i32.const ${n}))`);
+          if (rng.chance(0.15)) (body.push(`(data.drop ${x})`), (dataLen[x] = 0));
+          break;
+        }
+        case 9:
+          if (len[t] > 0) body.push(`(drop (ref.is_null (table.get ${t} (i32.const ${rng.int(len[t])}))))`);
+          break;
+        default:
+          // call_indirect may trap (null, mismatch): only as the last instruction
+          if (i === ops - 1 && len[t] > 0) body.push(`(drop (call_indirect ${t} (type $ta) (i32.const 7) (i32.const ${rng.int(len[t] + 1)})))`);
+      }
+    }
+    if (p < 8) {
+      // programs 0..7 end with each kind of out-of-bounds access in turn
+      const t = rng.int(nT);
+      body.push(
+        ([
+          `(drop (table.get ${t} (i32.const ${len[t] + rng.int(3)})))`,
+          `(table.set ${t} (i32.const ${len[t]}) ${ref()})`,
+          `(table.fill ${t} (i32.const ${len[t]}) ${ref()} (i32.const 1))`,
+          `(table.copy ${t} ${rng.int(nT)} (i32.const 0) (i32.const ${rng.int(2)}) (i32.const ${len[t] + 1}))`,
+          `(table.init ${t} 0 (i32.const 0) (i32.const ${segLen[0]}) (i32.const 1))`,
+          `(memory.init 0 (i32.const 65535) (i32.const 0) (i32.const ${dataLen[0] + 2}))`,
+          `(memory.init 0 (i32.const 0) (i32.const ${dataLen[0]}) (i32.const 1))`,
+          `(drop (call_indirect ${t} (type $ta) (i32.const 7) (i32.const ${len[t]})))`,
+        ])[p],
+      );
+    }
+    const hex = (b: Uint8Array) => Array.from(b, (x) => "\\" + x.toString(16).padStart(2, "0")).join("");
+    const extra = `(type $ta (func (param i32) (result i32)))
+      ${len.map((l, i) => `(table ${l} ${max[i] ?? ""} funcref)`).join(" ")}
+      ${segs.map((s) => `(elem funcref ${s.map((f) => (f ? `(ref.func ${f})` : "(ref.null func)")).join(" ")})`).join(" ")}
+      ${datas.map((d) => `(data "${hex(d)}")`).join(" ")}
+      (elem declare func $fa $fb $fc)
+      (func $fa (type $ta) (i32.add (local.get 0) (i32.const 1)))
+      (func $fb (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))
+      (func $fc)`;
+    out.push({ name: `tables ${p}`, wat: task(body.join("\n"), extra) });
+  }
+  return out;
+}
+
 /** Recursion into the call-depth and value-stack limits (exactly at the limit, then past it). */
 export function limitPrograms(rng: Rng): PropProgram[] {
   const rec = `(type $r (func (param i32) (result i32))) (table 1 funcref) (elem (i32.const 0) $rec)
@@ -408,6 +512,7 @@ export function propertyPrograms(seed: number): PropProgram[] {
     globalsProgram(rng, 41, 40),
     controlProgram(rng, 6),
     ...indirectPrograms(rng),
+    ...tablePrograms(rng, 10, 40),
     ...limitPrograms(rng),
     ...ioPrograms(rng),
   ];

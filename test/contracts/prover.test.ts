@@ -178,11 +178,17 @@ describe("every named error, on targeted witness changes (and the same error fro
     o += 28;
     const globals = w.subarray(o, o + 32);
     o += 32;
-    const c32 = dv(w).getUint32(ins(w) + 12);
-    const dT = c32 <= 1 ? 0 : 32 - Math.clz32(c32 - 1);
+    // TABLES, one entry: len ‖ leaf ‖ proof (depthOf(len)) ‖ tables proof (depthOf(N))
+    const depthOf = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
+    const x = dv(w).getUint32(ins(w) + 8), N = dv(w).getUint32(ins(w) + 12);
+    const len = dv(w).getUint32(o);
+    o += 4;
     w[o + 16] = 2; // the mark
-    const table = climb(w.subarray(o, o + 32), idx, o + 32, dT);
-    o += 32 + 32 * dT;
+    const elems = climb(w.subarray(o, o + 32), idx, o + 32, depthOf(len));
+    o += 32 + 32 * depthOf(len);
+    const lenBytes = w.slice(o - 36 - 32 * depthOf(len), o - 32 - 32 * depthOf(len));
+    const table = climb(H([0x14], lenBytes, elems), x, o, depthOf(N));
+    o += 32 * depthOf(N);
     const input = w.subarray(o, o + 32), output = w.subarray(o + 32, o + 64), frames = w.subarray(o + 64, o + 96), mem = w.subarray(o + 96, o + 128);
     expect(o + 128).toBe(w.length);
     const aux = H([0x12], limits, globals, table, input, output);

@@ -1,7 +1,8 @@
 /**
  * Unit tests of compile() (interpreter/decode.ts + interpreter/lower.ts): exact lowered sequences
- * for control flow, prologues, stubs and max heights; float and import policies; a sample of
- * malformed and invalid modules with their error kind and reason.
+ * for control flow, multi-value branches, prologues, stubs and max heights, references, tables and
+ * segments; float and import policies; a sample of malformed and invalid modules with their error
+ * kind and reason; the later proposals refused by name.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile, type CompileOptions } from "../../interpreter/lower.js";
@@ -15,7 +16,7 @@ beforeAll(async () => {
   wabt = await m.default();
 });
 
-const FEATURES = { sign_extension: true, bulk_memory: true, mutable_globals: true, multi_value: false, reference_types: false };
+const FEATURES = { sign_extension: true, bulk_memory: true, mutable_globals: true, multi_value: true, reference_types: true, sat_float_to_int: true };
 
 function wat(text: string): Uint8Array {
   const mod = wabt.parseWat("test.wat", text, FEATURES);
@@ -52,7 +53,9 @@ function body(p: Program, f: number): string[] {
 }
 
 const WITH_A = new Set<number>([Op.LocalGet, Op.LocalSet, Op.LocalTee, Op.GlobalGet, Op.GlobalSet, Op.GlobalGetExt, Op.GlobalSetExt,
-  Op.I32Const, Op.F32Const, Op.BrTable, Op.CallIndirect, Op.CallHost, Op.Trap]);
+  Op.I32Const, Op.F32Const, Op.BrTable, Op.CallHost, Op.Trap, Op.RefFunc]);
+/** Instructions whose three immediates are printed. */
+const WITH_ABC = new Set<number>([Op.CallIndirect, Op.TableGet, Op.TableSet, Op.TableSize, Op.TableGrow, Op.TableFill, Op.TableCopy, Op.TableInit, Op.SegmentDrop, Op.MemoryInit]);
 for (let op = 0x28; op <= 0x3e; op++) WITH_A.add(op);
 
 /** One instruction: mnemonic and the immediates that mean something for it. */
@@ -60,7 +63,8 @@ function show(p: Program, pc: number, base = 0): string {
   const [op, a, b, c] = p.code.subarray(pc * 4, pc * 4 + 4);
   const name = NAMES[op] ?? `0x${op.toString(16)}`;
   if (JUMPS.has(op)) return `${name} @${a - base}`;
-  if (op === Op.Call) return `${name} ${a} ${b} ${c}`;
+  if (op === Op.Call || WITH_ABC.has(op)) return `${name} ${a} ${b} ${c}`;
+  if (op === Op.Halt && (a || b)) return `${name} ${a} ${b}`;
   if (op === Op.I64Const || op === Op.F64Const) return `${name} ${a} ${b}`;
   if (WITH_A.has(op)) return `${name} ${a}`;
   expect([a, b, c]).toEqual([0, 0, 0]);
@@ -112,15 +116,16 @@ describe("layout", () => {
       (func $init)
       (func (export "main") (drop (call $helper (i32.const 1) (i32.const 2))))
       (start $init))`);
-    expect(p.taskEntry).toBe(0);
-    expect(p.start).toBe(1);
     const [h, init, main] = p.funcs;
-    // entry stub: Call start, Call main, Halt
-    expect([0, 1, 2].map((pc) => show(p, pc))).toEqual([`Call ${init.entry} 0 0`, `Call ${main.entry} 0 2`, "Halt"]);
-    // invoke stubs
-    expect([h.stub, init.stub, main.stub]).toEqual([3, 5, 7]);
+    // invoke stubs: function f at pc 2f, [Call f, Halt typeId f+1] (the code leaf a reference to f stands for)
+    expect([h.stub, init.stub, main.stub]).toEqual([0, 2, 4]);
     expect(show(p, h.stub)).toBe(`Call ${h.entry} 3 2`);
-    expect(show(p, h.stub + 1)).toBe("Halt");
+    expect(show(p, h.stub + 1)).toBe("Halt 0 1");
+    expect(show(p, main.stub + 1)).toBe("Halt 1 3");
+    // entry stub after them: Call start, Call main, Halt
+    expect(p.taskEntry).toBe(6);
+    expect(p.start).toBe(1);
+    expect([6, 7, 8].map((pc) => show(p, pc))).toEqual([`Call ${init.entry} 0 0`, `Call ${main.entry} 0 2`, "Halt"]);
     expect(h.entry).toBe(9);
     expect(h.numLocals).toBe(3);
     expect(h.maxHeight).toBe(2);
@@ -379,7 +384,7 @@ describe("instructions", () => {
     const p = lower(`(module (type $a (func (param i32))) (type $b (func)) (type $c (func (param i32)))
       (table 1 funcref) (func (type $c) (call_indirect (type $c) (local.get 0) (i32.const 0))))`);
     expect(p.funcs[0]).toMatchObject({ typeIndex: 2, typeId: 0 });
-    expect(body(p, 0)).toEqual(["LocalSet 0", "LocalGet 0", "I32Const 0", "CallIndirect 0", "Return"]);
+    expect(body(p, 0)).toEqual(["LocalSet 0", "LocalGet 0", "I32Const 0", "CallIndirect 0 0 1", "Return"]); // type 0, table 0, N = 1
   });
 
   it("maps globals to slots: imported ones use GlobalGetExt/SetExt in embed mode", () => {
@@ -401,15 +406,18 @@ describe("instructions", () => {
     expect(body(p, 0)).toEqual(["GlobalGetExt 1", "GlobalSetExt 0", "GlobalGet 0", "0xa7", "GlobalSet 1", "Return"]);
   });
 
-  it("rejects the other 0xFC instructions as unsupported, naming them", () => {
+  it("lowers memory.init and data.drop to the data segment's entry of the tables tree", () => {
+    // 1 table, 1 element segment, 2 data segments: data segment x is entry 2 + x, N = 4
+    const p = lower(`(module (memory 1) (table 1 funcref) (elem func) (data "ab") (data "cd")
+      (func (memory.init 1 (i32.const 0) (i32.const 0) (i32.const 2)) (data.drop 0) (elem.drop 0)))`);
+    expect(body(p, 0)).toEqual(["I32Const 0", "I32Const 0", "I32Const 2", "MemoryInit 3 0 4", "SegmentDrop 2 0 4", "SegmentDrop 1 0 4", "Return"]);
+  });
+
+  it("refuses memory.init without the data count section (a malformation)", () => {
     const e = err(() =>
-      compile(
-        bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 1]), section(12, [1]), code1([0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0, 0x0b]), section(11, [1, 0, 0x41, 0, 0x0b, 0])),
-        EMBED,
-      ),
+      compile(bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 1]), code1([0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0, 0x0b]), section(11, [1, 1, 0])), EMBED),
     );
-    expect(e.kind).toBe("unsupported");
-    expect(e.reason).toMatch(/memory\.init/);
+    expect([e.kind, e.reason]).toEqual(["malformed", expect.stringMatching(/^data count section required/)]);
   });
 });
 
@@ -490,7 +498,9 @@ describe("task imports", () => {
     e = err(() => lower(`(module ${HOST} (export "sz" (func $size)))`, { imports: "task" }));
     expect([e.kind, e.reason]).toEqual(["unsupported", expect.stringMatching(/cannot be exported/)]);
     e = err(() => lower(`(module ${HOST} (table 1 funcref) (elem (i32.const 0) $write))`, { imports: "task" }));
-    expect([e.kind, e.reason]).toEqual(["unsupported", expect.stringMatching(/cannot be placed in a table/)]);
+    expect([e.kind, e.reason]).toEqual(["unsupported", expect.stringMatching(/cannot be referenced/)]);
+    e = err(() => lower(`(module ${HOST} (elem declare func $write) (func (drop (ref.func $write))))`, { imports: "task" }));
+    expect([e.kind, e.reason]).toEqual(["unsupported", expect.stringMatching(/cannot be referenced/)]);
     // validation comes first: an invalid body with a bad import is invalid, not unlinkable
     e = err(() => lower(`(module (import "env" "seed" (func (result i32))) (func (result i64) (call 0)))`, { imports: "task" }));
     expect(e.kind).toBe("invalid");
@@ -517,10 +527,13 @@ describe("malformed", () => {
     ["function/code", bin(TYPE_V_V, FUNC_1), "function and code section have inconsistent lengths"],
     ["utf-8", bin(section(0, [2, 0xc0, 0x80])), "malformed UTF-8 encoding"],
     ["mutability", bin(section(6, [1, 0x7f, 2, 0x41, 0, 0x0b])), "malformed mutability"],
-    ["value type", bin(section(1, [1, 0x60, 1, 0x70, 0])), "malformed value type"],
+    ["value type", bin(section(1, [1, 0x60, 1, 0x40, 0])), "malformed value type"],
     ["limits flag", bin(section(5, [1, 2, 0])), "integer too large"],
-    ["reference type", bin(section(4, [1, 0x6f, 0, 0])), "malformed reference type"],
-    ["zero flag", bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 0]), code1([0x3f, 0x80, 0x00, 0x1a, 0x0b])), "zero flag expected"],
+    ["reference type", bin(section(4, [1, 0x7f, 0, 0])), "malformed reference type"],
+    ["zero byte", bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 0]), code1([0x3f, 0x80, 0x00, 0x1a, 0x0b])), "zero byte expected"],
+    ["element kind", bin(TYPE_V_V, FUNC_1, section(9, [1, 1, 0x01, 0]), code1([0x0b])), "malformed element kind"],
+    ["elements segment kind", bin(section(9, [1, 8])), "malformed elements segment kind"],
+    ["data segment kind", bin(section(11, [1, 3])), "malformed data segment kind"],
     ["too many locals", bin(TYPE_V_V, FUNC_1, code1([0x0b], [2, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 2, 0x7e])), "too many locals"],
     ["illegal opcode", bin(TYPE_V_V, FUNC_1, code1([0x06, 0x0b])), "illegal opcode 06"],
     ["body end", bin(TYPE_V_V, FUNC_1, code1([0x02, 0x40, 0x0b])), "unexpected end"],
@@ -584,7 +597,17 @@ describe("invalid", () => {
     ["const expr", `(module (global i32 (i32.add (i32.const 1) (i32.const 2))))`, "constant expression required"],
     ["const expr global", `(module (global i32 (i32.const 0)) (global i32 (global.get 0)))`, "unknown global"],
     ["const expr type", `(module (global i64 (i32.const 0)))`, "type mismatch"],
-    ["result arity", `(module (type (func (result i32 i32))))`, "invalid result arity"],
+    ["typed select arity", `(module (func (result i32) (select (result i32 i32) (i32.const 1) (i32.const 2) (i32.const 0))))`, "invalid result arity"],
+    ["untyped select of references", `(module (func (drop (select (ref.null func) (ref.null func) (i32.const 0)))))`, "type mismatch"],
+    ["undeclared reference", `(module (func $f) (func (drop (ref.func $f))))`, "undeclared function reference"],
+    ["ref.is_null of a number", `(module (func (drop (ref.is_null (i32.const 0)))))`, "type mismatch"],
+    ["table.set type", `(module (table 1 externref) (func (table.set 0 (i32.const 0) (ref.null func))))`, "type mismatch"],
+    ["table.init type", `(module (table 1 externref) (elem funcref) (func (table.init 0 0 (i32.const 0) (i32.const 0) (i32.const 0))))`, "type mismatch"],
+    ["call_indirect through an externref table", `(module (type (func)) (table 1 externref) (func (call_indirect (type 0) (i32.const 0))))`, "type mismatch"],
+    ["unknown elem segment", `(module (table 1 funcref) (func (elem.drop 0)))`, "unknown elem segment"],
+    ["unknown table 1", `(module (table 1 funcref) (func (drop (table.size 1))))`, "unknown table 1"],
+    ["if without else, params differ from results", `(module (func (param i32) (result i64) (local.get 0) (if (param i32) (result i64) (i32.const 1) (then (drop) (i64.const 0)))))`, "type mismatch"],
+    ["block parameters missing", `(module (type $t (func (param i32) (result i32))) (func (result i32) (block (type $t) (i32.const 1) (i32.add))))`, "type mismatch"],
   ];
   for (const [name, text, reason] of cases)
     it(name, () => {
@@ -600,6 +623,64 @@ describe("invalid", () => {
 
   it("multiple memories", () => {
     const e = err(() => compile(bin(section(5, [2, 0, 0, 0, 0])), EMBED));
-    expect([e.kind, e.reason]).toEqual(["invalid", "multiple memories"]);
+    expect([e.kind, e.reason]).toEqual(["invalid", "multiple memories (multi-memory is not supported)"]);
+  });
+});
+
+describe("proposals after 2.0 are refused by name", () => {
+  // malformed in 2.0 (the spec tests say so), with the 2.0 reason and the feature
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["SIMD type", bin(section(1, [1, 0x60, 1, 0x7b, 0])), /^malformed value type: SIMD \(v128\) is not supported/],
+    ["SIMD instruction", bin(TYPE_V_V, FUNC_1, code1([0xfd, 0x0c, 0x0b])), /^illegal opcode fd: SIMD is not supported/],
+    ["threads: shared memory", bin(section(5, [1, 3, 1, 1])), /^integer too large: threads \(shared memory\) is not supported/],
+    ["threads: atomics", bin(TYPE_V_V, FUNC_1, code1([0xfe, 0x03, 0x00, 0x0b])), /^illegal opcode fe: threads \(atomics\) is not supported/],
+    ["memory64", bin(section(5, [1, 4, 1])), /^integer too large: memory64 is not supported/],
+    ["exception handling: try", bin(TYPE_V_V, FUNC_1, code1([0x06, 0x40, 0x0b, 0x0b])), /^illegal opcode 06: exception handling is not supported/],
+    ["exception handling: tag section", bin([13, 0]), /^malformed section id: exception handling \(tag section\) is not supported/],
+    ["tail calls", bin(TYPE_V_V, FUNC_1, code1([0x12, 0x00, 0x0b])), /^illegal opcode 12: tail calls \(return_call\) is not supported/],
+    ["typed function references", bin(TYPE_V_V, FUNC_1, code1([0x14, 0x00, 0x0b])), /^illegal opcode 14: typed function references \(call_ref\) is not supported/],
+    ["GC type", bin(section(1, [1, 0x5f, 0])), /^malformed function type: GC \(struct, array and recursive types\) is not supported/],
+    ["GC reference type", bin(section(1, [1, 0x60, 1, 0x6e, 0])), /^malformed value type: GC \(anyref\) is not supported/],
+  ];
+  for (const [name, bytes, reason] of cases)
+    it(name, () => {
+      const e = err(() => compile(bytes, EMBED));
+      expect(e.kind).toBe("malformed");
+      expect(e.reason).toMatch(reason);
+    });
+
+  it("multi-memory: a memory index other than 0 (the 2.0 zero byte)", () => {
+    const e = err(() => compile(bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 0]), code1([0x3f, 0x01, 0x1a, 0x0b])), EMBED));
+    expect([e.kind, e.reason]).toEqual(["malformed", "zero byte expected (multi-memory is not supported)"]);
+  });
+});
+
+describe("WebAssembly 2.0 lowering", () => {
+  it("carries several values over dropped ones through hidden locals", () => {
+    const p = lower(`(module (func (result i32 i64)
+      (block $b (result i32 i64) (i32.const 9) (i32.const 1) (i64.const 2) (br $b))))`);
+    const f = p.funcs[0];
+    expect(f.numLocals).toBe(2); // no declared local, two hidden ones
+    expect(body(p, 0)).toEqual(["I32Const 9", "I32Const 1", "I64Const 2 0", "LocalSet 1", "LocalSet 0", "Drop", "LocalGet 0", "LocalGet 1", "Jump @9", "Return"]);
+    expect(p.code[(f.entry + 3) * 4 + 2]).toBe(2); // every local access carries the frame's final size
+  });
+
+  it("keeps block parameters on the stack; if-else starts both branches from them", () => {
+    const p = lower(`(module (type $t (func (param i32) (result i32)))
+      (func (param i32) (result i32) (local.get 0) (local.get 0) (if (type $t) (then (i32.const 1) (i32.add)) (else (i32.const 2) (i32.sub)))))`);
+    expect(body(p, 0)).toEqual(["LocalSet 0", "LocalGet 0", "LocalGet 0", "JumpUnless @7", "I32Const 1", "i32.add", "Jump @9", "I32Const 2", "0x6b", "Return"]);
+  });
+
+  it("lowers references and table instructions (c = N, TableGrow b = the ceiling, then TableFill)", () => {
+    const p = lower(`(module (table $t 2 10 funcref) (table $e 1 externref) (elem declare func 0)
+      (func (drop (ref.is_null (ref.null func))) (drop (ref.func 0)) (drop (table.grow $t (ref.null func) (i32.const 3)))
+        (table.copy $e $e (i32.const 0) (i32.const 0) (i32.const 0)) (call_indirect $t (i32.const 0))))`);
+    expect(body(p, 0)).toEqual([
+      "I32Const 0", "i32.eqz", "Drop", "RefFunc 0", "Drop",
+      "I32Const 0", "I32Const 3", "TableGrow 0 10 3", "TableFill 0 0 3", "Drop",
+      "I32Const 0", "I32Const 0", "I32Const 0", "TableCopy 1 1 3",
+      "I32Const 0", "CallIndirect 0 0 3", "Return",
+    ]);
+    expect(p.funcs[0].maxHeight).toBe(4); // TableGrow leaves four values for TableFill
   });
 });

@@ -22,7 +22,7 @@ import { BUILD_DIR } from "../../wasm-tasks/native.js";
 import { encodeInput } from "../../wasm-tasks/btc-headers/encoding.js";
 import { embeddedBatch } from "../../wasm-tasks/btc-headers/fixtures.js";
 import { generateModule, argSets, Rng } from "../differential/generator.js";
-import { loadWabt, WABT_FEATURES } from "../spec/script.js";
+import { loadWabt, WABT_FEATURES_2_0 } from "../spec/script.js";
 
 const PROGRAMS = Number(process.env.JIT_DIFF_PROGRAMS ?? 300);
 const SEED0 = Number(process.env.JIT_DIFF_SEED ?? 1);
@@ -409,7 +409,7 @@ describe("JIT vs exec on random programs", () => {
 
 async function wat(text: string): Promise<Uint8Array> {
   const wabt = await loadWabt();
-  const mod = wabt.parseWat("t.wat", text, { ...WABT_FEATURES, sign_extension: true, bulk_memory: true });
+  const mod = wabt.parseWat("t.wat", text, WABT_FEATURES_2_0);
   try {
     return new Uint8Array(mod.toBinary({}).buffer);
   } finally {

@@ -3,14 +3,28 @@
  *
  *   npm run spec -- PATHS...        (files or folders of .wast scripts)
  *   npm run spec -- -v PATHS...     (every failure)
+ *   npm run spec -- --profile 1.0 PATHS...
+ *
+ * The scripts of the WebAssembly 1.0 suite assert some 1.0 rules that 2.0 changed (multi-value,
+ * several tables, call_indirect's table index, instantiation that traps after partial writes):
+ * they run under the 1.0 profile (CompileOptions.profile), chosen for paths inside a folder named
+ * `wasm-spec` (../shared/fixtures/wasm-spec) unless --profile says otherwise; everything else runs
+ * under 2.0.
  *
  * Prints one line per file and, as the last line, {"files":N,"passed":N,"failed":N,"outOfScope":N}.
  * Exit code 1 when a check failed or a path could not be read.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runScript, type FileResult } from "./script.js";
+
+export type Profile = "1.0" | "2.0";
+
+/** The profile of a script path: 1.0 inside a folder named `wasm-spec`, else 2.0. */
+export function profileOf(path: string): Profile {
+  return resolve(path).split(sep).includes("wasm-spec") ? "1.0" : "2.0";
+}
 
 export interface Summary {
   files: number;
@@ -60,7 +74,7 @@ export function collectWastFiles(paths: string[], unreadable: string[]): string[
   return out;
 }
 
-export async function runPaths(paths: string[], onFile?: (r: FileResult) => void): Promise<RunReport> {
+export async function runPaths(paths: string[], onFile?: (r: FileResult) => void, profile?: Profile): Promise<RunReport> {
   const unreadable: string[] = [];
   const files = collectWastFiles(paths, unreadable);
   const results: FileResult[] = [];
@@ -72,7 +86,8 @@ export async function runPaths(paths: string[], onFile?: (r: FileResult) => void
       unreadable.push(`${f}: ${(e as Error).message}`);
       continue;
     }
-    const r = await runScript(text, basename(f));
+    const p = profile ?? profileOf(f);
+    const r = await runScript(text, basename(f), { compileOptions: { imports: "embed", profile: p } });
     results.push(r);
     onFile?.(r);
   }
@@ -97,18 +112,28 @@ export function formatFileLine(r: FileResult, maxFailures = 3): string {
 
 async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("-v") || argv.includes("--verbose");
-  const paths = argv.filter((a) => a !== "-v" && a !== "--verbose");
+  const pi = argv.indexOf("--profile");
+  const profile = pi >= 0 ? argv[pi + 1] : undefined;
+  if (profile !== undefined && profile !== "1.0" && profile !== "2.0") {
+    console.error(`--profile takes 1.0 or 2.0, not ${profile}`);
+    return 2;
+  }
+  const paths = argv.filter((a, i) => a !== "-v" && a !== "--verbose" && (pi < 0 || (i !== pi && i !== pi + 1)));
   if (paths.length === 0) {
-    console.error("usage: npm run spec -- [-v] PATHS...   (.wast files or folders of them)");
+    console.error("usage: npm run spec -- [-v] [--profile 1.0|2.0] PATHS...   (.wast files or folders of them)");
     return 2;
   }
   const t0 = performance.now();
-  const report = await runPaths(paths, (r) => {
+  const report = await runPaths(
+    paths,
+    (r) => {
     console.log(formatFileLine(r));
     if (verbose) {
       for (const f of r.failures.slice(3)) console.log(`  ${f}`);
     }
-  });
+    },
+    profile as Profile | undefined,
+  );
   for (const u of report.unreadable) console.error(`error: cannot read ${u}`);
   if (verbose) console.error(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(JSON.stringify(report.summary));

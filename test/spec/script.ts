@@ -11,7 +11,7 @@
  * machine always produces the positive one), `nan:arithmetic` a NaN with the quiet bit set.
  */
 import { compile } from "../../interpreter/lower.js";
-import { Global, instantiate, TrapError, type ExternVal, type Instance } from "../../interpreter/instance.js";
+import { ExternRef, Global, hostRefs, instantiate, TrapError, type ExternVal, type Instance } from "../../interpreter/instance.js";
 import { Trap, TRAP_MESSAGES } from "../../interpreter/isa.js";
 import { WasmError } from "../../interpreter/program.js";
 import { head, parseSExprs, show, SExprError, type SExpr, type SList, type SString } from "./sexpr.js";
@@ -29,21 +29,21 @@ export function loadWabt(): Promise<Wabt> {
 }
 
 /**
- * WebAssembly 1.0 (MVP) text: post-MVP syntax is not legal in these scripts (mutable globals in
- * imports/exports are part of 1.0). Whatever wabt's parser lets through, our validator judges.
+ * WebAssembly 2.0 text (wabt's features of the 2.0 standard; nothing later). Whatever wabt's
+ * parser lets through, our validator judges.
  */
-export const WABT_FEATURES = {
+export const WABT_FEATURES_2_0 = {
   exceptions: false,
   mutable_globals: true,
-  sat_float_to_int: false,
-  sign_extension: false,
+  sat_float_to_int: true,
+  sign_extension: true,
   simd: false,
   threads: false,
   function_references: false,
-  multi_value: false,
+  multi_value: true,
   tail_call: false,
-  bulk_memory: false,
-  reference_types: false,
+  bulk_memory: true,
+  reference_types: true,
   annotations: false,
   code_metadata: false,
   gc: false,
@@ -52,11 +52,21 @@ export const WABT_FEATURES = {
   relaxed_simd: false,
 };
 
+/** WebAssembly 1.0 (MVP) text: post-MVP syntax is not legal in the 1.0 suite (mutable globals in imports/exports are 1.0). */
+export const WABT_FEATURES_1_0 = {
+  ...WABT_FEATURES_2_0,
+  sat_float_to_int: false,
+  sign_extension: false,
+  multi_value: false,
+  bulk_memory: false,
+  reference_types: false,
+};
+
 /** Text -> binary with wabt's parser and binary writer; throws wabt's message on a parse error. */
-export function watToBinary(wabt: Wabt, name: string, text: string | Uint8Array): Uint8Array {
+export function watToBinary(wabt: Wabt, name: string, text: string | Uint8Array, features: typeof WABT_FEATURES_2_0 = WABT_FEATURES_2_0): Uint8Array {
   // wabt.js mangles non-ASCII characters of a JS string: always hand it UTF-8 bytes.
   const src = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  const mod = wabt.parseWat(name, src, WABT_FEATURES);
+  const mod = wabt.parseWat(name, src, features);
   try {
     return mod.toBinary({}).buffer.slice();
   } finally {
@@ -67,12 +77,23 @@ export function watToBinary(wabt: Wabt, name: string, text: string | Uint8Array)
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-export type NumType = "i32" | "i64" | "f32" | "f64";
+export type NumType = "i32" | "i64" | "f32" | "f64" | "funcref" | "externref";
 
-/** A value argument (raw bits as the interpreter takes them: i32/i64 signed, floats unsigned bits). */
+/**
+ * A value argument (raw bits as the interpreter takes them: i32/i64 signed, floats unsigned bits,
+ * references as their value in the embedding's store, 0 = null).
+ */
 export interface Value {
   type: NumType;
   value: bigint;
+}
+
+/** The host value `ref.extern n` stands for: one object per n, so its store value is stable. */
+const externs = new Map<string, ExternRef>();
+function externRef(n: string): bigint {
+  let o = externs.get(n);
+  if (!o) externs.set(n, (o = new ExternRef(BigInt(n))));
+  return BigInt(hostRefs.id(o));
 }
 
 /** An expected result: a value, or a NaN pattern. */
@@ -179,14 +200,19 @@ export function parseFloatLiteral(text: string, type: "f32" | "f64"): bigint | "
   return sign | roundRational(n, d, type);
 }
 
-/** `(i32.const 1)` ... as an argument or an expected result. */
+/** `(i32.const 1)`, `(ref.null func)`, `(ref.extern 1)` ... as an argument or an expected result. */
 export function parseConst(e: SExpr, allowNanPattern: boolean): Expected {
   const h = head(e);
+  if (e.type === "list" && e.items.length === 2 && e.items[1].type === "atom") {
+    const arg = e.items[1].value;
+    if (h === "ref.null" && (arg === "func" || arg === "extern")) return { type: arg === "func" ? "funcref" : "externref", value: 0n };
+    if (h === "ref.extern") return { type: "externref", value: externRef(arg) };
+  }
   const m = h ? /^(i32|i64|f32|f64)\.const$/.exec(h) : null;
   if (!m || e.type !== "list" || e.items.length !== 2 || e.items[1].type !== "atom") {
     throw new Error(`unsupported constant ${show(e)}`);
   }
-  const type = m[1] as NumType;
+  const type = m[1] as "i32" | "i64" | "f32" | "f64";
   const lit = e.items[1].value;
   if (type === "i32" || type === "i64") return { type, value: parseIntLiteral(lit, type === "i32" ? 32 : 64) };
   const v = parseFloatLiteral(lit, type);
@@ -211,8 +237,8 @@ export function trapKindsFor(text: string): number[] {
   if (t.startsWith("integer overflow")) return [Trap.IntegerOverflow];
   if (t.startsWith("out of bounds memory access")) return [Trap.OutOfBoundsMemory];
   if (t.startsWith("indirect call")) return [Trap.IndirectCallTypeMismatch];
-  if (t.startsWith("undefined element") || t.startsWith("undefined") || t.startsWith("out of bounds table access"))
-    return [Trap.UndefinedElement];
+  if (t.startsWith("undefined element") || t.startsWith("undefined")) return [Trap.UndefinedElement];
+  if (t.startsWith("out of bounds table access")) return [Trap.OutOfBoundsTable];
   if (t.startsWith("uninitialized element") || t.startsWith("uninitialized")) return [Trap.UninitializedElement];
   if (t.startsWith("call stack exhausted") || t.startsWith("stack overflow") || t.startsWith("call stack"))
     return [Trap.CallStackExhausted, Trap.ValueStackExhausted];
@@ -259,6 +285,11 @@ type Outcome =
 class Check extends Error {}
 
 function fmtBits(v: bigint, type: NumType): string {
+  if (type === "funcref" || type === "externref") {
+    if (v === 0n) return `${type}:null`;
+    const o = hostRefs.get(Number(v));
+    return o instanceof ExternRef ? `${type}:extern ${o.value}` : `${type}:#${v}`;
+  }
   const bits = type === "i32" || type === "f32" ? 32 : 64;
   const u = BigInt.asUintN(bits, v);
   return type.startsWith("i") ? `${type}:${BigInt.asIntN(bits, v)} (0x${u.toString(16)})` : `${type}:0x${u.toString(16)}`;
@@ -277,7 +308,10 @@ function errMessage(e: unknown): string {
 }
 
 export interface RunOptions {
-  /** Compile options passed to compile(); the default is the spec embedding. */
+  /**
+   * Compile options passed to compile(); the default is the spec embedding. Their `profile` also
+   * picks wabt's text features: "1.0" for the 1.0 suite, else 2.0.
+   */
   compileOptions?: Parameters<typeof compile>[1];
   /** Limits passed to instantiate(). */
   limits?: Parameters<typeof instantiate>[2];
@@ -321,7 +355,10 @@ class ScriptRunner {
   ) {
     this.registry.set("spectest", createSpectest());
     this.compileOptions = options.compileOptions ?? { imports: "embed" };
+    this.wabtFeatures = this.compileOptions.profile === "1.0" ? WABT_FEATURES_1_0 : WABT_FEATURES_2_0;
   }
+
+  private readonly wabtFeatures: typeof WABT_FEATURES_2_0;
 
   run(cmds: SExpr[]): void {
     for (const cmd of cmds) {
@@ -373,13 +410,13 @@ class ScriptRunner {
       const latin = String.fromCharCode(...bytes.subarray(0, 64));
       const src = /^\s*\(\s*module\b/.test(latin) ? bytes : concat([new TextEncoder().encode("(module "), bytes, new TextEncoder().encode("\n)")]);
       try {
-        return { bytes: watToBinary(this.wabt, `${this.file}:${m.line}`, src), name };
+        return { bytes: watToBinary(this.wabt, `${this.file}:${m.line}`, src, this.wabtFeatures), name };
       } catch (e) {
         return { wabtError: e instanceof Error ? e.message : String(e), name };
       }
     }
     try {
-      return { bytes: watToBinary(this.wabt, `${this.file}:${m.line}`, this.text.slice(m.start, m.end)), name };
+      return { bytes: watToBinary(this.wabt, `${this.file}:${m.line}`, this.text.slice(m.start, m.end), this.wabtFeatures), name };
     } catch (e) {
       return { wabtError: e instanceof Error ? e.message : String(e), name };
     }
@@ -631,6 +668,9 @@ function normalize(v: Value): bigint {
       return BigInt.asUintN(32, v.value);
     case "f64":
       return BigInt.asUintN(64, v.value);
+    case "funcref":
+    case "externref":
+      return BigInt.asUintN(32, v.value);
   }
 }
 

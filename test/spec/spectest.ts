@@ -33,9 +33,10 @@ export function createSpectest(): Map<string, ExternVal> {
   m.set("print_i32_f32", printFunc(["i32", "f32"]));
   m.set("print_f64_f64", printFunc(["f64", "f64"]));
   m.set("global_i32", new Global("i32", false, 666n));
+  m.set("global_i64", new Global("i64", false, 666n));
   m.set("global_f32", new Global("f32", false, f32Bits(666.6)));
   m.set("global_f64", new Global("f64", false, f64Bits(666.6)));
-  m.set("table", new Table(10, 20));
+  m.set("table", new Table("funcref", 10, 20));
   m.set("memory", new Memory(1, 2));
   return m;
 }

@@ -22,6 +22,8 @@ import {
   CALLS_PROGRAM,
   EXIT_PROGRAM,
   GROW_MAX_PROGRAM,
+  TABLES_PROGRAM,
+  TABLE_TRAP_PROGRAMS,
   GROW_PROGRAM,
   I32_BIN,
   I32_UN,
@@ -140,7 +142,8 @@ export async function generateVectors(): Promise<VectorFile> {
   await vectorsOf(IO_PROGRAM, interesting(16), cases);
   await vectorsOf(CALLS_PROGRAM, interesting(4), cases);
   await vectorsOf(EXIT_PROGRAM, interesting(2), cases);
-  for (const p of TRAP_PROGRAMS) {
+  await vectorsOf(TABLES_PROGRAM, interesting(12), cases);
+  for (const p of [...TRAP_PROGRAMS, ...TABLE_TRAP_PROGRAMS]) {
     // the trapping step (and the step on the trapped state), plus one of each interesting opcode
     await vectorsOf(p, (op, m, seen) => {
       const key = `${op}`;

@@ -73,7 +73,7 @@ export function unaryProgram(op: string, count = Infinity): TestProgram {
 }
 
 // Trap kinds (isa.ts)
-const T = { Unreachable: 1, DivZero: 2, Overflow: 3, OOB: 4, Mismatch: 5, Undefined: 6, Uninit: 7, CallStack: 8, ValueStack: 9, StepLimit: 10, Abort: 11, InputOOB: 12, OutputLimit: 13 };
+const T = { Unreachable: 1, DivZero: 2, Overflow: 3, OOB: 4, Mismatch: 5, Undefined: 6, Uninit: 7, CallStack: 8, ValueStack: 9, StepLimit: 10, Abort: 11, InputOOB: 12, OutputLimit: 13, OOBTable: 16 };
 
 export const TRAP_PROGRAMS: TestProgram[] = [
   ...["i32.div_s", "i32.div_u", "i32.rem_s", "i32.rem_u"].map((op) => ({
@@ -343,6 +343,94 @@ export const EXIT_PROGRAM: TestProgram = {
   exitCode: 0xfffffffd,
 };
 
+/** Several tables, element and data segments, every table and segment instruction, references. */
+const TABLES_EXTRA = `
+  (type $v2i (func (result i32)))
+  (table $t0 4 funcref)
+  (table $t1 2 8 funcref)
+  (table $ext 3 externref)
+  (elem (table $t0) (i32.const 1) func $f1 $f2)
+  (elem $pass funcref (ref.func $f3) (ref.null func) (ref.func $f1) (ref.func $f2) (ref.func $f3))
+  (elem $gone func $f2)
+  (elem declare func $f4)
+  (data $bytes "0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ!")
+  (data $dropped "xyz")
+  (func $f1 (result i32) (i32.const 11))
+  (func $f2 (result i32) (i32.const 22))
+  (func $f3 (result i32) (i32.const 33))
+  (func $f4 (result i32) (i32.const 44))
+  (func $pair (param i32) (result i32 i64)
+    ;; multi-value: a branch carrying two values over a dropped one (hidden locals)
+    (block $b (result i32 i64)
+      (i32.const 7)
+      (local.get 0) (i64.extend_i32_u (local.get 0))
+      (br_if $b (local.get 0))
+      (drop) (drop) (drop)
+      (i32.const 1) (i64.const 2)))`;
+
+export const TABLES_PROGRAM: TestProgram = {
+  name: "tables, segments and references",
+  wat: task(
+    `(local $r funcref)
+     (drop (table.size $t0))
+     (drop (call_indirect $t0 (type $v2i) (i32.const 1)))
+     (table.set $t1 (i32.const 1) (ref.func $f4))
+     (drop (call_indirect $t1 (type $v2i) (i32.const 1)))
+     (local.set $r (table.get $t0 (i32.const 2)))
+     (drop (ref.is_null (local.get $r)))
+     (drop (ref.is_null (table.get $t0 (i32.const 0))))
+     (table.set $t0 (i32.const 3) (local.get $r))
+     (table.set $t0 (i32.const 2) (ref.null func))
+     (drop (table.grow $t1 (ref.null func) (i32.const 2)))
+     (drop (table.grow $t1 (ref.func $f3) (i32.const 3)))
+     (drop (table.grow $t1 (ref.func $f3) (i32.const 9)))              ;; past the maximum: -1
+     (drop (table.grow $ext (ref.null extern) (i32.const 1)))
+     (table.fill $t1 (i32.const 0) (ref.func $f2) (i32.const 3))
+     (table.fill $t1 (i32.const 6) (ref.null func) (i32.const 1))
+     (table.fill $t1 (i32.const 7) (ref.func $f1) (i32.const 0))
+     (table.copy $t0 $t0 (i32.const 0) (i32.const 1) (i32.const 3))      ;; forward, overlapping
+     (table.copy $t0 $t0 (i32.const 1) (i32.const 0) (i32.const 3))      ;; backward, overlapping
+     (table.copy $t0 $t0 (i32.const 2) (i32.const 2) (i32.const 1))
+     (table.copy $t1 $t0 (i32.const 4) (i32.const 0) (i32.const 3))
+     (table.copy $t0 $t1 (i32.const 3) (i32.const 6) (i32.const 1))
+     (table.copy $t0 $t1 (i32.const 0) (i32.const 0) (i32.const 0))
+     (table.init $t0 $pass (i32.const 0) (i32.const 1) (i32.const 3))
+     (table.init $t1 $pass (i32.const 6) (i32.const 4) (i32.const 1))
+     (table.init $t1 $pass (i32.const 7) (i32.const 5) (i32.const 0))
+     (elem.drop $pass)
+     (elem.drop $gone)
+     (table.init $t0 $pass (i32.const 4) (i32.const 0) (i32.const 0))   ;; a dropped segment is empty
+     (drop (call_indirect $t0 (type $v2i) (i32.const 2)))
+     (memory.init $bytes (i32.const 30) (i32.const 5) (i32.const 40))   ;; chunks: unaligned on both sides
+     (memory.init $bytes (i32.const 64) (i32.const 0) (i32.const 64))
+     (memory.init $bytes (i32.const 65536) (i32.const 64) (i32.const 0))
+     (data.drop $dropped)
+     (memory.init $dropped (i32.const 0) (i32.const 0) (i32.const 0))
+     (drop (select (result funcref) (ref.func $f1) (ref.null func) (i32.const 0)))
+     (drop (table.get $ext (i32.const 3)))
+     (drop (call $pair (i32.const 0)))
+     (drop)
+     (drop (call $pair (i32.const 5)))
+     (drop)`,
+    TABLES_EXTRA,
+  ),
+  expect: "halt",
+};
+
+const TRAP_TABLES = (name: string, body: string, expect: number): TestProgram => ({ name: `trap ${name}`, wat: task(body, TABLES_EXTRA), expect });
+
+export const TABLE_TRAP_PROGRAMS: TestProgram[] = [
+  TRAP_TABLES("table.get past end", `(drop (table.get $t0 (i32.const 4)))`, T.OOBTable),
+  TRAP_TABLES("table.set past end", `(table.set $t1 (i32.const -1) (ref.func $f1))`, T.OOBTable),
+  TRAP_TABLES("table.fill past end", `(table.fill $t0 (i32.const 3) (ref.func $f1) (i32.const 2))`, T.OOBTable),
+  TRAP_TABLES("table.copy past end", `(table.copy $t0 $t1 (i32.const 0) (i32.const 1) (i32.const 2))`, T.OOBTable),
+  TRAP_TABLES("table.init past the segment", `(table.init $t1 $pass (i32.const 0) (i32.const 3) (i32.const 3))`, T.OOBTable),
+  TRAP_TABLES("table.init of a dropped segment", `(elem.drop $pass) (table.init $t0 $pass (i32.const 0) (i32.const 0) (i32.const 1))`, T.OOBTable),
+  TRAP_TABLES("memory.init past the segment", `(memory.init $bytes (i32.const 0) (i32.const 60) (i32.const 6))`, T.OOB),
+  TRAP_TABLES("memory.init past memory", `(memory.init $bytes (i32.const 65530) (i32.const 0) (i32.const 7))`, T.OOB),
+  TRAP_TABLES("call_indirect past the second table", `(drop (call_indirect $t1 (type $v2i) (i32.const 2)))`, T.Undefined),
+];
+
 export const ALL_PROGRAMS: TestProgram[] = [
   ...I32_BIN.map((op) => binaryProgram(op)),
   ...I64_BIN.map((op) => binaryProgram(op)),
@@ -354,5 +442,7 @@ export const ALL_PROGRAMS: TestProgram[] = [
   IO_PROGRAM,
   CALLS_PROGRAM,
   EXIT_PROGRAM,
+  TABLES_PROGRAM,
   ...TRAP_PROGRAMS,
+  ...TABLE_TRAP_PROGRAMS,
 ];

@@ -13,7 +13,7 @@ import keccakNpm from "keccak256";
 import { MerkleTree } from "merkletreejs";
 import { describe, expect, test } from "vitest";
 import { compile } from "../../interpreter/lower.js";
-import { instantiate } from "../../interpreter/instance.js";
+import { instantiate, RefStore } from "../../interpreter/instance.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Op, Status } from "../../interpreter/isa.js";
 import { PAGE_BYTES } from "../../interpreter/runtime.js";
@@ -75,7 +75,7 @@ describe("random programs (differential generator, embedding machine)", () => {
     test(`seed ${seed}`, () => {
       const g = generateModule(seed);
       const p = compile(g.bytes, { imports: "embed" });
-      const inst = instantiate(p);
+      const inst = instantiate(p, undefined, {}, new RefStore()); // functions numbered f + 1, as in a task
       const m = new Machine(p, inst.env);
       let steps = 0;
       for (const fn of g.funcs) {

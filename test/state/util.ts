@@ -25,7 +25,7 @@ async function wabt(): Promise<Wabt> {
 
 export async function wat2wasm(src: string): Promise<Uint8Array> {
   const w = await wabt();
-  const mod = w.parseWat("test.wat", src, { bulk_memory: true, sign_extension: true, mutable_globals: true });
+  const mod = w.parseWat("test.wat", src, { bulk_memory: true, sign_extension: true, mutable_globals: true, reference_types: true, multi_value: true, sat_float_to_int: true });
   try {
     return new Uint8Array(mod.toBinary({}).buffer);
   } finally {
@@ -128,15 +128,22 @@ export function naiveStateRoot(m: Machine): Uint8Array {
   const memInfo = cat(u32be(pages), u32be(m.outLen));
   const gl = m.env.globalsLo, gh = m.env.globalsHi;
   const globals = valuesRootNaive(gl, gh, 0, gl.length);
-  const els = m.env.table ? m.env.table.elements : [];
-  const tableBytes = cat(
-    ...els.map((ref) => {
-      if (ref === null) return new Uint8Array(32);
-      const f = p.funcs[ref.index!];
-      return cat(u32be(f.entry), u32be(f.typeId), u32be(f.numLocals), u32be(f.maxHeight), Uint8Array.of(1), new Uint8Array(15));
-    }),
-  );
-  const table = naiveTreeRoot(tableBytes, depthOfN(els.length));
+  // tables tree: tables, element segments, data segments; an element is its function's stub code leaf
+  const elementBytes = (vals: readonly number[]) =>
+    cat(
+      ...vals.map((v) => {
+        if (v === 0) return new Uint8Array(32);
+        const ref = m.env.refs.get(v) as { owner?: object; index?: number } | null;
+        if (ref?.owner === m.env.owner && ref.index === v - 1) return codeBytes.subarray(32 * (v - 1), 32 * v);
+        return cat(new Uint8Array(16), Uint8Array.of(2), new Uint8Array(7), u32be(v), new Uint8Array(4));
+      }),
+    );
+  const entries = [
+    ...m.env.tables.map((t) => pre(0x14, u32be(t.elements.length), naiveTreeRoot(elementBytes(t.elements), depthOfN(t.elements.length)))),
+    ...m.env.elemSegs.map((s) => pre(0x14, u32be(s.length), naiveTreeRoot(elementBytes(s), depthOfN(s.length)))),
+    ...m.env.dataSegs.map((d) => pre(0x14, u32be(d.length), naiveTreeRoot(d, depthOfN(Math.ceil(d.length / 32))))),
+  ];
+  const table = naiveTreeRoot(cat(...entries), depthOfN(entries.length));
   const input = naiveTreeRoot(m.env.input, depthOfN(Math.ceil(m.env.input.length / 32)));
   const output = naiveTreeRoot(m.output(), depthOfN(Math.ceil(m.limits.outputBytes / 32)));
   const ceiling = Math.min(m.env.memory?.max ?? 65536, m.limits.memoryPages, 65536);

@@ -45,7 +45,16 @@ function expectedSize(m: Machine): number {
     case Op.InputSize:
       return H + 284;
     case Op.CallIndirect:
-      return top(0) >= c ? H + 96 + 8 : H + 292 + 32 * depthOf(c);
+    case Op.TableGet:
+    case Op.TableSet:
+    case Op.TableSize:
+    case Op.TableGrow:
+    case Op.TableFill:
+    case Op.TableCopy:
+    case Op.TableInit:
+    case Op.SegmentDrop:
+    case Op.MemoryInit:
+      return H + 252 + 8 * k + tablesSize(m, op, a, b, c) + (op === Op.MemoryInit && memInitMoves(m, a) ? 32 * dM : 0) + funcSize(m, op, a);
     case Op.Return:
       return H + 204;
     case Op.InputRead: {
@@ -81,6 +90,62 @@ function expectedSize(m: Machine): number {
     return H + 168 + 8 * k + 32 * dM + mem2(ea >>> 5, (ea + size - 1) >>> 5);
   }
   return H + 96 + 8 * k;
+}
+
+/** Length of entry e of the tables tree (tables, element segments, data segments). */
+function entryLen(m: Machine, e: number): number {
+  const env = m.env, T = env.tables.length, E = env.elemSegs.length;
+  return e < T ? env.tables[e].elements.length : e < T + E ? env.elemSegs[e - T].length : env.dataSegs[e - T - E].length;
+}
+
+function memInitMoves(m: Machine, a: number): boolean {
+  const top = (i: number) => m.sl[m.sp - 1 - i] >>> 0;
+  const [d, s, n] = [top(2), top(1), top(0)];
+  return n > 0 && s + n <= entryLen(m, a) && d + n <= m.memoryBytes().length;
+}
+
+/**
+ * TABLES (docs/STATE.md §4.2): one entry: 4 + ELEMS + 32·dN; two: 8 + ELEMS + ELEMS + 32·(dN + t − 2);
+ * ELEMS: 32 sealed, 32 + 32·dE one leaf, 64 + 32·(dE + t − 2) two leaves.
+ */
+function tablesSize(m: Machine, op: number, a: number, b: number, c: number): number {
+  const top = (i: number) => m.sl[m.sp - 1 - i] >>> 0;
+  const dN = depthOf(c);
+  const dE = (e: number) => (op === Op.MemoryInit ? depthOf(Math.ceil(entryLen(m, e) / 32)) : depthOf(entryLen(m, e)));
+  const elems = (e: number, p: number, q = p) => (p < 0 ? 32 : p === q ? 32 + 32 * dE(e) : 64 + 32 * (dE(e) + bitLength(p ^ q) - 2));
+  switch (op) {
+    case Op.CallIndirect:
+      return 4 + elems(b, top(0) < entryLen(m, b) ? top(0) : -1) + 32 * dN;
+    case Op.TableGet:
+      return 4 + elems(a, top(0) < entryLen(m, a) ? top(0) : -1) + 32 * dN;
+    case Op.TableSet:
+      return 4 + elems(a, top(1) < entryLen(m, a) ? top(1) : -1) + 32 * dN;
+    case Op.TableFill: {
+      const [i, n] = [top(2), top(0)];
+      return 4 + elems(a, n > 0 && i + n <= entryLen(m, a) ? i : -1) + 32 * dN;
+    }
+    case Op.MemoryInit:
+      return 4 + elems(a, memInitMoves(m, a) ? top(1) >>> 5 : -1) + 32 * dN;
+    case Op.TableCopy:
+    case Op.TableInit: {
+      const [d, s, n] = [top(2), top(1), top(0)];
+      const moves = n > 0 && s + n <= entryLen(m, b) && d + n <= entryLen(m, a);
+      const back = op === Op.TableCopy && d > s;
+      const di = moves ? (back ? d + n - 1 : d) : -1, si = moves ? (back ? s + n - 1 : s) : -1;
+      if (a === b) return 4 + elems(a, Math.min(di, si), Math.max(di, si)) + 32 * dN;
+      return 8 + elems(a, di) + elems(b, si) + 32 * (dN + bitLength(a ^ b) - 2);
+    }
+  }
+  return 4 + 32 + 32 * dN; // TableSize, TableGrow, SegmentDrop
+}
+
+/** FUNC: table.set / table.fill storing a function: its stub leaf and a code proof. */
+function funcSize(m: Machine, op: number, a: number): number {
+  const top = (i: number) => m.sl[m.sp - 1 - i] >>> 0;
+  const codeDepth = tracker(m).prog.depth;
+  if (op === Op.TableSet && top(1) < entryLen(m, a) && top(0) !== 0) return 32 + 32 * codeDepth;
+  if (op === Op.TableFill && top(0) > 0 && top(2) + top(0) <= entryLen(m, a) && top(1) !== 0) return 32 + 32 * codeDepth;
+  return 0;
 }
 
 describe("witness sizes follow docs/STATE.md §4.2", () => {
