@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   game: async () => (await import("./game.js")).benchGame(),
   btc: async () => (await import("./btc.js")).benchBtc(),
   dispute: async () => (await import("./dispute.js")).benchDispute(),
+  fleet: async () => (await import("./fleet.js")).benchFleet(),
 };
 
 const names = process.argv.slice(2).filter((a) => a !== "--");

@@ -94,6 +94,8 @@ export function decodeEvent(c: Contracts, log: Log): ChainEvent | null {
 export interface SyncOptions {
   /** Events are handled once their block has this many confirmations (0: at once). */
   confirmations?: number;
+  /** Block hashes kept to find where a reorganised chain forks from the one handled (blocks). */
+  reorgDepth?: number;
   /** Blocks per eth_getLogs request. */
   chunk?: number;
   log?: Logger;
@@ -107,17 +109,32 @@ export interface Cursor {
   chainId: number;
 }
 
-/** Fetches the market's and game's events after a cursor persisted in the store. */
+/** A reorganisation deeper than the block hashes kept: the node cannot tell what to undo. */
+export class DeepReorgError extends Error {}
+
+/**
+ * Fetches the market's and game's events after a cursor persisted in the store.
+ *
+ * Reorgs: the hashes of the blocks whose events were handled, and of the cursor's block, are kept
+ * (`blocks.json`, the last `reorgDepth` blocks). Before each poll the cursor's block, and the newest
+ * blocks with events, are checked against the chain; when one differs, the newest kept block the
+ * chain still has is the common ancestor: `onReorg(ancestor)` undoes what was applied after it (the
+ * node's records, node.ts) and the cursor goes back there, so the new branch's events are applied.
+ */
 export class ChainSync {
   private readonly topics: string[];
   private readonly log: Logger;
   cursor: Cursor;
+  /** Block number -> hash of the blocks handled (with events) and of the cursor's block. */
+  private hashes = new Map<number, string>();
+  /** Reorganisations handled (metrics). */
+  reorgs = 0;
 
   constructor(
     readonly provider: Provider,
     readonly contracts: Contracts,
     private readonly store: Store | null,
-    startBlock: number,
+    private readonly startBlock: number,
     chainId: number,
     private readonly opts: SyncOptions = {},
   ) {
@@ -126,6 +143,59 @@ export class ChainSync {
     const saved = store?.getRoot<Cursor>("cursor");
     if (saved && saved.market.toLowerCase() !== contracts.addresses.market.toLowerCase()) throw new Error(`the store at ${store!.dir} belongs to the market ${saved.market}, not ${contracts.addresses.market}`);
     this.cursor = saved ?? { block: startBlock - 1, market: contracts.addresses.market, chainId };
+    const kept = store?.getRoot<[number, string][]>("blocks");
+    if (kept) this.hashes = new Map(kept);
+  }
+
+  private saveHashes(): void {
+    const depth = this.opts.reorgDepth ?? 256;
+    for (const n of this.hashes.keys()) if (n < this.cursor.block - depth) this.hashes.delete(n);
+    this.store?.putRoot("blocks", [...this.hashes].sort((a, b) => a[0] - b[0]));
+  }
+
+  private async hashOf(n: number): Promise<string | null> {
+    const b = await this.rpc("getBlock", () => this.provider.getBlock(n));
+    return b?.hash ?? null;
+  }
+
+  /**
+   * Checks the kept hashes against the chain; on a reorg, calls onReorg(ancestor) and moves the
+   * cursor back. Returns the ancestor, or null when the chain is the one handled.
+   */
+  async checkReorg(onReorg: (ancestor: number) => Promise<void>): Promise<number | null> {
+    // (hashes above the cursor: a chunk whose handling a crash cut short)
+    const known = [...this.hashes.keys()].sort((a, b) => b - a);
+    if (known.length === 0) return null;
+    // the cursor's block and the newest blocks with events
+    const probe = [...new Set([...(this.hashes.has(this.cursor.block) ? [this.cursor.block] : []), ...known.slice(0, 4)])];
+    let forked = false;
+    for (const n of probe) {
+      if ((await this.hashOf(n)) !== this.hashes.get(n)) {
+        forked = true;
+        break;
+      }
+    }
+    if (!forked) return null;
+    let ancestor: number | null = null;
+    for (const n of known) {
+      if ((await this.hashOf(n)) === this.hashes.get(n)) {
+        ancestor = n;
+        break;
+      }
+    }
+    if (ancestor === null) {
+      const oldest = known[known.length - 1];
+      if (oldest > this.startBlock) throw new DeepReorgError(`the chain reorganised below block ${oldest}, deeper than the ${this.opts.reorgDepth ?? 256} blocks whose hashes this node keeps`);
+      ancestor = this.startBlock - 1;
+    }
+    this.reorgs++;
+    this.log.warn("chain reorganised", { ancestor, cursor: this.cursor.block, depth: this.cursor.block - ancestor });
+    await onReorg(ancestor);
+    for (const n of [...this.hashes.keys()]) if (n > ancestor) this.hashes.delete(n);
+    this.cursor = { ...this.cursor, block: Math.min(this.cursor.block, ancestor) };
+    this.store?.putRoot("cursor", this.cursor);
+    this.saveHashes();
+    return ancestor;
   }
 
   private rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -142,7 +212,8 @@ export class ChainSync {
    * Handles every new event up to the safe head, chunk by chunk; the cursor is persisted after each
    * chunk's handler has returned (so an interrupted chunk is handled again: handlers are idempotent).
    */
-  async poll(handle: (events: ChainEvent[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  async poll(handle: (events: ChainEvent[]) => Promise<void>, signal?: AbortSignal, onReorg?: (ancestor: number) => Promise<void>): Promise<void> {
+    if (onReorg) await this.checkReorg(onReorg);
     const target = await this.safeHead();
     const chunk = this.opts.chunk ?? 5_000;
     while (this.cursor.block < target && !signal?.aborted) {
@@ -152,11 +223,31 @@ export class ChainSync {
         this.provider.getLogs({ address: [this.contracts.addresses.market, this.contracts.addresses.game], topics: [this.topics], fromBlock: from, toBlock: to }),
       );
       logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+      // the hashes of the blocks handled: the logs' own, and the chunk's last block (read after the
+      // logs: a log of that block from another branch means the chain moved meanwhile, try again)
+      const seen = new Map<number, string>();
+      for (const l of logs) {
+        if (seen.has(l.blockNumber) && seen.get(l.blockNumber) !== l.blockHash) throw new ReorgDuringSync(l.blockNumber);
+        seen.set(l.blockNumber, l.blockHash);
+      }
+      const last = await this.hashOf(to);
+      if (!last || (seen.has(to) && seen.get(to) !== last)) throw new ReorgDuringSync(to);
+      seen.set(to, last);
       const events = logs.map((l) => decodeEvent(this.contracts, l)).filter((e): e is ChainEvent => e !== null);
+      for (const [n, h] of seen) this.hashes.set(n, h);
+      this.saveHashes(); // before the events are handled: a reorg of these blocks is seen after a crash too
       if (events.length) await handle(events);
       this.cursor = { ...this.cursor, block: to };
       this.store?.putRoot("cursor", this.cursor);
     }
+    this.saveHashes();
+  }
+}
+
+/** The chain changed while a chunk was read: the tick ends, the next one checks for a reorg. */
+export class ReorgDuringSync extends Error {
+  constructor(block: number) {
+    super(`block ${block} changed while its events were read`);
   }
 }
 

@@ -14,6 +14,16 @@
  * - `witnessAt(t)` restores the snapshot at t (a round point) and builds the step's witness.
  *
  * `stepsExecuted` counts every step run by this object (for the benchmark: target ≤ 1.5 × steps).
+ *
+ * With `store` (client/snapshots.ts) the snapshots also go to disk: the first pass's newest
+ * checkpoint at most every `persistMs` while it runs and all of them when it ends (with the
+ * result), round snapshots as they are taken; dropped ones are deleted. A TaskRun created on a
+ * directory left by a killed process starts from there: with the result stored, no first pass at
+ * all (snapshots are read back when a point needs them); without it, the first pass resumes from
+ * its newest stored checkpoint.
+ *
+ * Machine work runs in slices through `gate` (the scheduler of runs.ts, which lets the most urgent
+ * run of the thread go next); without one, slices alternate with the event loop.
  */
 import { hexlify } from "ethers";
 import { Status, type Limits } from "../interpreter/isa.js";
@@ -24,6 +34,7 @@ import { witness } from "../interpreter/witness.js";
 import { openingOfComponents, type Hex } from "./encoding.js";
 import { silentLogger, type Logger } from "./log.js";
 import { AbortedError } from "./rpc.js";
+import type { RunStore } from "./snapshots.js";
 
 export interface RunResult {
   steps: bigint;
@@ -49,11 +60,18 @@ export interface TaskRunOptions {
   progressMs?: number;
   log?: Logger;
   signal?: AbortSignal;
+  /** Snapshots on disk (and the first pass's result): a restart resumes from them. */
+  store?: RunStore<RunResult>;
+  /** While the first pass runs, its newest checkpoint is written at most this often (ms). */
+  persistMs?: number;
+  /** Runs one slice of machine work when the scheduler lets it (default: at once, then yields). */
+  gate?: (work: () => void) => Promise<void>;
 }
 
 interface Kept {
   step: number;
-  snap: Snapshot;
+  /** In memory; null while only on disk. */
+  snap: Snapshot | null;
   /** From the first pass (kept for the task's life) or from a game's round (pruned by retain). */
   checkpoint: boolean;
 }
@@ -67,9 +85,14 @@ export class TaskRun {
   private kept: Kept[] = []; // sorted by step
   private work: Machine | null = null;
   private interval: number;
-  private readonly opts: Required<Omit<TaskRunOptions, "log" | "signal">>;
+  private readonly opts: Required<Omit<TaskRunOptions, "log" | "signal" | "store" | "gate">>;
+  private readonly store: RunStore<RunResult> | null;
+  /** The initial machine's environment (table, input): restored snapshots share it. */
+  private baseEnv: Snapshot["env"] | null = null;
   private readonly log: Logger;
   private running: Promise<RunResult> | null = null;
+  /** Steps since the last yield to the event loop (without a gate). */
+  private unyielded = 0;
 
   constructor(
     readonly program: Program,
@@ -83,9 +106,32 @@ export class TaskRun {
       memoryBudget: options.memoryBudget ?? 512 * 2 ** 20,
       slice: options.slice ?? 1 << 22,
       progressMs: options.progressMs ?? 2000,
+      persistMs: options.persistMs ?? 2000,
     };
     this.interval = this.opts.firstInterval;
     this.log = options.log ?? silentLogger;
+    this.store = options.store ?? null;
+    if (this.store) {
+      const info = this.store.info();
+      if (info.interval > 0) this.interval = info.interval;
+      for (const s of this.store.list()) {
+        const last = this.kept[this.kept.length - 1];
+        if (last && last.step === s.step) {
+          // a round snapshot that became a checkpoint before a crash: keep one
+          this.store.drop(s.step, false);
+          last.checkpoint = true;
+        } else this.kept.push({ step: s.step, snap: null, checkpoint: s.checkpoint });
+      }
+      if (info.result) {
+        this.result = info.result;
+        this.running = Promise.resolve(info.result);
+      }
+    }
+  }
+
+  /** Snapshots stored on disk when the run was opened (a restart), and whether the result was. */
+  get resumed(): { snapshots: number; result: boolean } {
+    return { snapshots: this.kept.filter((k) => k.snap === null).length, result: this.result !== null && this.stepsExecuted === 0 };
   }
 
   /** The first pass (once; later calls return the same result). */
@@ -106,9 +152,19 @@ export class TaskRun {
 
   private async firstPass(): Promise<RunResult> {
     const started = performance.now();
-    const m = Machine.forTask(this.program, this.input, this.limits);
-    this.keep(0, m.snapshot(), true);
+    let m: Machine;
+    const from = [...this.kept].reverse().find((k) => k.checkpoint);
+    if (from && from.step > 0) {
+      m = this.restoreKept(from);
+      this.log.info("run resumed", { fromStep: from.step, snapshots: this.kept.length, interval: this.interval });
+    } else {
+      m = Machine.forTask(this.program, this.input, this.limits);
+      this.baseEnv = m.env;
+      this.keep(0, m.snapshot(), true);
+      this.persist(this.kept.filter((k) => k.step === 0));
+    }
     let lastLog = started;
+    let lastPersist = started;
     while (m.status === Status.Running) {
       const next = (Math.floor(m.steps / this.interval) + 1) * this.interval;
       await this.advance(m, next - m.steps, () => {
@@ -121,6 +177,10 @@ export class TaskRun {
       if (m.status === Status.Running) {
         this.keep(m.steps, m.snapshot(), true);
         this.thin();
+        if (this.store && performance.now() - lastPersist >= this.opts.persistMs) {
+          this.persist(this.kept.filter((k) => k.step === m.steps));
+          lastPersist = performance.now();
+        }
       }
     }
     const c = stateComponents(m);
@@ -135,19 +195,35 @@ export class TaskRun {
       opening: hexlify(openingOfComponents(c)),
       ms: performance.now() - started,
     };
+    if (this.store) {
+      this.persist(this.kept);
+      this.store.writeInfo({ ...this.store.info(), interval: this.interval, result: this.result });
+    }
     this.log.info("run done", { steps, status: m.status === Status.Halted ? "halted" : "trapped", trap: m.trap, ms: Math.round(this.result.ms), checkpoints: this.kept.length, interval: this.interval });
     return this.result;
   }
 
   /** Runs `m` for `n` steps in slices, yielding to the event loop between slices. */
   private async advance(m: Machine, n: number, onSlice?: () => void): Promise<void> {
+    const gate = this.options.gate;
     while (n > 0 && m.status === Status.Running) {
       if (this.options.signal?.aborted) throw new AbortedError();
-      const k = m.run(Math.min(n, this.opts.slice));
-      this.stepsExecuted += k;
-      n -= k;
+      const slice = () => {
+        const k = m.run(Math.min(n, this.opts.slice));
+        this.stepsExecuted += k;
+        n -= k;
+      };
+      if (gate) await gate(slice);
+      else {
+        const before = this.stepsExecuted;
+        slice();
+        this.unyielded += this.stepsExecuted - before;
+        if (this.unyielded >= this.opts.slice) {
+          this.unyielded = 0;
+          await yieldToLoop();
+        }
+      }
       onSlice?.();
-      if (n > 0) await yieldToLoop();
     }
   }
 
@@ -155,7 +231,12 @@ export class TaskRun {
     let i = this.kept.length;
     while (i > 0 && this.kept[i - 1].step > step) i--;
     if (i > 0 && this.kept[i - 1].step === step) {
-      this.kept[i - 1].checkpoint ||= checkpoint;
+      const k = this.kept[i - 1];
+      k.snap ??= snap;
+      if (checkpoint && !k.checkpoint) {
+        this.store?.drop(k.step, false); // written again as a checkpoint
+        k.checkpoint = true;
+      }
       return;
     }
     this.kept.splice(i, 0, { step, snap, checkpoint });
@@ -168,14 +249,39 @@ export class TaskRun {
       if (cps.length <= this.opts.maxCheckpoints && this.pageBytes() <= this.opts.memoryBudget) return;
       if (cps.length <= 2) return;
       this.interval *= 2;
-      this.kept = this.kept.filter((k) => !k.checkpoint || k.step % this.interval === 0);
+      this.drop((k) => k.checkpoint && k.step % this.interval !== 0);
     }
+  }
+
+  /** Removes the kept snapshots matching `pred` (from disk too). */
+  private drop(pred: (k: Kept) => boolean): void {
+    const out: Kept[] = [];
+    for (const k of this.kept) {
+      if (pred(k)) this.store?.drop(k.step, k.checkpoint);
+      else out.push(k);
+    }
+    this.kept = out;
+  }
+
+  /** Writes the kept snapshots given (those in memory and not on disk yet). */
+  private persist(items: readonly Kept[]): void {
+    if (!this.store) return;
+    this.store.save(items.filter((k) => k.snap && !this.store!.has(k.step, k.checkpoint)).map((k) => ({ step: k.step, checkpoint: k.checkpoint, snap: k.snap! })));
+  }
+
+  /** A machine in the state of a kept snapshot (read from disk when needed). */
+  private restoreKept(k: Kept): Machine {
+    if (!k.snap) {
+      if (!this.baseEnv) this.baseEnv = Machine.forTask(this.program, this.input, this.limits).env;
+      k.snap = this.store!.load(k.step, k.checkpoint, this.program, this.baseEnv);
+    }
+    return Machine.restore(k.snap);
   }
 
   /** Bytes of the distinct memory pages held by the snapshots (pages are shared between them). */
   private pageBytes(): number {
     const pages = new Set<Uint8Array>();
-    for (const k of this.kept) for (const p of k.snap.pages) pages.add(p);
+    for (const k of this.kept) if (k.snap) for (const p of k.snap.pages) pages.add(p);
     return pages.size * PAGE_BYTES;
   }
 
@@ -189,13 +295,14 @@ export class TaskRun {
     if (!base) throw new Error(`no snapshot at or before step ${p}`);
     const w = this.work;
     if (w && w.steps <= p && w.steps >= base.step && (w.status === Status.Running || w.steps === p)) return w;
-    this.work = Machine.restore(base.snap);
+    this.work = this.restoreKept(base);
     return this.work;
   }
 
   /** The true state roots at `points` (any order; past the end: the final root). */
   async rootsAt(points: readonly bigint[]): Promise<Hex[]> {
     const r = await this.run();
+    const before = this.kept.length;
     const out: Hex[] = new Array(points.length);
     const order = points.map((p, i) => [p, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     for (const [pt, i] of order) {
@@ -214,6 +321,7 @@ export class TaskRun {
       if (p === 0) this.cachedInitial = out[i];
       this.keep(p, m.snapshot(), false);
     }
+    if (this.kept.length !== before) this.persist(this.kept);
     return out;
   }
 
@@ -232,12 +340,13 @@ export class TaskRun {
     await this.advance(m, p - m.steps);
     const w = hexlify(witness(m));
     this.keep(p, m.snapshot(), false);
+    this.persist(this.kept.filter((k) => k.step === p));
     return w;
   }
 
   /** Drops the round snapshots outside every segment still disputed (checkpoints stay). */
   retain(segments: readonly (readonly [bigint, bigint])[]): void {
-    this.kept = this.kept.filter((k) => k.checkpoint || segments.some(([lo, hi]) => BigInt(k.step) >= lo && BigInt(k.step) <= hi));
+    this.drop((k) => !k.checkpoint && !segments.some(([lo, hi]) => BigInt(k.step) >= lo && BigInt(k.step) <= hi));
     if (this.work && !segments.some(([lo, hi]) => BigInt(this.work!.steps) >= lo && BigInt(this.work!.steps) <= hi)) this.work = null;
   }
 }

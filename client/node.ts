@@ -11,14 +11,16 @@
  * has an intent key, so a node killed at any point and started again neither misses nor repeats
  * anything.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { hexlify, type Provider, type Wallet } from "ethers";
+import { join } from "node:path";
+import { hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import type { Limits } from "../interpreter/isa.js";
+import { createRegistry, NodeMetrics, Rate, serveMetrics, type MetricsServer } from "./metrics.js";
 import { ChainSync, checkInitialRoot, fetchProgram, taskInput, type ChainEvent, type EventOf, type VerifiedProgram } from "./chain.js";
 import { Contracts, Stage, type Call, type GameView } from "./contracts.js";
 import type { Deployment } from "./deployment.js";
 import type { Hex } from "./encoding.js";
-import { TaskRun, type TaskRunOptions } from "./execution.js";
+import type { RunOptions } from "./runs.js";
+import { activity, MachinePool, type RunProxy } from "./workers.js";
 import { afterBisect, afterSelect, isActive, openingPosition, Phase, positionPhase, type Position } from "./game.js";
 import { toJson } from "./store.js";
 import { createLogger, errorMessage, type Logger } from "./log.js";
@@ -40,7 +42,19 @@ export interface NodeOptions {
   /** Confirmations before events are acted on. Default 0. */
   confirmations?: number;
   log?: Logger;
-  run?: TaskRunOptions;
+  run?: RunOptions;
+  /** Machine worker threads (0: runs in the node's thread). Default 1. */
+  workers?: number;
+  /** Serve Prometheus metrics and a health check on this address (off when absent). */
+  metrics?: { host?: string; port: number } | null;
+  /** Call `expire` for tasks past their deadline with no solution, this many seconds after it (off when absent). */
+  expireAfter?: number | null;
+  /** On a first start, follow only tasks posted in the last this-many seconds (default: since the deployment). */
+  gameWindow?: number | null;
+  /** Block hashes and undo records kept for reorgs (blocks). Default 256. */
+  reorgDepth?: number;
+  /** Keep machine snapshots on disk (runs/<task>/), so a restart resumes from them. Default true. */
+  diskSnapshots?: boolean;
   retry?: RetryOptions;
   /** Write a transcript of each finished game. Default true. */
   transcripts?: boolean;
@@ -110,6 +124,9 @@ export interface TaskRecord {
   /** Terms read once from taskOf (immutable): the deadline and the challenge window (seconds). */
   deadline?: number;
   window?: number;
+  reward?: bigint;
+  solverBond?: bigint;
+  challengerBond?: bigint;
   /** Role data. */
   claims?: CommittedClaim[];
   /** The challenger's check of the solution held: null when its window closed before the check. */
@@ -144,8 +161,13 @@ export interface RunHandle {
   witnessAt(t: bigint): Promise<Hex>;
 }
 
-/** The activity in progress (spawn): its key and its urgency, passed on to the machine runs it asks for. */
-export const activity = new AsyncLocalStorage<{ key: string; priority: number }>();
+export { activity };
+
+/** Task record fields the node decides itself (kept by a rollback; the rest comes from events). */
+const TASK_DECISIONS = ["claims", "verdict", "challenged", "finalizeTried", "program", "refusal", "deadline", "window", "reward", "solverBond", "challengerBond"];
+
+/** The store belongs to another chain or deployment (message says what to do). */
+export class ChainMismatchError extends Error {}
 
 function eventKey(e: ChainEvent): string {
   return `${e.block}.${e.logIndex}`;
@@ -169,12 +191,21 @@ export abstract class Node {
   protected readonly deployment: Deployment;
   protected readonly tasks = new Map<string, TaskRecord>();
   protected readonly games = new Map<string, GameRecord>();
-  protected readonly runs = new Map<string, TaskRun>();
+  protected readonly runs = new Map<string, RunProxy>();
+  /** The machine runs, off the event loop. */
+  readonly pool: MachinePool;
+  readonly metrics: NodeMetrics;
+  private metricsServer: MetricsServer | null = null;
+  private readonly stepRate = new Rate();
+  private lastTickOk = Date.now();
+  private lastBalanceAt = 0;
+  private head = 0;
+  /** Per game: the deadline of the party to move and whether it is this node. */
+  private readonly clocks = new Map<string, { deadline: number; mine: boolean }>();
   private readonly programs = new Map<string, VerifiedProgram | null>();
   private readonly controller = new AbortController();
   private readonly retryOpts: RetryOptions;
   private owedCheck = true;
-  private retiredSteps = 0;
   private stopped: Promise<void> | null = null;
   private clock: { block: number; timestamp: number; seenAt: number } | null = null;
   private failing = new Map<string, number>();
@@ -190,7 +221,16 @@ export abstract class Node {
     this.deployment = opts.deployment;
     this.store = new Store(opts.dataDir);
     this.log = (opts.log ?? createLogger()).child({ node: role });
-    this.retryOpts = { log: this.log, signal: this.controller.signal, ...opts.retry };
+    this.metrics = new NodeMetrics(createRegistry({ role }));
+    const counting = (l: Logger): Logger => ({
+      ...l,
+      warn: (msg, f) => {
+        if (msg === "rpc retry") this.metrics.rpcRetries.inc();
+        l.warn(msg, f);
+      },
+      child: (f) => counting(l.child(f)),
+    });
+    this.retryOpts = { log: counting(this.log), signal: this.controller.signal, ...opts.retry };
     this.contracts = new Contracts(opts.provider, { market: opts.deployment.market, game: opts.deployment.game }, this.retryOpts);
     const wallet = opts.wallet.provider ? opts.wallet : opts.wallet.connect(opts.provider);
     this.address = wallet.address;
@@ -203,12 +243,67 @@ export abstract class Node {
       retry: this.retryOpts,
       contracts: this.contracts,
     });
-    this.sync = new ChainSync(opts.provider, this.contracts, this.store, opts.deployment.block, opts.deployment.chainId, { confirmations: opts.confirmations ?? 0, log: this.log, retry: this.retryOpts });
+    this.sync = new ChainSync(opts.provider, this.contracts, this.store, opts.deployment.block, opts.deployment.chainId, { confirmations: opts.confirmations ?? 0, reorgDepth: opts.reorgDepth, log: this.log, retry: this.retryOpts });
     const meta = this.store.getRoot<{ role: Role; address: string }>("meta");
     if (meta && (meta.role !== role || meta.address.toLowerCase() !== this.address.toLowerCase())) throw new Error(`the store at ${opts.dataDir} belongs to the ${meta.role} ${meta.address}`);
-    this.store.putRoot("meta", { role, address: this.address, market: opts.deployment.market, chainId: opts.deployment.chainId });
+    this.store.putRoot("meta", { ...meta, role, address: this.address, market: opts.deployment.market, chainId: opts.deployment.chainId });
+    this.journalKeys = [...this.store.all<{ block: number }>("journal")].map(([k, x]) => [x.block, k] as [number, string]).sort((a, b) => a[0] - b[0]);
     for (const [key, t] of this.store.all<TaskRecord>("tasks")) this.tasks.set(key, t);
     for (const [key, g] of this.store.all<GameRecord>("games")) this.games.set(key, g);
+    this.pool = new MachinePool({ workers: opts.workers ?? 1, log: this.log });
+    this.pool.onSteps = (d) => this.metrics.stepsExecuted.inc(d);
+    this.txs.onSent = (r) => {
+      this.metrics.movesSent.inc({ kind: r.intent.split(":")[0] });
+      this.log.info("move sent", { intent: r.intent, hash: r.hash, stepsExecuted: this.stepsExecuted });
+    };
+  }
+
+  /** The metrics server's address (when `metrics` was given and the node started). */
+  get metricsUrl(): string | null {
+    return this.metricsServer?.url ?? null;
+  }
+
+  /** Healthy: a tick completed recently, the node is not stopping. */
+  health(): { ok: boolean; [k: string]: unknown } {
+    const ago = (Date.now() - this.lastTickOk) / 1000;
+    const limit = Math.max(60, (20 * (this.opts.pollMs ?? 2000)) / 1000);
+    const mine = [...this.clocks.values()].filter((c) => c.mine).map((c) => c.deadline - this.chainNow());
+    return {
+      ok: !this.signal.aborted && ago <= limit,
+      role: this.role,
+      address: this.address,
+      lastTickSecondsAgo: +ago.toFixed(1),
+      cursor: this.sync.cursor.block,
+      head: this.head,
+      activities: this.inflight.size,
+      runsInFlight: this.pool.inFlight,
+      clockLeftSeconds: mine.length ? Math.min(...mine) : null,
+    };
+  }
+
+  private async updateMetrics(): Promise<void> {
+    const m = this.metrics;
+    m.runsInFlight.set(this.pool.inFlight);
+    m.stepsPerSecond.set(this.stepRate.sample(this.stepsExecuted));
+    m.cursorBlock.set(this.sync.cursor.block);
+    if (this.clock) m.headBlock.set((this.head = this.clock.block));
+    m.lastTick.set(Date.now() / 1000);
+    m.games.reset();
+    let bonds = 0n;
+    for (const g of this.games.values()) {
+      const phase = g.result === null ? ["bisect", "select", "step"][positionPhase(g.position) - 1] ?? "other" : "aborted" in g.result ? "aborted" : g.result.solverWon === (g.role === "solver") ? "won" : "lost";
+      m.games.inc({ phase });
+      if (g.result !== null) this.clocks.delete(g.id.toString());
+      else if (g.role === "challenger" && g.taskId !== null) bonds += this.task(g.taskId)?.challengerBond ?? 0n;
+    }
+    for (const t of this.tasks.values()) if (t.stage === "open" && t.solution && this.mine(t.solution.solver)) bonds += t.solverBond ?? 0n;
+    m.bondsHeld.set(Number(bonds) / 1e18);
+    const mine = [...this.clocks.values()].filter((c) => c.mine).map((c) => c.deadline - this.chainNow());
+    m.clockLeft.set(mine.length ? Math.min(...mine) : Infinity);
+    if (Date.now() - this.lastBalanceAt > 5_000) {
+      this.lastBalanceAt = Date.now();
+      m.balance.set(Number(await retry(() => this.provider.getBalance(this.address), { what: "getBalance", ...this.retryOpts })) / 1e18);
+    }
   }
 
   get signal(): AbortSignal {
@@ -217,9 +312,7 @@ export abstract class Node {
 
   /** Steps executed by this node's machines (all tasks, since start). */
   get stepsExecuted(): number {
-    let n = this.retiredSteps;
-    for (const r of this.runs.values()) n += r.stepsExecuted;
-    return n;
+    return this.pool.stepsExecuted;
   }
 
   /** Runs until stop(): recovers pending transactions, then polls and acts. */
@@ -235,6 +328,16 @@ export abstract class Node {
   }
 
   private async loop(): Promise<void> {
+    try {
+      await this.checkChain();
+    } catch (e) {
+      await this.pool.close();
+      if (e instanceof AbortedError) return;
+      this.log.error("refused to start", { error: errorMessage(e) });
+      throw e;
+    }
+    if (this.opts.metrics) this.metricsServer = await serveMetrics({ ...this.opts.metrics, registry: this.metrics.registry, health: () => this.health(), log: this.log });
+    if (this.sync.cursor.block < this.deployment.block && this.opts.gameWindow) await this.startWindow(this.opts.gameWindow);
     this.log.info("started", { address: this.address, market: this.deployment.market, chainId: this.deployment.chainId, cursor: this.sync.cursor.block, tasks: this.tasks.size, games: this.games.size });
     try {
       await this.txs.recover();
@@ -244,8 +347,10 @@ export abstract class Node {
     while (!this.signal.aborted) {
       try {
         await this.tick();
+        this.lastTickOk = Date.now();
       } catch (e) {
         if (e instanceof AbortedError || this.signal.aborted) break;
+        this.metrics.tickFailures.inc();
         this.log.error("tick failed", { error: errorMessage(e) });
       }
       try {
@@ -255,19 +360,66 @@ export abstract class Node {
       }
     }
     await Promise.allSettled([...this.inflight.values()]);
+    await this.pool.close();
+    await this.metricsServer?.close();
     this.log.info("stopped", { cursor: this.sync.cursor.block, stepsExecuted: this.stepsExecuted });
   }
 
   /** One round: new events, then the role's moves, withdrawals and transcripts. */
   async tick(): Promise<void> {
-    await this.sync.poll(async (events) => {
-      for (const e of events) await this.apply(e);
-    }, this.signal);
+    await this.sync.poll(
+      async (events) => {
+        for (const e of events) {
+          this.journal(e);
+          await this.apply(e);
+        }
+      },
+      this.signal,
+      (ancestor) => this.rollback(ancestor),
+    );
     await this.refreshClock();
     await this.act();
     await this.withdrawIfOwed();
     await this.writeTranscripts();
     this.pruneRuns();
+    this.housekeeping();
+    await this.updateMetrics();
+  }
+
+  /**
+   * `expire` for tasks past their deadline with no solution held, `expireAfter` seconds after it
+   * (docs/GAME.md: anyone may; the poster gets its reward back and its callback; the caller pays
+   * the gas, callback included, and is paid nothing: an operator's service, off by default).
+   */
+  private housekeeping(): void {
+    const after = this.opts.expireAfter;
+    if (after == null) return;
+    for (const t of this.tasks.values()) {
+      if (t.stage !== "open" || t.solution || t.deadline === undefined || this.chainNow() <= t.deadline + after) continue;
+      const intent = `expire:${t.id}`;
+      if (this.sent(intent)) continue;
+      this.spawn(intent, async () => {
+        const out = await this.send(intent, this.contracts.expire(t.id));
+        if (out?.status === "mined") this.log.info("task expired by this node", { taskId: t.id, tx: out.hash });
+      }, t.deadline);
+    }
+  }
+
+  /** First start with a game window: the sync starts at the first block of the window. */
+  private async startWindow(seconds: number): Promise<void> {
+    const r = this.retryOpts;
+    const head = await retry(() => this.provider.getBlock("latest"), { what: "getBlock", ...r });
+    if (!head) return;
+    const since = head.timestamp - seconds;
+    let lo = this.deployment.block, hi = head.number;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const b = await retry(() => this.provider.getBlock(mid), { what: "getBlock", ...r });
+      if (b && b.timestamp >= since) hi = mid;
+      else lo = mid + 1;
+    }
+    this.sync.cursor = { ...this.sync.cursor, block: lo - 1 };
+    this.log.info("game window", { seconds, fromBlock: lo });
   }
 
   // ----------------------------------------------------------------------------------------------
@@ -291,7 +443,7 @@ export abstract class Node {
     return this.games.get(id.toString());
   }
 
-  private mine(addr: string): boolean {
+  protected mine(addr: string): boolean {
     return addr.toLowerCase() === this.address.toLowerCase();
   }
 
@@ -319,7 +471,11 @@ export abstract class Node {
           seen: key,
           deadline: terms.deadline,
           window: terms.window,
+          reward: terms.reward,
+          solverBond: terms.solverBond,
+          challengerBond: terms.challengerBond,
         });
+        this.metrics.tasksSeen.inc();
         this.log.info("task seen", { taskId: e.taskId, programRoot: e.programRoot, inputBytes: e.inputLength, stepLimit: e.limits.steps });
         return;
       }
@@ -428,6 +584,109 @@ export abstract class Node {
     }
   }
 
+  // ----------------------------------------------------------------------------------------------
+  // Reorgs and the chain the store belongs to
+
+  /**
+   * Before an event is applied: the records it may change (its task, its game), as they are, go to
+   * the journal (`journal/<block>.<log>.json`, null for a record the event creates). A reorg below
+   * that block restores them (rollback). Kept for `reorgDepth` blocks.
+   */
+  private journal(e: ChainEvent): void {
+    const entry: { block: number; task?: [string, TaskRecord | null]; game?: [string, GameRecord | null] } = { block: e.block };
+    if ("taskId" in e) entry.task = [e.taskId.toString(), this.task(e.taskId) ?? null];
+    if ("gameId" in e) entry.game = [e.gameId.toString(), this.game(e.gameId) ?? null];
+    if (!entry.task && !entry.game) return;
+    this.store.put("journal", eventKey(e), entry);
+    this.journalKeys.push([e.block, eventKey(e)]);
+    const depth = this.opts.reorgDepth ?? 256;
+    while (this.journalKeys.length && this.journalKeys[0][0] < e.block - depth) this.store.delete("journal", this.journalKeys.shift()![1]);
+  }
+
+  private journalKeys: [number, string][] = [];
+
+  /**
+   * The chain reorganised below what was applied: every record goes back to its state at the
+   * common ancestor (the journal, newest first). What the node decided itself stays: a solver's
+   * claims (recorded before its commit), the challenger's verdicts (per root), refusals. The
+   * transactions mined after the ancestor are checked on the new branch (txs.ts): those it lacks are
+   * sent again under the same intent when the move is still to be made.
+   */
+  private async rollback(ancestor: number): Promise<void> {
+    const entries = [...this.store.all<{ block: number; task?: [string, TaskRecord | null]; game?: [string, GameRecord | null] }>("journal")]
+      .filter(([, x]) => x.block > ancestor)
+      .sort(([a], [b]) => (after(a, b) ? -1 : 1));
+    for (const [key, x] of entries) {
+      if (x.task) {
+        const [id, before] = x.task;
+        const now = this.tasks.get(id);
+        if (!before) {
+          this.tasks.delete(id);
+          this.store.delete("tasks", id);
+          this.store.delete("inputs", id, ".bin");
+          const run = this.runs.get(id);
+          if (run) {
+            this.runs.delete(id);
+            void run.close(true).catch(() => undefined);
+          }
+        } else {
+          const keep = now ? Object.fromEntries(TASK_DECISIONS.filter((f) => f in now).map((f) => [f, (now as unknown as Record<string, unknown>)[f]])) : {};
+          this.saveTask({ ...before, ...keep } as TaskRecord);
+        }
+      }
+      if (x.game) {
+        const [id, before] = x.game;
+        if (!before) {
+          this.games.delete(id);
+          this.store.delete("games", id);
+        } else {
+          if (before.result === null) delete before.transcript;
+          this.saveGame(before);
+        }
+      }
+      this.store.delete("journal", key);
+    }
+    this.journalKeys = this.journalKeys.filter(([b]) => b <= ancestor);
+    this.snapshotMeta.clear();
+    this.owedCheck = true;
+    await this.txs.reorged(ancestor);
+    this.metrics.reorgs.inc();
+    this.log.warn("records rolled back", { ancestor, events: entries.length });
+  }
+
+  /**
+   * The store must belong to this chain and this deployment: the genesis block's hash, the hash of
+   * the deployment's block and the market's code are recorded at the first start and compared at
+   * every start. A restarted development node or a reset test network fails this: the node refuses
+   * to start rather than skip every event below its old cursor.
+   */
+  private async checkChain(): Promise<void> {
+    const r = this.retryOpts;
+    const [genesis, deployed, code] = await Promise.all([
+      retry(() => this.provider.getBlock(0), { what: "getBlock", ...r }),
+      retry(() => this.provider.getBlock(this.deployment.block), { what: "getBlock", ...r }),
+      retry(() => this.provider.getCode(this.deployment.market), { what: "getCode", ...r }),
+    ]);
+    const now = { genesis: genesis?.hash ?? null, deploymentBlock: deployed?.hash ?? null, marketCode: keccak256(code) };
+    const meta = this.store.getRoot<Record<string, unknown>>("meta") ?? {};
+    const problems: string[] = [];
+    if (code === "0x") problems.push(`the deployment's market ${this.deployment.market} has no code on this chain`);
+    if (!deployed) problems.push(`the chain has no block ${this.deployment.block} (the deployment's block)`);
+    const chain = meta.chain as typeof now | undefined;
+    if (chain) {
+      if (chain.genesis !== now.genesis) problems.push(`its genesis block is ${now.genesis}, the store's chain had ${chain.genesis}`);
+      else if (chain.deploymentBlock !== now.deploymentBlock) problems.push(`its block ${this.deployment.block} (the deployment's) is ${now.deploymentBlock}, the store's chain had ${chain.deploymentBlock}`);
+      if (chain.marketCode !== now.marketCode) problems.push(`the market's code differs from the store's (${chain.marketCode})`);
+    }
+    if (problems.length) {
+      throw new ChainMismatchError(
+        `the store ${this.store.dir} does not belong to this chain: ${problems.join("; ")}. The chain was probably reset (a restarted development node, a new test network) or --deployment names another deployment. ` +
+          `Its cursor, tasks, games and transactions do not apply here: move the directory away (or pass another --data-dir), check that --deployment is a deployment on this chain (truewasm deploy writes one), and start again.`,
+      );
+    }
+    if (!chain) this.store.putRoot("meta", { ...meta, chain: now });
+  }
+
   /** Role hook: whether to keep a task's run (its checkpoints) while the task is open and no game is. */
   protected needsRun(_t: TaskRecord): boolean {
     return true;
@@ -526,11 +785,26 @@ export abstract class Node {
     return input;
   }
 
-  /** The task's run (created on first use, its first pass started); null when the task is refused. */
+  /** The task's run (opened on first use, its first pass started); null when the task is refused. */
   protected async taskRun(t: TaskRecord): Promise<RunHandle | null> {
     const key = t.id.toString();
     let run = this.runs.get(key);
     if (run) return run;
+    let opening = this.opening.get(key);
+    if (!opening) {
+      opening = this.openRun(t).finally(() => this.opening.delete(key));
+      this.opening.set(key, opening);
+    }
+    run = (await opening) ?? undefined;
+    if (!run) return null;
+    void run.run().catch(() => undefined); // the first pass starts now, whoever waits for it
+    return run;
+  }
+
+  private readonly opening = new Map<string, Promise<RunProxy | null>>();
+
+  private async openRun(t: TaskRecord): Promise<RunProxy | null> {
+    const key = t.id.toString();
     const p = await this.program(t);
     if (!p) return null;
     let input: Uint8Array;
@@ -540,12 +814,12 @@ export abstract class Node {
       if (e instanceof AbortedError) throw e;
       return this.refuse(t, `input: ${errorMessage(e)}`);
     }
-    const bad = checkInitialRoot(p, input, t.limits, t.initialRoot);
-    if (bad) return this.refuse(t, bad);
-    run = new TaskRun(p.program, input, t.limits, { ...this.opts.run, log: this.log.child({ taskId: key }), signal: this.signal });
-    this.runs.set(key, run);
-    await run.run();
-    return run;
+    const dir = this.opts.diskSnapshots === false ? null : join(this.store.dir, "runs", key);
+    const r = await this.pool.open(key, { programRoot: t.programRoot, wasm: p.wasm, input, limits: t.limits, initialRoot: t.initialRoot, dir, options: this.opts.run ?? {} });
+    if (!r.handle) return this.refuse(t, r.refused ?? "refused");
+    if (r.resumed.snapshots > 0) this.log.info("snapshots loaded", { taskId: t.id, snapshots: r.resumed.snapshots, resultStored: r.resumed.result });
+    this.runs.set(key, r.handle);
+    return r.handle;
   }
 
   private refuse(t: TaskRecord, reason: string): null {
@@ -563,16 +837,20 @@ export abstract class Node {
       const t = this.tasks.get(key);
       const active = [...this.games.values()].filter((g) => g.taskId?.toString() === key && g.result === null);
       if (!t || (active.length === 0 && (t.stage !== "open" || !this.needsRun(t)))) {
-        this.retiredSteps += run.stepsExecuted;
         this.runs.delete(key);
+        // the task is over for this node: its snapshots go (an open task keeps them for a restart)
+        // (queued behind the run's requests: not awaited, the loop goes on)
+        void run.close(!t || t.stage !== "open").catch(() => undefined);
         continue;
       }
-      run.retain(active.map((g) => [g.position.lo, g.position.hi] as const));
-      const meta = toJson(run.snapshotSteps());
-      if (this.snapshotMeta.get(key) !== meta) {
-        this.snapshotMeta.set(key, meta);
-        this.store.put("snapshots", key, run.snapshotSteps());
-      }
+      const segments = active.map((g) => [g.position.lo, g.position.hi] as const);
+      const meta = toJson(segments);
+      if (this.snapshotMeta.get(key) === meta) continue;
+      this.snapshotMeta.set(key, meta);
+      void run
+        .retain(segments)
+        .then((kept) => this.log.debug("snapshots kept", { taskId: key, checkpoints: kept.checkpoints.length, rounds: kept.rounds.length, interval: kept.interval }))
+        .catch(() => undefined);
     }
   }
 
@@ -630,7 +908,10 @@ export abstract class Node {
   protected async liveGame(g: GameRecord): Promise<GameView | null> {
     const v = await this.contracts.gameOf(g.id);
     if (!isActive(v.phase)) return null;
-    if (v.deadline) this.deadlines.set(`game:${g.id}`, v.deadline);
+    if (v.deadline) {
+      this.deadlines.set(`game:${g.id}`, v.deadline);
+      this.clocks.set(g.id.toString(), { deadline: v.deadline, mine: this.mine(v.toMove) });
+    }
     if (v.lo !== g.position.lo || v.hi !== g.position.hi || v.phase !== positionPhase(g.position)) return null;
     return v;
   }

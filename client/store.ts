@@ -9,7 +9,8 @@
  *   programs/<root>.wasm    program bytes whose lowering gives <root>
  *   games/<id>.json         games this node plays (position, moves, result)
  *   txs/<intent>.json       transactions: nonce, hash, signed bytes, status (never sent twice)
- *   snapshots/<task>.json   machine snapshot metadata (the snapshots themselves live in memory)
+ *   runs/<task>/            machine snapshots of a task's run: checkpoints, round snapshots, pages
+ *                           (client/snapshots.ts)
  *   transcripts/game-<id>.json
  *   meta.json               node role, account, counters
  */
@@ -35,7 +36,7 @@ export function fromJson<T>(text: string): T {
 let tmpCounter = 0;
 
 /** Writes `data` to `path` atomically (and durably: the file and its directory are fsynced). */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { syncDir?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   const fd = openSync(tmp, "w");
@@ -48,6 +49,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  if (opts.syncDir === false) return; // the caller fsyncs the directory once after a batch
   try {
     const dfd = openSync(dirname(path), "r");
     try {
@@ -85,8 +87,8 @@ export class Store {
     writeFileAtomic(this.path(collection, key), toJson(value, 1));
   }
 
-  delete(collection: string, key: string): void {
-    rmSync(this.path(collection, key), { force: true });
+  delete(collection: string, key: string, ext = ".json"): void {
+    rmSync(this.path(collection, key, ext), { force: true });
   }
 
   /** Every record of a collection, by key (file name without extension). */

@@ -35,6 +35,8 @@ export interface TxRecord {
   raw: Hex;
   status: "sent" | "mined" | "reverted" | "dropped";
   sentAt: number;
+  /** Dropped because a reorg took its block away (it may come back from a mempool). */
+  reorged?: boolean;
   block?: number;
   gasUsed?: bigint;
   gasPrice?: bigint;
@@ -178,6 +180,32 @@ export class TxManager {
     return [...this.memory.values()].filter((r) => r.status === "sent");
   }
 
+  /**
+   * The chain reorganised down to block `ancestor`: each transaction mined above it is looked up on
+   * the new branch; one that is not there is marked dropped (`reorged`), so the node sends its
+   * intent again if the move is still to be made (send() first checks whether the old transaction
+   * came back from a mempool).
+   */
+  async reorged(ancestor: number): Promise<TxRecord[]> {
+    this.nextNonce = null; // the account's nonce went back
+    const lost: TxRecord[] = [];
+    for (const r of this.memory.values()) {
+      if ((r.status !== "mined" && r.status !== "reverted") || r.block === undefined || r.block <= ancestor) continue;
+      const receipt = await this.rpc("getTransactionReceipt", () => this.provider.getTransactionReceipt(r.hash));
+      if (receipt) {
+        r.block = receipt.blockNumber;
+        r.status = receipt.status === 1 ? "mined" : "reverted";
+      } else {
+        r.status = "dropped";
+        r.reorged = true;
+        lost.push(r);
+        this.log.warn("tx dropped by a reorg", { intent: r.intent, hash: r.hash, block: r.block });
+      }
+      this.save(r);
+    }
+    return lost;
+  }
+
   /** After a restart: settles every transaction left "sent" (receipt, or rebroadcast). */
   async recover(): Promise<void> {
     for (const r of this.pending().sort((a, b) => a.nonce - b.nonce)) {
@@ -207,6 +235,16 @@ export class TxManager {
   private async sendOnce(intent: string, call: Call, opts: { gasLimit?: bigint }): Promise<TxOutcome> {
     const existing = this.get(intent);
     if (existing && existing.status !== "dropped") return this.settle(existing);
+    if (existing?.reorged) {
+      // a transaction a reorg dropped may still be in a mempool: then it is the one to wait for
+      const known = await this.rpc("getTransaction", () => this.provider.getTransaction(existing.hash));
+      if (known) {
+        existing.status = "sent";
+        existing.reorged = false;
+        this.save(existing);
+        return this.settle(existing);
+      }
+    }
     const from = this.wallet.address;
     const cap = await this.gasCap();
     const cd = calldataGas(call.data);

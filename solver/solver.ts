@@ -31,6 +31,10 @@ export interface SolverOptions extends NodeOptions {
   maxStepLimit?: number;
   /** Refuse tasks whose reward is below this (wei). */
   minReward?: bigint;
+  /** Admission: refuse tasks paying less than this (wei) per million steps of their step limit. */
+  minRewardPerMSteps?: bigint;
+  /** Admission: refuse tasks whose memory limit exceeds this many 64 KiB pages. */
+  maxMemoryPages?: number;
   /** Do not commit when fewer seconds than this remain before the deadline. */
   deadlineMargin?: number;
 }
@@ -108,6 +112,9 @@ export class SolverNode extends Node {
     const o = this.solverOpts;
     if (o.acceptRoots && o.acceptRoots.length && !o.acceptRoots.some((r) => r.toLowerCase() === t.programRoot.toLowerCase())) return "program not in the accepted list";
     if (o.maxStepLimit !== undefined && t.limits.steps > o.maxStepLimit) return `step limit ${t.limits.steps} above ${o.maxStepLimit}`;
+    if (o.maxMemoryPages !== undefined && t.limits.memoryPages > o.maxMemoryPages) return `memory limit ${t.limits.memoryPages} pages above ${o.maxMemoryPages}`;
+    // priced on the step limit: a run may go up to it (and trap there), so that is what the solver commits to
+    if (o.minRewardPerMSteps !== undefined && t.reward !== undefined && t.reward * 1_000_000n < o.minRewardPerMSteps * BigInt(t.limits.steps)) return `reward ${t.reward} below ${o.minRewardPerMSteps} per million steps of the limit ${t.limits.steps}`;
     return null;
   }
 

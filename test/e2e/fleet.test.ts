@@ -1,0 +1,131 @@
+/**
+ * The fleet scenarios (test/e2e/fleet.ts) at test size, and reorgs: real `truewasm` processes on a
+ * real `hardhat node`. The 10^8-step, 20-task versions are `npm run bench -- fleet`.
+ *
+ *   (a) a burst of 8 tasks of mixed sizes (up to 10^7 steps), an honest solver, a lying solver on
+ *       3 of them, a challenger: every task ends with the right output, every balance is right;
+ *   (b) a challenger killed mid-dispute over a 10^7-step task resumes from its snapshots on disk:
+ *       the steps it runs before its next move are at most a quarter of the task's;
+ *   (c) reorgs (evm_snapshot / evm_revert, then new blocks) across a commit and across a bisection:
+ *       the nodes roll back, send the dropped moves again, and the game ends as it should;
+ *   (d) a store from another chain (the Hardhat node restarted) is refused at start.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hexlify } from "ethers";
+import { ETH, increaseTime, keyEnv, removeTempDirs, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type LogLine, type Proc } from "./harness.js";
+import { expectedOutput, messagesInput, nodeProc, runFleet, runRestart, startChain, wasmPath, type Chain } from "./fleet.js";
+
+let c: Chain;
+
+beforeAll(async () => {
+  c = await startChain(16);
+}, 120_000);
+
+afterAll(async () => {
+  await c?.hh.stop();
+  removeTempDirs();
+});
+
+const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + 11) & 255);
+
+describe("fleet (Hardhat node, separate processes)", () => {
+  it("(a) a burst of tasks, an honest solver, a liar on some, a challenger: all correct", async () => {
+    const tasks = [
+      { program: "sha256d" as const, input: messagesInput(600) },
+      { program: "sort" as const, input: bytes(64, 151) },
+      { program: "sha256d" as const, input: messagesInput(120) },
+      { program: "echo" as const, input: bytes(40, 37) },
+      { program: "sha256" as const, input: bytes(300, 13) },
+      { program: "sha256d" as const, input: messagesInput(30) },
+      { program: "sort" as const, input: bytes(48, 29) },
+      { program: "sha256d" as const, input: messagesInput(5) },
+    ];
+    const r = await runFleet(c, tasks, { workers: 2, timeoutMs: 240_000 });
+    expect(r.failures).toEqual([]);
+    expect(r.finalizedCorrectly).toBe(tasks.length);
+    expect(r.balancesCorrect).toBe(true);
+    expect(r.lies).toBe(3);
+  }, 300_000);
+
+  it("(b) a challenger killed mid-dispute resumes from its snapshots, without a full re-run", async () => {
+    const r = await runRestart(c, 600, { workers: 2 });
+    expect(r.challengerWon).toBe(true);
+    expect(r.restartTaskSteps).toBeGreaterThan(9_000_000);
+    expect(r.stepsAfterRestart).toBeLessThanOrEqual(0.25 * r.restartTaskSteps);
+  }, 300_000);
+
+  it("(c) reorgs across a commit and across a bisection: rolled back, moves sent again, the game ends right", async () => {
+    const dir = tempDir("reorg");
+    const input = bytes(64, 97);
+    const solverArgs = ["--lie-from-step", "1500", "--workers", "1"];
+    // the solver answers slowly (1 s polls), so the test can snapshot the chain before its moves
+    const solver = truewasm("reorg/solver", ["solver", "--rpc", c.hh.url, "--deployment", c.deploymentPath, "--data-dir", join(dir, "solver"), "--poll-ms", "1000", ...solverArgs], keyEnv(8));
+    const challenger = nodeProc(c, "reorg/challenger", "challenger", 9, join(dir, "challenger"), ["--workers", "1"]);
+    const procs: Proc[] = [solver, challenger];
+    try {
+      await Promise.all(procs.map((p) => p.waitLog((l) => l.msg === "started")));
+      const post = truewasm("reorg/post", ["post", "--rpc", c.hh.url, "--deployment", c.deploymentPath, "--program", wasmPath("sort"), "--input-hex", hexlify(input), "--reward", "1", "--solver-bond", "0.5", "--challenger-bond", "0.25", "--window", "600", "--deadline", "86400", "--wait", "--poll-ms", "250", "--timeout", "280"], keyEnv(10));
+      const posted = await post.waitLog((l) => l.msg === "task posted");
+      const taskId = String(posted.taskId);
+      const snap1 = await c.hh.provider.send("evm_snapshot", []);
+      // 1. across the commit: the commit (and the challenge) vanish
+      await challenger.waitLog((l) => l.msg === "challenged" && String(l.taskId) === taskId, 60_000);
+      await c.hh.provider.send("evm_revert", [snap1]);
+      for (let i = 0; i < 3; i++) await c.hh.provider.send("evm_mine", []);
+      await solver.waitLog((l) => l.msg === "chain reorganised", 30_000);
+      await challenger.waitLog((l) => l.msg === "chain reorganised", 30_000);
+      await solver.waitLog((l) => l.msg === "tx dropped by a reorg" && String(l.intent).startsWith("commit:"), 30_000);
+      // the commit is sent again under the same intent
+      const seen = solver.logs.length;
+      await solver.waitLog((l) => l.msg === "move sent" && String(l.intent).startsWith("commit:") && solver.logs.indexOf(l) >= seen, 30_000);
+      // 2. across a bisection: snapshot after the challenger's first selection, revert after the solver's next bisection
+      const sel = challenger.logs.length;
+      await challenger.waitLog((l) => l.msg === "selected" && challenger.logs.indexOf(l) >= sel, 60_000);
+      const snap2 = await c.hh.provider.send("evm_snapshot", []);
+      const bis = solver.logs.length;
+      await solver.waitLog((l) => l.msg === "bisected" && solver.logs.indexOf(l) >= bis, 60_000);
+      await c.hh.provider.send("evm_revert", [snap2]);
+      for (let i = 0; i < 3; i++) await c.hh.provider.send("evm_mine", []);
+      await solver.waitLog((l) => l.msg === "tx dropped by a reorg" && String(l.intent).startsWith("bisect:"), 30_000);
+      const won = await challenger.waitLog((l) => l.msg === "game won", 120_000);
+      expect(won.solverWon).toBe(false);
+      await challenger.waitLog((l) => l.msg === "solution verified" && String(l.taskId) === taskId && solver.logs.length > 0, 60_000);
+      // the second (true) commitment verified: jump over the window, the poster gets the right output
+      const until = Date.now() + 60_000;
+      while (!challenger.logs.some((l: LogLine) => l.msg === "solution verified" && String(l.taskId) === taskId && challenger.logs.indexOf(l) > challenger.logs.indexOf(won))) {
+        if (Date.now() > until) throw new Error("no verdict on the second commitment");
+        await sleepMs(200);
+      }
+      await increaseTime(c.hh.provider, 601);
+      expect(await post.exit, post.stderrText).toBe(0);
+      const result = JSON.parse(post.stdout);
+      expect(result.result.stage).toBe("finalized");
+      expect(result.result.output).toBe(expectedOutput("sort", input));
+      const reorgs = [solver, challenger].map((p) => p.logs.filter((l) => l.msg === "chain reorganised").length);
+      expect(Math.min(...reorgs)).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const p of procs) await p.stop();
+    }
+  }, 300_000);
+
+  it("(d) a store from another chain is refused at start, saying what to do", async () => {
+    const hh2 = await startHardhatNode();
+    try {
+      const dir = tempDir("mismatch");
+      const dep = join(dir, "deployment.json");
+      // a store made on the first chain, then the "same" deployment on a fresh chain
+      const first = nodeProc(c, "mismatch/first", "challenger", 11, join(dir, "store"), ["--workers", "0"]);
+      await first.waitLog((l) => l.msg === "started");
+      await first.stop();
+      const d = await truewasmRun(["deploy", "--rpc", hh2.url, "--deployment", dep, "--k", "16"], keyEnv(0));
+      expect(d.code).toBe(0);
+      const r = await truewasmRun(["challenger", "--rpc", hh2.url, "--deployment", dep, "--data-dir", join(dir, "store"), "--workers", "0"], keyEnv(11));
+      expect(r.code).not.toBe(0);
+      expect(r.stderr + JSON.stringify(r.logs)).toMatch(/does not belong to this chain.*move the directory away/);
+    } finally {
+      await hh2.stop();
+    }
+  }, 120_000);
+});
+void ETH;
