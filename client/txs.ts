@@ -234,6 +234,17 @@ export class TxManager {
 
   private async sendOnce(intent: string, call: Call, opts: { gasLimit?: bigint }): Promise<TxOutcome> {
     const existing = this.get(intent);
+    if (existing && (existing.status === "mined" || existing.status === "reverted")) {
+      // asked again for a move already made: unless a reorg took its block away, that is the answer
+      const receipt = await this.rpc("getTransactionReceipt", () => this.provider.getTransactionReceipt(existing.hash));
+      if (!receipt) {
+        existing.status = "dropped";
+        existing.reorged = true;
+        this.nextNonce = null;
+        this.save(existing);
+        this.log.warn("tx dropped by a reorg", { intent, hash: existing.hash, block: existing.block });
+      }
+    }
     if (existing && existing.status !== "dropped") return this.settle(existing);
     if (existing?.reorged) {
       // a transaction a reorg dropped may still be in a mempool: then it is the one to wait for
