@@ -2,7 +2,7 @@
  * The fleet scenarios (test/e2e/fleet.ts) at test size, and reorgs: real `truewasm` processes on a
  * real `hardhat node`. The 10^8-step, 20-task versions are `npm run bench -- fleet`.
  *
- *   (a) a burst of 8 tasks of mixed sizes (up to 10^7 steps), an honest solver, a lying solver on
+ *   (a) a burst of 8 tasks of mixed sizes (up to 5·10^6 steps), an honest solver, a lying solver on
  *       3 of them, a challenger: every task ends with the right output, every balance is right;
  *   (b) a challenger killed mid-dispute over a 10^7-step task resumes from its snapshots on disk:
  *       the steps it runs before its next move are at most a quarter of the task's;
@@ -34,9 +34,9 @@ const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i)
 describe("fleet (Hardhat node, separate processes)", () => {
   it("(a) a burst of tasks, an honest solver, a liar on some, a challenger: all correct", async () => {
     const tasks = [
-      { program: "sha256d" as const, input: messagesInput(600) },
+      { program: "sha256d" as const, input: messagesInput(300) },
       { program: "sort" as const, input: bytes(64, 151) },
-      { program: "sha256d" as const, input: messagesInput(120) },
+      { program: "sha256d" as const, input: messagesInput(60) },
       { program: "echo" as const, input: bytes(40, 37) },
       { program: "sha256" as const, input: bytes(300, 13) },
       { program: "sha256d" as const, input: messagesInput(30) },
@@ -48,6 +48,12 @@ describe("fleet (Hardhat node, separate processes)", () => {
     expect(r.finalizedCorrectly).toBe(tasks.length);
     expect(r.balancesCorrect).toBe(true);
     expect(r.lies).toBe(3);
+    // the challenger's metrics endpoint and health check
+    expect(r.metrics.healthStatus).toBe(200);
+    expect(r.metrics.tasksSeen).toBe(tasks.length);
+    expect(r.metrics.challengesSent).toBe(3);
+    expect(r.metrics.gamesWon).toBe(3);
+    expect(r.metrics.stepsExecuted).toBeGreaterThan(300 * 16_489);
   }, 300_000);
 
   it("(b) a challenger killed mid-dispute resumes from its snapshots, without a full re-run", async () => {

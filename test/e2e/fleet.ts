@@ -94,6 +94,8 @@ export interface FleetResult {
   wallSeconds: number;
   maxRssMiB: Record<string, number | null>;
   failures: string[];
+  /** Read from the challenger's /metrics and /healthz at the end. */
+  metrics: { healthStatus: number; tasksSeen: number; challengesSent: number; stepsExecuted: number; gamesWon: number };
 }
 
 const ACCOUNTS = { poster: 1, honest: 2, liar: 3, challenger: 4 };
@@ -108,7 +110,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
   const before = await Promise.all(accounts.map((a) => c.hh.provider.getBalance(a)));
   const honest = nodeProc(c, "honest", "solver", ACCOUNTS.honest, join(dir, "honest"), [...workers, "--accept-root", root("sha256d"), "--accept-root", root("echo")]);
   const liar = nodeProc(c, "liar", "solver", ACCOUNTS.liar, join(dir, "liar"), [...workers, "--accept-root", root("sort"), "--accept-root", root("sha256"), "--lie-output"]);
-  const challenger = nodeProc(c, "challenger", "challenger", ACCOUNTS.challenger, join(dir, "challenger"), workers);
+  const challenger = nodeProc(c, "challenger", "challenger", ACCOUNTS.challenger, join(dir, "challenger"), [...workers, "--metrics", "127.0.0.1:0"]);
   const procs = { honest, liar, challenger };
   const rss: Record<string, number | null> = { honest: null, liar: null, challenger: null };
   const sampleRss = () => {
@@ -173,6 +175,19 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
       await sleepMs(250);
     }
     sampleRss();
+    // the challenger's metrics and health, as a scraper sees them
+    const served = await challenger.waitLog((l) => l.msg === "metrics served");
+    const base = String(served.url).replace(/\/metrics$/, "");
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const health = await fetch(`${base}/healthz`);
+    const metric = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    const metrics = {
+      healthStatus: health.status,
+      tasksSeen: metric(/^truewasm_tasks_seen_total\{[^}]*\} (\S+)$/m),
+      challengesSent: metric(/^truewasm_moves_sent_total\{kind="challenge"[^}]*\} (\S+)$/m),
+      stepsExecuted: metric(/^truewasm_steps_executed_total\{[^}]*\} (\S+)$/m),
+      gamesWon: metric(/^truewasm_games\{phase="won"[^}]*\} (\S+)$/m),
+    };
     for (const p of Object.values(procs)) await p.stop();
     // outputs and payouts
     const failures: string[] = [];
@@ -211,7 +226,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         failures.push(`balance of ${a}: ${after[i] - before[i]}, expected ${want}`);
       }
     });
-    return { tasks: ids.length, finalizedCorrectly: correct, balancesCorrect, lies, wallSeconds, maxRssMiB: rss, failures };
+    return { tasks: ids.length, finalizedCorrectly: correct, balancesCorrect, lies, wallSeconds, maxRssMiB: rss, failures, metrics };
   } finally {
     for (const p of Object.values(procs)) p.signal("SIGKILL");
   }
