@@ -395,7 +395,7 @@ export abstract class Node {
     const after = this.opts.expireAfter;
     if (after == null) return;
     for (const t of this.tasks.values()) {
-      if (t.stage !== "open" || t.solution || t.deadline === undefined || this.chainNow() <= t.deadline + after) continue;
+      if (t.stage !== "open" || t.solution || t.commitment || t.deadline === undefined || this.chainNow() <= t.deadline + after) continue;
       const intent = `expire:${t.id}`;
       if (this.sent(intent)) continue;
       this.spawn(intent, async () => {

@@ -28,8 +28,6 @@ import { ETH, increaseTime, keyEnv, ROOT, sleepMs, startHardhatNode, tempDir, tr
 
 export const STEPS_PER_MESSAGE = 16_489;
 export const WINDOW = 600;
-const BURN = 5000n;
-const burnt = (x: bigint) => x - (x * BURN) / 10_000n;
 const address = (i: number) => new Wallet(hardhatKey(i)).address;
 export const wasmPath = (name: string) => join(ROOT, "wasm-tasks/build", `${name}.wasm`);
 
@@ -198,20 +196,21 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
     for (let i = 0; i < ids.length; i++) {
       const events = await taskEvents(c.hh.provider, c.contracts, ids[i], c.deployment.block);
       const fin = events.find((e) => e.kind === "Finalized");
-      const commits = events.filter((e) => e.kind === "Committed");
-      const last = commits[commits.length - 1];
+      const reveals = events.filter((e) => e.kind === "Revealed");
+      const last = reveals[reveals.length - 1];
       const want = expectedOutput(tasks[i].program, tasks[i].input);
       add(address(ACCOUNTS.poster), -ETH);
-      if (fin && fin.kind === "Finalized" && last?.kind === "Committed" && last.output === want) {
+      if (fin && fin.kind === "Finalized" && last?.kind === "Revealed" && last.output === want) {
         correct++;
         add(fin.solver, ETH);
-      } else failures.push(`task ${ids[i]} (${tasks[i].program}): ${fin ? `output ${last?.kind === "Committed" ? last.output.slice(0, 20) : "?"}… expected ${want.slice(0, 20)}…` : "not finalized"}`);
+      } else failures.push(`task ${ids[i]} (${tasks[i].program}): ${fin ? `output ${last?.kind === "Revealed" ? last.output.slice(0, 20) : "?"}… expected ${want.slice(0, 20)}…` : "not finalized"}`);
+      // a defeated solver loses its bond; each challenger that beat it gets its bond back and its gas
+      // refunded from that bond (docs/GAME.md)
       for (const e of events) {
-        if (e.kind !== "SolutionDefeated") continue;
-        lies++;
-        add(e.solver, -ETH / 2n);
-        const ch = events.find((x) => x.kind === "Challenged" && x.gameId === e.gameId);
-        if (ch && ch.kind === "Challenged") add(ch.challenger, burnt(ETH / 2n));
+        if (e.kind === "SolutionDefeated") {
+          lies++;
+          add(e.solver, -ETH / 2n);
+        } else if (e.kind === "ChallengerPaid") add(e.challenger, e.refund);
       }
     }
     const end = await c.hh.provider.getBlockNumber();
