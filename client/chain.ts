@@ -11,6 +11,7 @@ import type { Program } from "../interpreter/program.js";
 import { initialStateRoot, programDescriptor, programRoot, type ProgramDescriptor } from "../interpreter/state.js";
 import type { Contracts } from "./contracts.js";
 import { limitsFromStruct, type Hex } from "./encoding.js";
+import { taskUploadedInput } from "./inputs.js";
 import { errorMessage, silentLogger, type Logger } from "./log.js";
 import { retry, type RetryOptions } from "./rpc.js";
 import type { Store } from "./store.js";
@@ -271,7 +272,7 @@ export async function taskEvents(provider: Provider, c: Contracts, taskId: bigin
 
 /**
  * The input of a posted task: the event's, or (plain-account posters) decoded from the calldata of
- * the `post` transaction that emitted it.
+ * the `post` transaction that emitted it, or (`postInput`) read back from its chunked upload.
  */
 export async function taskInput(provider: Provider, c: Contracts, ev: EventOf<"TaskPosted">, opts: RetryOptions = {}): Promise<Uint8Array> {
   const logged = getBytes(ev.input);
@@ -284,7 +285,12 @@ export async function taskInput(provider: Provider, c: Contracts, ev: EventOf<"T
   } catch {
     parsed = null;
   }
-  if (!parsed || parsed.name !== "post" || tx.to?.toLowerCase() !== c.addresses.market.toLowerCase()) throw new Error(`task ${ev.taskId}: transaction ${ev.tx} is not a direct call to post`);
+  if (!parsed || parsed.name !== "post" || tx.to?.toLowerCase() !== c.addresses.market.toLowerCase()) {
+    // an input uploaded in chunks (postInput, called directly or by a contract): client/inputs.ts
+    const uploaded = await taskUploadedInput(provider, { address: c.addresses.market, iface: c.marketIface }, ev.taskId, ev.tx, ev.inputLength, opts);
+    if (uploaded) return uploaded;
+    throw new Error(`task ${ev.taskId}: transaction ${ev.tx} is not a direct call to post, and posted no uploaded input`);
+  }
   const input = getBytes(parsed.args.input);
   if (input.length !== ev.inputLength) throw new Error(`task ${ev.taskId}: calldata input of ${input.length} bytes, event says ${ev.inputLength}`);
   return input;

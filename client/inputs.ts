@@ -6,10 +6,12 @@
  * the transactions that emitted them when the uploader was a plain account.
  */
 import { getBytes, hexlify, type Interface, type Log, type Provider } from "ethers";
-import type { Hex } from "./encoding.js";
+import type { Contracts } from "./contracts.js";
+import { limitsStruct, type Hex } from "./encoding.js";
 import { silentLogger, type Logger } from "./log.js";
 import { retry, type RetryOptions } from "./rpc.js";
-import { TX_GAS_CAP, type TxManager } from "./txs.js";
+import { postTask, type TaskTerms } from "./tasks.js";
+import { calldataGas, TX_GAS_CAP, type TxManager } from "./txs.js";
 
 /** A contract with InputUploads' functions and events (the market; a test harness). */
 export interface UploadTarget {
@@ -201,4 +203,70 @@ export async function uploadedInput(provider: Provider, target: UploadTarget, in
     o += p.length;
   }
   return out;
+}
+
+/** What `postAny` did: one `post`, or an upload and `postInput`. */
+export interface Posted {
+  taskId: bigint;
+  initialRoot: Hex;
+  /** The posting transaction (post or postInput). */
+  tx: Hex;
+  /** Gas of every transaction, upload included. */
+  gasUsed: bigint;
+  upload: Upload | null;
+}
+
+/**
+ * Whether `post` can carry `input` in one transaction: its calldata floor under the cap (with 1.5 %
+ * to spare) and the input at most CHUNK_MAX_BYTES (the market hashes it in memory, whose cost grows
+ * with its square: 1.6 MB of zeros would fit the floor but not the execution).
+ */
+export function fitsOnePost(input: Uint8Array, postData: string, cap: bigint): boolean {
+  return input.length <= CHUNK_MAX_BYTES && Number(calldataGas(postData).floor) <= Number(cap) * CAP_SHARE;
+}
+
+/**
+ * Posts a task with `input`, in one `post` transaction when it fits (fitsOnePost), else uploaded
+ * in chunks (uploadInput) and posted with `postInput`. `terms.deadlineIn` counts from the post.
+ */
+export async function postAny(txs: TxManager, c: Contracts, provider: Provider, root: Hex, input: Uint8Array, terms: TaskTerms, opts: { log?: Logger; single?: boolean } = {}): Promise<Posted> {
+  const cap = await txs.gasCap();
+  const probe = c.post(root, input, terms.limits, terms.window, terms.solverBond, terms.challengerBond, 0, terms.reward);
+  if (opts.single || fitsOnePost(input, probe.data, cap)) {
+    const p = await postTask(txs, c, provider, root, input, terms);
+    return { ...p, upload: null };
+  }
+  const target: UploadTarget = { address: c.addresses.market, iface: c.marketIface };
+  const upload = await uploadInput(txs, target, input, { log: opts.log });
+  const latest = await retry(() => provider.getBlock("latest"), { what: "getBlock" });
+  const deadline = Math.max(latest?.timestamp ?? 0, Math.floor(Date.now() / 1000)) + terms.deadlineIn;
+  const data = c.marketIface.encodeFunctionData("postInput", [upload.inputId, root, limitsStruct(terms.limits), terms.window, terms.solverBond, terms.challengerBond, deadline]);
+  const out = await txs.send(`postInput:${upload.inputId}:${root}`, { to: c.addresses.market, data, value: terms.reward, what: "postInput" });
+  if (out.status !== "mined") throw new Error(`postInput reverted (${out.hash})`);
+  const receipt = out.receipt ?? (await provider.getTransactionReceipt(out.hash));
+  for (const l of receipt!.logs) {
+    if (l.address.toLowerCase() !== c.addresses.market.toLowerCase()) continue;
+    const ev = c.marketIface.parseLog({ topics: [...l.topics], data: l.data });
+    if (ev?.name === "TaskPosted") return { taskId: ev.args.taskId, initialRoot: ev.args.initialRoot, tx: out.hash, gasUsed: upload.gasUsed + out.gasUsed, upload };
+  }
+  throw new Error("no TaskPosted event in the postInput receipt");
+}
+
+/**
+ * The input of a task posted with `postInput`: the upload named by the `InputUsed` event of the
+ * posting transaction `tx`, read back (uploadedInput). Null when `tx` posted no uploaded input.
+ */
+export async function taskUploadedInput(provider: Provider, target: UploadTarget, taskId: bigint, tx: Hex, length: number, opts: RetryOptions = {}): Promise<Uint8Array | null> {
+  const receipt = await retry(() => provider.getTransactionReceipt(tx), { what: "getTransactionReceipt", ...opts });
+  for (const l of receipt?.logs ?? []) {
+    if (l.address.toLowerCase() !== target.address.toLowerCase()) continue;
+    let p;
+    try {
+      p = target.iface.parseLog({ topics: [...l.topics], data: l.data });
+    } catch {
+      continue;
+    }
+    if (p?.name === "InputUsed" && p.args.taskId === taskId) return uploadedInput(provider, target, p.args.inputId, 0, length, opts);
+  }
+  return null;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { DEFAULT_LIMITS } from "../../interpreter/isa.js";
 import { createLogger } from "../../client/log.js";
 import { sleep } from "../../client/rpc.js";
-import { compileProgram, DEFAULT_TERMS, ensureRegistered, postTask, waitForResult } from "../../client/tasks.js";
+import { postAny } from "../../client/inputs.js";
+import { compileProgram, DEFAULT_TERMS, ensureRegistered, waitForResult } from "../../client/tasks.js";
 import { TxManager } from "../../client/txs.js";
 import { intOption, parse, UsageError, type Command } from "./command.js";
 import { connect, ether, KEY_OPTIONS, KEY_USAGE, printJson, RPC_OPTIONS, RPC_USAGE, wallet } from "./chain.js";
@@ -25,14 +26,20 @@ options:
   --call-depth N        call depth limit (default ${DEFAULT_LIMITS.callDepth})
   --stack N             operand stack limit (default ${DEFAULT_LIMITS.stackHeight})
   --output-bytes N      output limit in bytes (default ${DEFAULT_TERMS.limits.outputBytes})
+  --single-tx           post the input in one transaction, never in chunks (fails at once when it
+                        cannot fit under the per-transaction gas cap)
   --wait                wait until the task is finalized (or expired) and print its result
   --timeout S           with --wait: give up after S seconds (exit code 1)
   --poll-ms MS          with --wait: poll interval (default 1000)
 ${RPC_USAGE}
 ${KEY_USAGE}
 
-Prints {taskId, programRoot, initialRoot, tx} as JSON; with --wait also "result": {stage, status,
-output, solver, steps}. Exit code 0 (with --wait: the task was finalized), 1 on failure or when the
+An input too large for one transaction (over ~412 KB of random bytes, or over 512 KiB) is uploaded
+first in chunks, each transaction under the 2^24 gas cap (appendInput), then posted (postInput).
+
+Prints {taskId, programRoot, initialRoot, tx, gasUsed} as JSON, with "upload": {inputId, chunks,
+gasUsed, maxTxGas} for a chunked input; with --wait also "result": {stage, status, output, solver,
+steps}. Exit code 0 (with --wait: the task was finalized), 1 on failure or when the
 task expired without a solution.`,
   async run(args) {
     const { values } = parse(
@@ -53,6 +60,7 @@ task expired without a solution.`,
         "call-depth": { type: "string" },
         stack: { type: "string" },
         "output-bytes": { type: "string" },
+        "single-tx": { type: "boolean" },
         wait: { type: "boolean" },
         timeout: { type: "string" },
         "poll-ms": { type: "string" },
@@ -90,8 +98,16 @@ task expired without a solution.`,
       const txs = new TxManager(c.provider, await wallet(values, c.provider), null, { contracts: c.contracts, pollMs: 250, log, signal: controller.signal });
       const reg = await ensureRegistered(txs, c.contracts, program);
       if (reg.registered) log.info("program registered", { programRoot: program.root, tx: reg.tx });
-      const posted = await postTask(txs, c.contracts, c.provider, program.root, input, terms);
-      const summary = { taskId: posted.taskId, programRoot: program.root, initialRoot: posted.initialRoot, tx: posted.tx, gasUsed: posted.gasUsed };
+      const posted = await postAny(txs, c.contracts, c.provider, program.root, input, terms, { log, single: values["single-tx"] });
+      const up = posted.upload;
+      const summary = {
+        taskId: posted.taskId,
+        programRoot: program.root,
+        initialRoot: posted.initialRoot,
+        tx: posted.tx,
+        gasUsed: posted.gasUsed,
+        ...(up && { upload: { inputId: up.inputId, chunks: up.chunks, gasUsed: up.gasUsed, maxTxGas: up.maxTxGas } }),
+      };
       log.info("task posted", summary);
       if (!values.wait) {
         printJson(summary);

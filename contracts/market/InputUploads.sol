@@ -33,6 +33,8 @@ abstract contract InputUploads {
     /// or empty when they are the calldata of this event's transaction (see above).
     event InputAppended(uint256 indexed inputId, address indexed owner, uint256 offset, uint256 size, bytes chunk);
     event InputSealed(uint256 indexed inputId, bytes32 root, uint256 length);
+    /// Task `taskId` was posted with input `inputId` (in the transaction that emitted its TaskPosted).
+    event InputUsed(uint256 indexed inputId, uint256 indexed taskId);
 
     error UnknownInput(uint256 inputId);
     error NotInputOwner(uint256 inputId);
@@ -68,17 +70,22 @@ abstract contract InputUploads {
         return (u.owner, u.length, u.isSealed, u.root);
     }
 
-    /// The root and length of a sealed input. An unsealed one is sealed here, by its owner only.
-    function _useInput(uint256 inputId) internal returns (bytes32 root, uint256 length) {
+    /// The root and length of input `inputId` for task `taskId`: a sealed input's, or an unsealed
+    /// one's, sealed here by its owner only.
+    function _useInput(uint256 inputId, uint256 taskId) internal returns (bytes32 root, uint256 length) {
         Upload storage u = uploads[inputId];
         address owner = u.owner;
         if (owner == address(0)) revert UnknownInput(inputId);
         length = u.length;
-        if (u.isSealed) return (u.root, length);
-        if (owner != msg.sender) revert NotInputOwner(inputId);
-        root = InputTree.root(u.frontier, length);
-        u.isSealed = true;
-        u.root = root;
-        emit InputSealed(inputId, root, length);
+        if (u.isSealed) {
+            root = u.root;
+        } else {
+            if (owner != msg.sender) revert NotInputOwner(inputId);
+            root = InputTree.root(u.frontier, length);
+            u.isSealed = true;
+            u.root = root;
+            emit InputSealed(inputId, root, length);
+        }
+        emit InputUsed(inputId, taskId);
     }
 }
