@@ -139,4 +139,14 @@ describe("failures end within seconds and name their cause", () => {
     expect(r.err).toMatch(/truewasm post: post would revert: BadWindow\(\)/);
     expect(r.ms).toBeLessThan(10_000);
   });
+
+  it("post --single-tx of a 1 MB input fails before it is sent: size, gas needed, cap", async () => {
+    const input = join(dir, "1mb.bin");
+    writeFileSync(input, randomBytes(1_000_000));
+    const r = await timed(["post", "--rpc", hh.url, "--deployment", deployment, "--program", SHA256, "--input", input, "--reward", "0", "--single-tx"], keyEnv(0));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/truewasm post: post cannot fit in one transaction: 1,000,\d{3} bytes \(977 KiB\) of calldata need 39,9\d\d,\d{3} gas, above the cap of 16,777,216 gas per transaction/);
+    expect(r.err).not.toMatch(/"tx sent".*"what":"post"/);
+    expect(r.ms).toBeLessThan(10_000);
+  });
 });
