@@ -17,6 +17,12 @@ import { taskWithData } from "./wasm.js";
 
 const SHA256 = join(ROOT, "wasm-tasks/build/sha256.wasm");
 const UNFUNDED_KEY = "0x" + "11".repeat(32);
+/**
+ * "Within seconds": the failures fixed here hung for 2 and 11.5 minutes. A process's start (tsx,
+ * ethers, compiling the program) takes seconds on a loaded shared machine, so the bound is loose;
+ * the give-up itself is checked from the message.
+ */
+const SECONDS = 30_000;
 
 /** Runs truewasm, returns its exit code, stderr (text and JSON log lines) and wall time. */
 async function timed(args: string[], env: Record<string, string> = {}) {
@@ -103,18 +109,20 @@ describe("failures end within seconds and name their cause", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/register cannot fit in one transaction: 500,\d{3} bytes \(489 KiB\) of calldata need 19,9\d\d,\d{3} gas, above the cap of 16,777,216 gas per transaction/);
     expect(r.err).not.toMatch(/tx sent/);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(SECONDS);
   });
 
   it("an unreachable endpoint: given up within seconds, its URL named", async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const r = await timed(["status", "1", "--rpc", url, "--deployment", deployment]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`no answer from the JSON-RPC endpoint ${url.replaceAll(".", "\\.")} \\(connect ECONNREFUSED[^)]*\\); gave up after [\\d.]+ s`));
-    expect(r.ms).toBeLessThan(15_000);
+    const gaveUp = new RegExp(`no answer from the JSON-RPC endpoint ${url.replaceAll(".", "\\.")} \\(connect ECONNREFUSED[^)]*\\); gave up after ([\\d.]+) s`);
+    expect(r.err).toMatch(gaveUp);
+    expect(Number(gaveUp.exec(r.err)![1])).toBeLessThan(7); // the default, 5 s
+    expect(r.ms).toBeLessThan(SECONDS);
     const quick = await timed(["status", "1", "--rpc", url, "--deployment", deployment, "--rpc-give-up", "1"]);
-    expect(quick.err).toMatch(/no answer from the JSON-RPC endpoint/);
-    expect(quick.ms).toBeLessThan(6_000);
+    expect(Number(gaveUp.exec(quick.err)![1])).toBeLessThan(3);
+    expect(quick.ms).toBeLessThan(SECONDS);
   });
 
   it("a deployment file whose addresses have no code says so", async () => {
@@ -123,21 +131,21 @@ describe("failures end within seconds and name their cause", () => {
     const r = await timed(["status", "1", "--rpc", hh.url, "--deployment", stale]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no contract code at the deployment's market 0x000000000000000000000000000000000000dEaD on chain 31337 .*stale\.json does not match this chain/);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(SECONDS);
   });
 
   it("a transaction the node refuses fails at once with the node's message", async () => {
     const r = await timed(["post", "--rpc", hh.url, "--deployment", deployment, "--program", SHA256, "--input-hex", "00", "--reward", "0"], { TRUEWASM_PRIVATE_KEY: UNFUNDED_KEY });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/truewasm post: register: the node refused the transaction: Sender doesn't have enough funds to send tx/);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(SECONDS);
   });
 
   it("a call that would revert names the contract's error", async () => {
     const r = await timed(["post", "--rpc", hh.url, "--deployment", deployment, "--program", SHA256, "--input-hex", "00", "--reward", "0", "--window", "0"], keyEnv(0));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/truewasm post: post would revert: BadWindow\(\)/);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(SECONDS);
   });
 
   it("post --single-tx of a 1 MB input fails before it is sent: size, gas needed, cap", async () => {
@@ -147,6 +155,6 @@ describe("failures end within seconds and name their cause", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/truewasm post: post cannot fit in one transaction: 1,000,\d{3} bytes \(977 KiB\) of calldata need 39,9\d\d,\d{3} gas, above the cap of 16,777,216 gas per transaction/);
     expect(r.err).not.toMatch(/"tx sent".*"what":"post"/);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(SECONDS);
   });
 });
