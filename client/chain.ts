@@ -11,7 +11,7 @@ import type { Program } from "../interpreter/program.js";
 import { initialStateRoot, programDescriptor, programRoot, type ProgramDescriptor } from "../interpreter/state.js";
 import type { Contracts } from "./contracts.js";
 import { limitsFromStruct, type Hex } from "./encoding.js";
-import { taskUploadedInput } from "./inputs.js";
+import { taskUploadedInput, uploadsOf } from "./inputs.js";
 import { errorMessage, silentLogger, type Logger } from "./log.js";
 import { retry, type RetryOptions } from "./rpc.js";
 import type { Store } from "./store.js";
@@ -287,7 +287,7 @@ export async function taskInput(provider: Provider, c: Contracts, ev: EventOf<"T
   }
   if (!parsed || parsed.name !== "post" || tx.to?.toLowerCase() !== c.addresses.market.toLowerCase()) {
     // an input uploaded in chunks (postInput, called directly or by a contract): client/inputs.ts
-    const uploaded = await taskUploadedInput(provider, { address: c.addresses.market, iface: c.marketIface }, ev.taskId, ev.tx, ev.inputLength, opts);
+    const uploaded = await taskUploadedInput(provider, await uploadsOf(c), ev.taskId, ev.tx, ev.inputLength, opts);
     if (uploaded) return uploaded;
     throw new Error(`task ${ev.taskId}: transaction ${ev.tx} is not a direct call to post, and posted no uploaded input`);
   }

@@ -1,22 +1,46 @@
 /**
  * Large task inputs (docs/DAPPS.md § Large inputs): an input too large for one `post` transaction
- * is uploaded in chunks (`appendInput`, contracts/market/InputUploads.sol), each transaction under
- * the per-transaction gas cap, then the task is posted with `postInput`, which seals the input.
+ * is uploaded in chunks (`appendInput` of the market's InputUploads contract, `TaskMarket.inputs()`),
+ * each transaction under the per-transaction gas cap, then the task is posted with the market's
+ * `postInput`, which seals the input.
  * Nodes read an uploaded input back from the chunks' `InputAppended` events, or from the calldata of
  * the transactions that emitted them when the uploader was a plain account.
  */
-import { getBytes, hexlify, type Interface, type Log, type Provider } from "ethers";
-import type { Contracts } from "./contracts.js";
+import { readFileSync } from "node:fs";
+import { getBytes, hexlify, Interface, type Log, type Provider } from "ethers";
+import { REPO_ROOT, type Contracts } from "./contracts.js";
 import { limitsStruct, type Hex } from "./encoding.js";
 import { silentLogger, type Logger } from "./log.js";
 import { retry, type RetryOptions } from "./rpc.js";
 import { postTask, type TaskTerms } from "./tasks.js";
 import { calldataGas, TX_GAS_CAP, type TxManager } from "./txs.js";
 
-/** A contract with InputUploads' functions and events (the market; a test harness). */
+/** An InputUploads contract: the market's (`uploadsOf`), or one deployed by a test. */
 export interface UploadTarget {
   address: string;
   iface: Interface;
+}
+
+let uploadsIface: Interface | null = null;
+
+/** The ABI of contracts/market/InputUploads.sol (from Hardhat's artifacts). */
+export function inputUploadsInterface(): Interface {
+  uploadsIface ??= new Interface(JSON.parse(readFileSync(`${REPO_ROOT}artifacts/contracts/market/InputUploads.sol/InputUploads.json`, "utf8")).abi);
+  return uploadsIface;
+}
+
+const uploadsByMarket = new Map<string, Promise<string>>();
+
+/** The market's InputUploads contract (`TaskMarket.inputs()`, read once per market). */
+export async function uploadsOf(c: Contracts): Promise<UploadTarget> {
+  const key = c.addresses.market.toLowerCase();
+  let p = uploadsByMarket.get(key);
+  if (!p) {
+    p = retry(() => c.market.inputs() as Promise<string>, { what: "inputs" });
+    uploadsByMarket.set(key, p);
+    p.catch(() => uploadsByMarket.delete(key));
+  }
+  return { address: await p, iface: inputUploadsInterface() };
 }
 
 /**
@@ -236,8 +260,7 @@ export async function postAny(txs: TxManager, c: Contracts, provider: Provider, 
     const p = await postTask(txs, c, provider, root, input, terms);
     return { ...p, upload: null };
   }
-  const target: UploadTarget = { address: c.addresses.market, iface: c.marketIface };
-  const upload = await uploadInput(txs, target, input, { log: opts.log });
+  const upload = await uploadInput(txs, await uploadsOf(c), input, { log: opts.log });
   const latest = await retry(() => provider.getBlock("latest"), { what: "getBlock" });
   const deadline = Math.max(latest?.timestamp ?? 0, Math.floor(Date.now() / 1000)) + terms.deadlineIn;
   const data = c.marketIface.encodeFunctionData("postInput", [upload.inputId, root, limitsStruct(terms.limits), terms.window, terms.solverBond, terms.challengerBond, deadline]);

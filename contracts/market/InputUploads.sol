@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {InputTree} from "./InputTree.sol";
+import {IInputUploads} from "./ITaskMarket.sol";
 
 /// Task inputs larger than one transaction (docs/DAPPS.md § Large inputs): uploaded in chunks, each
 /// folded into the input's Merkle root as it arrives (InputTree), then sealed when the uploader
@@ -9,12 +10,15 @@ import {InputTree} from "./InputTree.sol";
 /// by anyone, may use it. A task exists only once its input is sealed, so nothing can be solved
 /// against a partial input.
 ///
+/// Deployed by the market in its constructor (`TaskMarket.inputs()`), which alone may `use` an
+/// input: a contract of its own keeps the market's code under EIP-170's 24,576 bytes.
+///
 /// Where nodes find the bytes: each chunk is an `InputAppended` event; its `chunk` field holds the
 /// bytes when the uploader is a contract (or an EIP-7702 account, or a call nested in another
 /// contract's transaction), and is empty when the uploader is a plain account calling the market
 /// directly: the bytes are then the calldata of the transaction that emitted the event (a direct
 /// `appendInput` call), which nodes decode instead of paying 8 gas a byte to log them again.
-abstract contract InputUploads {
+contract InputUploads is IInputUploads {
     struct Upload {
         // slot 0
         address owner;
@@ -26,6 +30,8 @@ abstract contract InputUploads {
         InputTree.Frontier frontier;
     }
 
+    /// The market: the only caller of `use`.
+    address public immutable market;
     uint256 public inputCount;
     mapping(uint256 => Upload) internal uploads;
 
@@ -39,6 +45,11 @@ abstract contract InputUploads {
     error UnknownInput(uint256 inputId);
     error NotInputOwner(uint256 inputId);
     error InputAlreadySealed(uint256 inputId);
+    error NotMarket();
+
+    constructor() {
+        market = msg.sender;
+    }
 
     /// Appends `chunk` to upload `inputId`, or starts a new upload owned by the caller when
     /// `inputId` is 0; returns the upload's id (also in the event). Every chunk but the last must
@@ -70,9 +81,10 @@ abstract contract InputUploads {
         return (u.owner, u.length, u.isSealed, u.root);
     }
 
-    /// The root and length of input `inputId` for task `taskId`: a sealed input's, or an unsealed
-    /// one's, sealed here by its owner only.
-    function _useInput(uint256 inputId, uint256 taskId) internal returns (bytes32 root, uint256 length) {
+    /// The market, when `poster` posts task `taskId` on input `inputId`: the input's root and length.
+    /// An unsealed input is sealed here, for its owner only.
+    function use(uint256 inputId, address poster, uint256 taskId) external returns (bytes32 root, uint256 length) {
+        if (msg.sender != market) revert NotMarket();
         Upload storage u = uploads[inputId];
         address owner = u.owner;
         if (owner == address(0)) revert UnknownInput(inputId);
@@ -80,7 +92,7 @@ abstract contract InputUploads {
         if (u.isSealed) {
             root = u.root;
         } else {
-            if (owner != msg.sender) revert NotInputOwner(inputId);
+            if (owner != poster) revert NotInputOwner(inputId);
             root = InputTree.root(u.frontier, length);
             u.isSealed = true;
             u.root = root;

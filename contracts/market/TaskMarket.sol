@@ -5,6 +5,7 @@ import {Merkle} from "../state/Merkle.sol";
 import {TaskState} from "../state/TaskState.sol";
 import {IStepProver} from "../prover/IStepProver.sol";
 import {ProgramRegistry} from "./ProgramRegistry.sol";
+import {InputUploads} from "./InputUploads.sol";
 import {VerificationGame, IGameOwner} from "./VerificationGame.sol";
 import {ITaskCallback} from "./ITaskCallback.sol";
 import {Refund} from "./Refund.sol";
@@ -89,6 +90,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     }
 
     VerificationGame public immutable game;
+    /// Uploads of inputs too large for one transaction (postInput).
+    InputUploads public immutable inputs;
     /// Share of a losing challenger's bond that is burnt (kept in this contract forever), in basis
     /// points; the rest goes to the solver with its reward. A losing solver's bond is burnt whole,
     /// less the refunds of its challengers.
@@ -203,6 +206,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     constructor(IStepProver prover, uint256 k, uint256 clock, uint256 burnBps_, uint256 callbackGas_, uint256 tipCap_) {
         if (burnBps_ > 10_000 || callbackGas_ > 10_000_000 || tipCap_ > 1e15) revert BadParameters();
         game = new VerificationGame(prover, k, clock, tipCap_);
+        inputs = new InputUploads();
         burnBps = burnBps_;
         callbackGas = callbackGas_;
         tipCap = tipCap_;
@@ -242,14 +246,41 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         uint88 challengerBond,
         uint40 deadline
     ) external payable nonReentrant returns (uint256 taskId) {
+        if (input.length > type(uint32).max) revert InputTooLarge();
+        bool served;
+        (taskId, served) = _newTask(limits, window, solverBond, challengerBond, deadline);
+        _storeInitialRoot(taskId, programRoot, input, limits, served);
+    }
+
+    /// Checks the terms shared by post and postInput, stores them for a new task.
+    function _newTask(TaskState.Limits calldata limits, uint24 window, uint88 solverBond, uint88 challengerBond, uint40 deadline) private returns (uint256 taskId, bool served) {
         if (deadline <= block.timestamp) revert BadDeadline();
         if (window == 0) revert BadWindow();
         if (limits.steps > MAX_STEPS) revert StepLimitTooLarge();
-        if (input.length > type(uint32).max) revert InputTooLarge();
         if (msg.value > type(uint96).max) revert AmountTooLarge();
         taskId = ++taskCount;
-        bool served = _storeTerms(tasks[taskId], window, solverBond, challengerBond, deadline);
-        _storeInitialRoot(taskId, programRoot, input, limits, served);
+        served = _storeTerms(tasks[taskId], window, solverBond, challengerBond, deadline);
+    }
+
+    /// Posts a task whose input is upload `inputId` of `inputs` (docs/DAPPS.md § Large inputs), like
+    /// `post`: the input's root and length are the upload's, sealed on the owner's first post
+    /// (NotInputOwner for anyone else's unsealed upload); a sealed input may back any number of
+    /// tasks. TaskPosted logs no input bytes: nodes read them back from the upload (InputUsed).
+    function postInput(
+        uint256 inputId,
+        bytes32 programRoot,
+        TaskState.Limits calldata limits,
+        uint24 window,
+        uint88 solverBond,
+        uint88 challengerBond,
+        uint40 deadline
+    ) external payable nonReentrant returns (uint256 taskId) {
+        (taskId, ) = _newTask(limits, window, solverBond, challengerBond, deadline);
+        (bytes32 inRoot, uint256 length) = inputs.use(inputId, msg.sender, taskId);
+        TaskState.Limits memory l = limits;
+        bytes32 initialRoot = TaskState.initialStateRoot(descriptorOf(programRoot), inRoot, length, l);
+        tasks[taskId].head = initialRoot;
+        emit TaskPosted(taskId, programRoot, msg.sender, initialRoot, l, length, "");
     }
 
     function _storeInitialRoot(uint256 taskId, bytes32 programRoot, bytes calldata input, TaskState.Limits calldata limits, bool logInput) private {
@@ -642,6 +673,22 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         uint256 heldBonds;
         uint256 epoch;
         uint256 winnings;
+    }
+
+    /// A task's stage and the solution held, once revealed (ITaskMarket.resultOf): its status (1
+    /// halted, 2 trapped; 0 while none is revealed), code (exit or trap code) and solver.
+    function resultOf(uint256 taskId) external view returns (Stage stage, uint8 status, uint32 code, address solver) {
+        Task storage t = tasks[taskId];
+        stage = t.stage;
+        uint256 slot3;
+        assembly ("memory-safe") {
+            slot3 := sload(add(t.slot, 3))
+        }
+        if (slot3 & REVEALED != 0) {
+            solver = address(uint160(slot3));
+            status = uint8(slot3 >> 240);
+            code = t.code;
+        }
     }
 
     function taskOf(uint256 taskId) external view returns (TaskView memory v) {

@@ -1,6 +1,6 @@
 /**
- * Chunked input uploads from the client's side (client/inputs.ts) against InputUploads
- * (through its test harness): the chunk plan keeps every transaction under the 2^24 gas cap, the
+ * Chunked input uploads from the client's side (client/inputs.ts) against InputUploads (deployed
+ * alone, a test wallet playing the market): the chunk plan keeps every transaction under the 2^24 gas cap, the
  * sealed root is the input root of docs/STATE.md, and the bytes read back from the chain (calldata
  * of plain-account uploads) are the input.
  */
@@ -30,7 +30,8 @@ let target: UploadTarget;
 
 beforeAll(async () => {
   net = await inProcessNetwork();
-  const a = JSON.parse(readFileSync(join(REPO_ROOT, "artifacts/contracts/test/InputUploadsHarness.sol/InputUploadsHarness.json"), "utf8"));
+  // deployed by wallet 0, which plays the market (the only caller of `use`)
+  const a = JSON.parse(readFileSync(join(REPO_ROOT, "artifacts/contracts/market/InputUploads.sol/InputUploads.json"), "utf8"));
   harness = (await new ContractFactory(a.abi, a.bytecode, net.wallet(0)).deploy()) as Contract;
   await harness.waitForDeployment();
   target = { address: await harness.getAddress(), iface: new Interface(a.abi) };
@@ -66,9 +67,10 @@ describe("upload, seal, read back", () => {
     const up = await uploadInput(txs, target, input);
     expect(up.chunks).toBe(3);
     expect(up.maxTxGas).toBeLessThanOrEqual(TX_GAS_CAP);
-    const [, length, sealedBefore] = await harness.inputOf(up.inputId);
+    const [owner, length, sealedBefore] = await harness.inputOf(up.inputId);
+    expect(owner).toBe(net.wallet(1).address);
     expect([Number(length), sealedBefore]).toEqual([input.length, false]);
-    const [root] = await (harness.connect(net.wallet(1)) as Contract).seal.staticCall(up.inputId);
+    const [root] = await harness.use.staticCall(up.inputId, net.wallet(1).address, 1n);
     expect(root).toBe(hexlify(inputRoot(input)));
     const back = await uploadedInput(net.provider, target, up.inputId, 0, input.length);
     expect(hexlify(back)).toBe(hexlify(input));
@@ -79,12 +81,16 @@ describe("upload, seal, read back", () => {
     const txs = new TxManager(net.provider, net.wallet(2), null, { pollMs: 20 });
     const up = await uploadInput(txs, target, input);
     const as = (i: number) => harness.connect(net.wallet(i)) as Contract;
+    const owner = net.wallet(2).address;
+    const other = net.wallet(3).address;
     await expect(reverts(as(3).appendInput.staticCall(up.inputId, rnd(32)))).resolves.toBe("NotInputOwner");
-    await expect(reverts(as(3).seal.staticCall(up.inputId))).resolves.toBe("NotInputOwner");
-    await expect(reverts(as(3).seal.staticCall(99n))).resolves.toBe("UnknownInput");
-    await (await as(2).seal(up.inputId)).wait();
+    await expect(reverts(as(0).use.staticCall(up.inputId, other, 1n))).resolves.toBe("NotInputOwner");
+    await expect(reverts(as(3).use.staticCall(up.inputId, owner, 1n))).resolves.toBe("NotMarket");
+    await expect(reverts(as(0).use.staticCall(99n, owner, 1n))).resolves.toBe("UnknownInput");
+    await (await as(0).use(up.inputId, owner, 1n)).wait();
     await expect(reverts(as(2).appendInput.staticCall(up.inputId, rnd(32)))).resolves.toBe("InputAlreadySealed");
-    const [root, length] = await as(3).seal.staticCall(up.inputId);
+    // sealed: anyone may use it
+    const [root, length] = await as(0).use.staticCall(up.inputId, other, 2n);
     expect([root, Number(length)]).toEqual([hexlify(inputRoot(input)), 64]);
   });
 
