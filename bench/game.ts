@@ -44,6 +44,7 @@ import { encodeOpening, openingRoot, RealModel, realBackend, realProgram, toyBac
 import { Z, outputDepth, stateRoot } from "../interpreter/state.js";
 import { Machine } from "../interpreter/machine.js";
 import { witness } from "../interpreter/witness.js";
+import { benchDappCosts, benchLargeInput } from "./inputs.js";
 import { verifyStep } from "../interpreter/verify.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -244,7 +245,12 @@ export async function benchGame(): Promise<Record<string, unknown>> {
   const extra = usable ? real.maxTxGas - real.toyTxGas : 0;
   const disputeGas: Record<string, number> = {};
   for (const [name, d] of Object.entries(disputeToy)) disputeGas[name] = d.total + extra;
+  const largeInput = await benchLargeInput(env); // bench/inputs.ts (issue #18): a 16 MiB input in chunks
   return {
+    inputGasPerMiB: largeInput.inputGasPerMiB,
+    maxChunkTxGas: largeInput.maxChunkTxGas,
+    largeInput,
+    dappCosts: await benchDappCosts(env), // bench/inputs.ts: the example dapp (docs/DAPPS.md § Costs)
     k: K_DEFAULT,
     unchallengedGas: u.total,
     unchallenged: u,
