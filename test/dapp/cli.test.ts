@@ -148,6 +148,18 @@ describe("failures end within seconds and name their cause", () => {
     expect(r.ms).toBeLessThan(SECONDS);
   });
 
+  it("post of a 1 MB input uploads it in chunks, each transaction under the cap, then posts it", async () => {
+    const input = join(dir, "1mb-chunked.bin");
+    writeFileSync(input, randomBytes(1_000_000));
+    const r = await timed(["post", "--rpc", hh.url, "--deployment", deployment, "--program", SHA256, "--input", input, "--reward", "0"], keyEnv(0));
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.upload.chunks).toBe(3);
+    expect(Number(out.upload.maxTxGas)).toBeLessThanOrEqual(16_777_216);
+    const st = await timed(["status", out.taskId, "--rpc", hh.url, "--deployment", deployment]);
+    expect(JSON.parse(st.stdout)).toMatchObject({ stage: "open", inputBytes: 1_000_000, initialRoot: out.initialRoot });
+  });
+
   it("post --single-tx of a 1 MB input fails before it is sent: size, gas needed, cap", async () => {
     const input = join(dir, "1mb.bin");
     writeFileSync(input, randomBytes(1_000_000));
