@@ -124,7 +124,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     uint256 public constant RELEASE_GAS = 100_000;
     // Gas used outside the measured part of a refunded transaction (see Refund; calibrated by
     // test/contracts/incentives.test.ts, which checks refunds against receipts).
-    uint256 private constant CHALLENGE_HEAD = 422;
+    uint256 private constant CHALLENGE_HEAD = 400;
     uint256 private constant CHALLENGE_TAIL = 2_723;
     uint256 private constant DEFEAT_TAIL = 5_645;
     uint256 private constant DEFEAT_MOOT_TAIL = 681; // more with other live games (the pot's writes)
