@@ -33,6 +33,7 @@
  */
 import { Op, Trap, HOST_MODULE, HostImport, ABORT_IMPORT } from "./isa.js";
 import { TRUNC_OPS, TRUNC_SAT_OPS } from "./float.js";
+import { compileWasi, importsWasi } from "./wasi.js";
 import {
   WasmError,
   type ConstExpr,
@@ -112,6 +113,8 @@ export function compile(bytes: Uint8Array, opts: CompileOptions = {}): Program {
   let compiler: Compiler | undefined;
   try {
     if (!(bytes instanceof Uint8Array)) throw new WasmError("malformed", "module bytes must be a Uint8Array");
+    // A WASI command module is linked with the WASI adapter first (wasi.ts, docs/TASKS.md §6).
+    if (opts.imports !== "embed" && importsWasi(bytes)) return compileWasi(bytes, (b, imports) => compile(b, { ...opts, imports }));
     compiler = new Compiler(bytes, opts.imports ?? "task", opts.profile === "1.0");
     return compiler.run();
   } catch (e) {

@@ -19,7 +19,8 @@ options:
   --output-bytes N      output limit in bytes (default ${DEFAULT_LIMITS.outputBytes})
   --quiet               no progress lines on stderr
 
-Prints one JSON object: status (halted | trapped), trap, steps, outputBytes, memoryPages, output
+Prints one JSON object: status (halted | trapped), trap, exitCode (of a halted task: WASI's
+proc_exit code, or 0), steps, outputBytes, memoryPages, output
 (hex), and suggestedLimits: a limit set for posting this task with this input (the steps it took
 plus 25 %, the memory pages and output bytes it used, the default stack height and call depth, which
 cost nothing on-chain), with the matching \`truewasm post\` options in postOptions. When the run trapped
@@ -74,6 +75,7 @@ Exit code 0 when the task halted, 3 when it trapped, 1 on a load error.`,
       JSON.stringify({
         status: halted ? "halted" : "trapped",
         trap: halted ? null : TRAP_MESSAGES[machine.trap],
+        exitCode: halted ? machine.exitCode : null,
         steps: machine.steps,
         outputBytes: output.length,
         memoryPages,
