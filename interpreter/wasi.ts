@@ -476,6 +476,14 @@ const unlinkable = (reason: string) => new WasmError("unlinkable", reason, "impo
  * a module that is not a WASI command the adapter can serve.
  */
 export function linkWasi(bytes: Uint8Array): Uint8Array | null {
+  return link(bytes)?.bytes ?? null;
+}
+
+/**
+ * linkWasi, also telling how many of the linked module's functions are the adapter's: they are its
+ * last defined functions, so their lowered bodies are the end of the program's code.
+ */
+export function link(bytes: Uint8Array): { bytes: Uint8Array; adapterFunctions: number } | null {
   let p: Parsed;
   try {
     p = parse(bytes);
@@ -721,7 +729,7 @@ export function linkWasi(bytes: Uint8Array): Uint8Array | null {
     if (e instanceof Unhandled) return null;
     throw e;
   }
-  return out.done().slice();
+  return { bytes: out.done().slice(), adapterFunctions: adapterDefined.length };
 }
 
 /** Position of a body's first instruction (after its local declarations). */

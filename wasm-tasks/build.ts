@@ -4,6 +4,9 @@
  *   two plain `node` child processes (asc-run.mjs) that each compile their share in sequence;
  * - C tasks, wasm-tasks/<name>/*.c, with Debian's clang for wasm32 without a C library (CLANG_FLAGS;
  *   the host interface is wasm-tasks/clib/truewasm.h). CI installs clang and lld (.ci/run).
+ * - WASI C tasks: C tasks whose sources do not include truewasm.h are ordinary C programs, built
+ *   as WASI commands with wasi-libc (WASI_CLANG_FLAGS, Debian's wasi-libc in /usr/lib/wasm32-wasi)
+ *   and run through the WASI adapter (docs/TASKS.md §5).
  *
  *   npm run build:tasks                 (= tsx wasm-tasks/build.ts)
  *   tsx wasm-tasks/build.ts sha256d     only the named tasks
@@ -12,8 +15,9 @@
  * A task is up to date when wasm-tasks/build/<name>.stamp holds the hash of everything that goes
  * into it (its sources, wasm-tasks/lib/ or clib/, the compiler flags and version). Each built
  * module is checked: it must validate, import only the task host interface (truewasm.input_size,
- * input_read, output_write, and env.abort) and export `main: () -> ()` and `memory`. Any failure
- * exits with status 1.
+ * input_read, output_write, and env.abort) and export `main: () -> ()` and `memory` (a WASI task:
+ * import only wasi_snapshot_preview1 functions, export `_start` and `memory`, and lower as a task).
+ * Any failure exits with status 1.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -54,6 +58,14 @@ export const CLANG_FLAGS = [
   "-Wl,--strip-all",
 ];
 
+/**
+ * WASI C tasks: exactly what a C programmer types (`clang --target=wasm32-wasi --sysroot=/usr -O2
+ * prog.c -lm`; Debian's wasi-libc lives in /usr/lib/wasm32-wasi and /usr/include/wasm32-wasi),
+ * plus warnings as errors and names stripped. `-lm` goes after the sources.
+ */
+export const WASI_CLANG_FLAGS = ["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Werror", "-Wl,--strip-all"];
+const WASI_SYSROOT_LIBC = "/usr/lib/wasm32-wasi/libc.a";
+
 /** The WebAssembly features wabt must accept to read the built modules (those the machine executes). */
 const WABT_FEATURES = { sat_float_to_int: true, sign_extension: true, bulk_memory: true, mutable_globals: true };
 
@@ -88,6 +100,9 @@ export function listTasks(): string[] {
 }
 
 const isCTask = (name: string) => !existsSync(join(ROOT, name, "assembly", "index.ts"));
+/** A C task that does not use truewasm.h is an ordinary C program: a WASI command. */
+export const isWasiTask = (name: string) =>
+  isCTask(name) && !cSources(name).some((f) => readFileSync(f, "utf8").includes('#include "truewasm.h"'));
 
 /** clang's version line (part of a C task's stamp); a clear error when clang is missing. */
 function clangVersion(): string {
@@ -100,7 +115,7 @@ function clangVersion(): string {
 
 function cInputsHash(name: string, version: string): string {
   const h = createHash("sha256");
-  h.update(JSON.stringify({ flags: CLANG_FLAGS, version }));
+  h.update(JSON.stringify({ flags: isWasiTask(name) ? WASI_CLANG_FLAGS : CLANG_FLAGS, version }));
   for (const f of [...filesUnder(join(ROOT, name), /\.[ch]$/), ...filesUnder(CLIB, /\.[ch]$/)]) {
     h.update(relative(ROOT, f));
     h.update(readFileSync(f));
@@ -110,7 +125,12 @@ function cInputsHash(name: string, version: string): string {
 
 /** Compiles a C task with clang into `${wasm}.tmp`, and its text into `${wat}.tmp`. */
 async function compileC(j: Job): Promise<{ ok: boolean; diagnostics: string }> {
-  const args = [...CLANG_FLAGS, "-I", CLIB, "-o", `${j.wasm}.tmp`, ...cSources(j.name)];
+  const wasi = isWasiTask(j.name);
+  if (wasi && !existsSync(WASI_SYSROOT_LIBC))
+    return { ok: false, diagnostics: `${WASI_SYSROOT_LIBC} not found: WASI C tasks need Debian's wasi-libc (apt-get install -y wasi-libc libclang-rt-14-dev-wasm32, as .ci/run does)` };
+  const args = wasi
+    ? [...WASI_CLANG_FLAGS, "-o", `${j.wasm}.tmp`, ...cSources(j.name), "-lm"]
+    : [...CLANG_FLAGS, "-I", CLIB, "-o", `${j.wasm}.tmp`, ...cSources(j.name)];
   const r = await new Promise<{ code: number | null; out: string }>((resolveP, reject) => {
     const child = spawn("clang", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -148,6 +168,7 @@ function inputsHash(name: string, version: string): string {
 /** Throws unless the module is a well-formed task. Returns a one-line summary. */
 async function checkModule(name: string, bytes: Uint8Array): Promise<string> {
   const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  if (isWasiTask(name)) return checkWasiModule(name, bytes, mod);
   for (const imp of WebAssembly.Module.imports(mod)) {
     if (imp.kind !== "function" || !ALLOWED_IMPORTS.has(`${imp.module}.${imp.name}`))
       throw new Error(`${name}: imports ${imp.kind} ${imp.module}.${imp.name} (only the task host interface is allowed)`);
@@ -171,6 +192,20 @@ async function checkModule(name: string, bytes: Uint8Array): Promise<string> {
   } finally {
     m.destroy();
   }
+}
+
+/** A WASI task: imports only WASI functions, exports _start and memory, and lowers as a task. */
+async function checkWasiModule(name: string, bytes: Uint8Array, mod: WebAssembly.Module): Promise<string> {
+  const imports = WebAssembly.Module.imports(mod);
+  for (const imp of imports)
+    if (imp.kind !== "function" || imp.module !== "wasi_snapshot_preview1")
+      throw new Error(`${name}: imports ${imp.kind} ${imp.module}.${imp.name} (a WASI task imports only wasi_snapshot_preview1 functions)`);
+  const exps = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
+  if (exps.get("_start") !== "function") throw new Error(`${name}: no exported function _start`);
+  if (exps.get("memory") !== "memory") throw new Error(`${name}: memory is not exported`);
+  const { compile } = await import("../interpreter/lower.js");
+  const program = compile(bytes, { imports: "task" }); // throws a WasmError naming what the machine refuses
+  return `${bytes.length} bytes, WASI (${imports.length} imports), ${program.length} machine instructions`;
 }
 
 interface Job {
