@@ -1,0 +1,196 @@
+/**
+ * A dispute over a C float task: wasm-tasks/stats (scanf, doubles, printf; a WASI command) posted
+ * on an in-process network (the real-process protocol is covered by test/e2e/), a LYING solver
+ * node and an honest challenger node. The liar's roots are made up from one chosen step on; the
+ * challenger re-runs the task, bisects down to that step and proves it on-chain with the one-step
+ * prover; the liar's bond is taken, the task reopens, the true result (output and exit code) is
+ * committed, finalized and read back.
+ *
+ * - the lie starts at a float instruction (scanf's strtod, the statistics) when the verifier proves
+ *   floats; until then (`float`'s unit in #17) at the WASI adapter's OutputWrite (fd_write);
+ * - a lie in the output only: the game ends at the last step, the adapter's Exit (proc_exit(1):
+ *   the input has a token that is not a number), and the finalized exit code is 1.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Wallet } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { feesPaid, gameEvents, taskEvents, type EventOf } from "../../client/chain.js";
+import {
+  compileProgram,
+  Contracts,
+  createLogger,
+  DEFAULT_TERMS,
+  deploy,
+  ensureRegistered,
+  inProcessNetwork,
+  postTask,
+  startChallenger,
+  startSolver,
+  TxManager,
+  waitForResult,
+  type ChallengerNode,
+  type CompiledProgram,
+  type Deployment,
+  type InProcessNetwork,
+  type NodeHandle,
+  type SolverNode,
+  type SolverOptions,
+} from "../../client/index.js";
+import { Op, Status } from "../../interpreter/isa.js";
+import { compile } from "../../interpreter/lower.js";
+import { Machine } from "../../interpreter/machine.js";
+import { traceSteps } from "../contracts/prover-helpers.js";
+import { taskFromWat } from "../state/util.js";
+import { buildC, noToolchain } from "./helpers.js";
+
+const REWARD = 10n ** 18n / 20n;
+const WINDOW = 600;
+const enc = (s: string) => new TextEncoder().encode(s);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const isFloatOp = (op: number) => (op >= 0x5b && op <= 0x66) || (op >= 0x8b && op <= 0xa6) || (op >= 0xa8 && op <= 0xbb && op !== 0xac && op !== 0xad && op !== 0xa7);
+
+async function floatsProvable(): Promise<boolean> {
+  const program = await taskFromWat(`(module (memory (export "memory") 1) (func (export "main") (drop (f64.mul (f64.const 1.5) (f64.const 2)))))`);
+  try {
+    traceSteps(Machine.forTask(program, new Uint8Array(0), {}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface LogLine {
+  level: string;
+  node?: string;
+  msg: string;
+  taskId?: string;
+  [k: string]: unknown;
+}
+
+describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver is slashed, the true output and exit code finalized (in-process nodes)", () => {
+  let net: InProcessNetwork;
+  let d: Deployment;
+  let contracts: Contracts;
+  let posterTxs: TxManager;
+  let posterW: Wallet, solverW: Wallet, challengerW: Wallet;
+  let program: CompiledProgram;
+  let solver: NodeHandle<SolverNode> | undefined;
+  let challenger: NodeHandle<ChallengerNode>;
+  let dirs: string;
+  let floats = false;
+  const logs: LogLine[] = [];
+  const log = createLogger({ level: "info", sink: (line: string) => logs.push(JSON.parse(line)) });
+
+  beforeAll(async () => {
+    floats = await floatsProvable();
+    net = await inProcessNetwork();
+    dirs = mkdtempSync(join(tmpdir(), "truewasm-wasi-dispute-"));
+    [posterW, solverW, challengerW] = [net.wallet(0), net.wallet(1), net.wallet(2)];
+    d = await deploy(posterW, { k: 16, clock: 86_400, burnBps: 5_000 });
+    contracts = new Contracts(net.provider, d);
+    posterTxs = new TxManager(net.provider, posterW, null, { contracts, pollMs: 10 });
+    program = compileProgram(buildC("wasm-tasks/stats/stats.c"));
+    await ensureRegistered(posterTxs, contracts, program);
+    challenger = startChallenger({ provider: net.provider, deployment: d, pollMs: 20, log, wallet: challengerW, dataDir: join(dirs, "challenger") });
+  });
+
+  afterAll(async () => {
+    await solver?.stop().catch(() => {});
+    await challenger?.stop().catch(() => {});
+    await net?.close();
+    if (dirs) rmSync(dirs, { recursive: true, force: true });
+  });
+
+  async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const err = logs.find((l) => l.level === "error");
+      if (err) throw new Error(`a node failed: ${err.node}: ${err.msg} ${String(err.error ?? "")}`);
+      if (await cond()) return;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  /** Posts stats on `input` against a solver that lies as `lie` says; returns the game's facts. */
+  async function dispute(input: Uint8Array, lie: Pick<SolverOptions, "lieOutput" | "lieFromStep">) {
+    await solver?.stop();
+    solver = startSolver({ provider: net.provider, deployment: d, pollMs: 20, log, wallet: solverW, dataDir: join(dirs, `solver-${Date.now()}`), acceptRoots: [program.root], ...lie });
+    const accounts = [posterW.address, solverW.address, challengerW.address];
+    const startBlock = await net.provider.getBlockNumber();
+    const before = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
+    const mark = logs.length;
+    const seen = (node: string, msg: string, taskId: bigint) => logs.slice(mark).some((l) => l.node === node && l.msg === msg && l.taskId === taskId.toString());
+
+    const terms = { ...DEFAULT_TERMS, window: WINDOW, reward: REWARD };
+    const { taskId } = await postTask(posterTxs, contracts, net.provider, program.root as `0x${string}`, input, terms);
+    await until(`the lying solver's defeat on task ${taskId}`, () => seen("solver", "solution defeated", taskId));
+    await until(`the true result of task ${taskId} verified`, () => seen("challenger", "solution verified", taskId));
+    await net.send("evm_increaseTime", [WINDOW + 1]);
+    await net.send("evm_mine", []);
+    const result = await waitForResult(net.provider, contracts, d, taskId, { pollMs: 25, timeoutMs: 60_000 });
+    await until("both nodes' withdrawals", async () => {
+      const owed = await Promise.all([contracts.balanceOf(solverW.address), contracts.balanceOf(challengerW.address)]);
+      return owed[0] === 0n && owed[1] === 0n && solver!.node.txs.pending().length === 0 && challenger.node.txs.pending().length === 0;
+    });
+
+    const events = await taskEvents(net.provider, contracts, taskId, d.block);
+    const challenges = events.filter((e): e is EventOf<"Challenged"> => e.kind === "Challenged");
+    expect(challenges.map((c) => c.challenger)).toEqual([challengerW.address]);
+    const game = await gameEvents(net.provider, contracts, challenges[0].gameId, d.block);
+    expect(game.filter((e) => e.kind === "GameResolved")).toMatchObject([{ solverWon: false, timeout: false }]);
+    expect(events.filter((e) => e.kind === "SolutionDefeated").map((e) => (e as EventOf<"SolutionDefeated">).solver)).toEqual([solverW.address]);
+    expect(logs.slice(mark).some((l) => l.node === "challenger" && l.msg === "step proven wrong")).toBe(true);
+    const last = game.filter((e): e is EventOf<"Selected"> => e.kind === "Selected").at(-1)!;
+
+    // the money: the liar lost its bond (the challenger's bond back and its gas refunded from it)
+    const end = await net.provider.getBlockNumber();
+    const fees = await feesPaid(net.provider, accounts, startBlock, end);
+    const after = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
+    const payouts = accounts.map((a, i) => after[i] - before[i] + (fees.get(a.toLowerCase()) ?? 0n));
+    const refunds = events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
+    expect(refunds).toBeGreaterThan(0n);
+    expect(payouts).toEqual([-REWARD, REWARD - terms.solverBond, refunds]);
+    return { result, provenStep: last.hi, width: last.hi - last.lo };
+  }
+
+  /** The machine's run of the task: the number of the step (the pre-state's step count) that runs an instruction `pick` selects, and the result. */
+  function locally(input: Uint8Array, pick: (op: number) => boolean, nth = 0) {
+    const m = Machine.forTask(compile(program.wasm), input, DEFAULT_TERMS.limits);
+    let found = -1;
+    let seen = 0;
+    while (m.status === Status.Running) {
+      if (found < 0 && pick(m.program.code[m.pc * 4]) && seen++ === nth) found = m.steps;
+      m.step();
+    }
+    return { found, exitCode: m.exitCode, output: new TextDecoder().decode(m.output()), steps: m.steps };
+  }
+
+  it("a lie from a float step (or, until floats are provable, from fd_write's OutputWrite): the game proves that very step", async () => {
+    const input = enc("3.5 -2 7.25 1e3 0.125\n");
+    // the 200th float instruction (inside scanf's strtod), or the first OutputWrite
+    const local = floats ? locally(input, isFloatOp, 200) : locally(input, (op) => op === Op.OutputWrite);
+    expect(local.found).toBeGreaterThan(0);
+    expect(local.exitCode).toBe(0);
+    const { result, provenStep, width } = await dispute(input, { lieFromStep: BigInt(local.found + 1) });
+    // bisected to one step: the one from the last agreed state (local.found) to the first lie
+    expect([width, provenStep]).toEqual([1n, BigInt(local.found + 1)]);
+    expect(result).toMatchObject({ stage: "finalized", status: "halted", exitCode: 0, solver: solverW.address });
+    expect(new TextDecoder().decode(Buffer.from(result.output!.slice(2), "hex"))).toBe(local.output);
+    expect(local.output).toContain("sum 1008.875\nmean 201.77500000000001\n");
+  });
+
+  it("a lie in the output only: the game ends at proc_exit's Exit step; the finalized exit code is 1", async () => {
+    const input = enc("1.5 2.25 oops\n");
+    const local = locally(input, (op) => op === Op.Exit);
+    expect(local.exitCode).toBe(1);
+    expect(local.found).toBe(local.steps - 1); // Exit is the last step
+    const { result, provenStep, width } = await dispute(input, { lieOutput: true });
+    expect([width, provenStep]).toEqual([1n, BigInt(local.steps)]);
+    expect(result).toMatchObject({ stage: "finalized", status: "halted", exitCode: 1, solver: solverW.address });
+    expect(new TextDecoder().decode(Buffer.from(result.output!.slice(2), "hex"))).toBe("error: token 3 is not a number\n");
+  });
+});
