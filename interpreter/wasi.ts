@@ -4,7 +4,7 @@
  * task host ABI (truewasm.input_size/input_read/output_write/exit). The result is an ordinary
  * task module: the WASI imports are gone, the adapter's functions and globals are appended to the
  * program's, and `main` is exported as the program's `_start`. Lowering it (lower.ts) turns every
- * WASI call into bounded machine steps the prover already knows. Normative: docs/TASKS.md §5.
+ * WASI call into bounded machine steps the prover already knows. Normative: docs/TASKS.md §6.
  *
  *   compileWasi(bytes, compile)   lower.ts's compile() calls this for a module importing WASI
  *   linkWasi(bytes)               the linked module's bytes (valid WebAssembly: V8 runs it too)

@@ -4,7 +4,7 @@
 ;; its imports from "wasi_snapshot_preview1" are replaced by the functions exported here, which
 ;; use only the task host ABI (truewasm.input_size/input_read/output_write/exit, docs/TASKS.md §1)
 ;; and the program's own memory. So every WASI call is ordinary lowered code: a bounded sequence
-;; of machine steps that the one-step prover already proves. Normative: docs/TASKS.md §5.
+;; of machine steps that the one-step prover already proves. Normative: docs/TASKS.md §6.
 ;;
 ;; The world a WASI task sees:
 ;;   fd 0  stdin: reads the task input from the start, then end of file

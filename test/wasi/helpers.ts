@@ -38,7 +38,7 @@ export function buildC(name: string): Uint8Array {
   return new Uint8Array(readFileSync(out));
 }
 
-/** splitmix64 from state 0: the adapter's random_get stream (docs/TASKS.md §5). */
+/** splitmix64 from state 0: the adapter's random_get stream (docs/TASKS.md §6). */
 export function randomStream(n: number): Uint8Array {
   const out = new Uint8Array(n);
   let s = 0n;

@@ -1,5 +1,5 @@
 /**
- * WASI command modules as tasks (docs/TASKS.md §5): real C programs built with Debian's clang and
+ * WASI command modules as tasks (docs/TASKS.md §6): real C programs built with Debian's clang and
  * wasi-libc, run on the machine and, unchanged, under Node's own WASI (node:wasi) on V8: identical
  * stdout bytes and exit code. The same programs linked with the adapter also run on V8 with a
  * JavaScript task host (wasm-tasks/wasi-native.ts), which checks the linker apart from the
