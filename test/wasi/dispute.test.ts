@@ -31,13 +31,13 @@ import {
   TxManager,
   waitForResult,
   type ChallengerNode,
-  type CompiledProgram,
   type Deployment,
   type InProcessNetwork,
   type NodeHandle,
   type SolverNode,
   type SolverOptions,
 } from "../../client/index.js";
+import type { CompiledProgram } from "../../client/tasks.js";
 import { Op, Status } from "../../interpreter/isa.js";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
