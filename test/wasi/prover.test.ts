@@ -65,6 +65,7 @@ describe.skipIf(noToolchain)("WASI calls proven on-chain", () => {
     ["env", "env", "values", 0], // args, environ, clocks, random_get, poll_oneoff, fd_seek, fd_fdstat_get
     ["files", "files", "abc", 0], // the failing calls: fd_prestat_get, path_open, fd_close, fd_read/fd_write on bad fds
     ["exitcode", "exitcode", "exit 300", 300],
+    ["calls", "calls", "stdio", 0], // every preview 1 function but proc_exit, on bad fds and on the streams
   ])(`%s: every step of every WASI call, and 150 sampled steps${FLOATS ? "" : " (float instructions left out: the verifier does not prove them yet)"}`, async (_name, src, input, code) => {
     const { cases, wasiSteps, exitCode } = wasiRun(buildC(src), enc(input), 150, 3);
     expect(exitCode).toBe(code);

@@ -55,6 +55,7 @@ const CASES: [program: string, input: string][] = [
   ["exitcode", ""],
   ["files", "stdin still here"],
   ["env", ""],
+  ["calls", ""],
   ["stats", numbers(300)],
   ["stats", "1 2 3 oops 5"],
   ["stats", ""],
@@ -103,6 +104,37 @@ describe.skipIf(noToolchain)(`WASI C programs: machine == node:wasi${noToolchain
     expect(lines).toContain("nanosleep 0");
     expect(lines).toContain("lseek(stdout) -1 errno 70"); // ESPIPE
     expect(lines).toContain("fdstat(1) 0 type 0 rights 8200040"); // unknown filetype; fd_write, fd_filestat_get, poll
+  });
+
+  it("every preview 1 call on the standard streams answers as docs/TASKS.md §6 says", () => {
+    const r = runMachine(get("calls"), enc("stdio"));
+    const out = text(r.output);
+    const errno = (fd: number, call: string): number => {
+      if (/^(fd_fdstat_get|fd_filestat_get|fd_close)$/.test(call)) return 0;
+      if (call === "fd_read") return fd === 0 ? 0 : 8;
+      if (call === "fd_write") return fd === 0 ? 8 : 0;
+      if (/^fd_(pread|pwrite|seek|tell)$/.test(call)) return 70;
+      if (/^fd_prestat/.test(call)) return 8;
+      if (/^sock_/.test(call)) return 57;
+      return 76; // notcapable: every other fd_ call, every path_ call
+    };
+    for (const fd of [2, 0]) {
+      const section = out.split(`-- fd ${fd}, 1\n`)[1].split("--")[0].trim().split("\n");
+      expect(section.length).toBe(35); // the 46 functions but args, environ, clocks, random, poll, proc_*, sched_yield
+      for (const line of section) {
+        const [call, value] = line.split(/\s+/);
+        expect([fd, call, Number(value)]).toEqual([fd, call, errno(fd, call)]);
+      }
+    }
+    expect(out).toContain(
+      "poll_oneoff              0\n" +
+        "event 11 error 0 type 1 nbytes 0 flags 1\n" + // stdin: nothing left (scanf read it all), hangup
+        "event 22 error 0 type 0 nbytes 0 flags 0\n" + // the clock fires at once
+        "event 33 error 0 type 2 nbytes 0 flags 0\n" +
+        "event 44 error 8 type 1 nbytes 0 flags 0\n" + // fd 9: badf
+        "poll_oneoff none         28\n" +
+        "clock_res_get 3          0\nclock_res_get 4          28\nproc_raise               52\n",
+    );
   });
 
   it("stdout past the output limit traps (OutputLimit), like output_write", () => {
