@@ -14,7 +14,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WASI } from "node:wasi";
+import { createRequire } from "node:module";
 import { linkWasi, WASI_PROGRAM_NAME } from "../interpreter/wasi.js";
 
 export interface WasiRun {
@@ -44,6 +44,8 @@ export function runNodeWasi(wasm: Uint8Array, input: Uint8Array): WasiRun {
   const stdout = openSync(outPath, "w");
   const stderr = openSync("/dev/null", "w");
   try {
+    // loaded here: node:wasi warns that it is experimental when it is loaded
+    const { WASI } = withoutWarning(() => createRequire(import.meta.url)("node:wasi") as typeof import("node:wasi"));
     const wasi = withoutWarning(() => new WASI({ version: "preview1", args: [WASI_PROGRAM_NAME], env: {}, stdin, stdout, stderr, returnOnExit: true }));
     const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), wasi.getImportObject() as WebAssembly.Imports);
     const exitCode = wasi.start(instance);
