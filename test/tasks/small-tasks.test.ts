@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { BUILD_DIR, TaskTrap, loadTask, runNative } from "../../wasm-tasks/native.js";
 import { Trap } from "../../interpreter/isa.js";
+import { importsWasi } from "../../interpreter/wasi.js";
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -11,13 +12,20 @@ describe("built task modules", () => {
   const names = readdirSync(BUILD_DIR).filter((f) => f.endsWith(".wasm"));
 
   it("all tasks are built", () => {
-    for (const t of ["sha256d", "sha256", "echo", "sort", "bigint", "trap", "btc-headers", "nbody"]) expect(names).toContain(`${t}.wasm`);
+    for (const t of ["sha256d", "sha256", "echo", "sort", "bigint", "trap", "btc-headers", "nbody", "stats"]) expect(names).toContain(`${t}.wasm`);
   });
 
   it("import only the host interface, export main and memory", async () => {
     for (const f of names) {
       const bytes = new Uint8Array(readFileSync(resolve(BUILD_DIR, f)));
       const mod = new WebAssembly.Module(bytes);
+      if (importsWasi(bytes)) {
+        // a WASI command (docs/TASKS.md §6): WASI functions only, _start and memory
+        for (const imp of WebAssembly.Module.imports(mod)) expect(`${imp.kind} ${imp.module}`).toBe("function wasi_snapshot_preview1");
+        const exps = Object.fromEntries(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
+        expect([exps._start, exps.memory]).toEqual(["function", "memory"]);
+        continue;
+      }
       for (const imp of WebAssembly.Module.imports(mod))
         expect(["truewasm.input_size", "truewasm.input_read", "truewasm.output_write", "env.abort"]).toContain(
           `${imp.module}.${imp.name}`,
