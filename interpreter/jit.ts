@@ -67,7 +67,7 @@
  */
 import { LEAF_BYTES, Status, chunkBackward, chunkForward } from "./isa.js";
 import type { Machine } from "./machine.js";
-import type { Program } from "./program.js";
+import type { Program, ValType } from "./program.js";
 import { sameSignature } from "./program.js";
 import { exactAsNumber, FLOAT_HELPERS, FLOAT_PRELUDE, FLOAT_SHAPE, genFloat, isDoubleKind, SHAPE_K64, SHAPE_PUSH, takesFloatOperands } from "./jit-float.js";
 
@@ -106,11 +106,28 @@ const OP_CALLHOST = 0xe9,
   OP_MEMFILL = 0xee,
   OP_GGETEXT = 0xf0,
   OP_GSETEXT = 0xf1,
-  OP_EXIT = 0xf2;
+  OP_EXIT = 0xf2,
+  OP_TABLEGET = 0x25,
+  OP_TABLESET = 0x26,
+  OP_REFFUNC = 0xd2,
+  OP_TABLESIZE = 0xf3,
+  OP_TABLEGROW = 0xf4,
+  OP_TABLEFILL = 0xf5,
+  OP_TABLECOPY = 0xf6,
+  OP_TABLEINIT = 0xf7,
+  OP_SEGDROP = 0xf8,
+  OP_MEMINIT = 0xf9;
 
+/** Left to exec: embedding-only, host and bulk operations, Exit, table and segment instructions, RefFunc. */
 function isExecOnly(op: number): boolean {
-  return op === OP_CALLHOST || op === OP_GGETEXT || op === OP_GSETEXT || op === OP_EXIT || (op >= OP_INPUTREAD && op <= OP_MEMFILL);
+  return (
+    op === OP_CALLHOST || op === OP_GGETEXT || op === OP_GSETEXT || op === OP_TABLEGET || op === OP_TABLESET || op === OP_REFFUNC ||
+    (op >= OP_INPUTREAD && op <= OP_MEMFILL) || (op >= OP_EXIT && op <= OP_MEMINIT)
+  );
 }
+
+/** What TableGrow leaves for the TableFill that follows: four i32 values. */
+const TABLE_GROW_PUSHES: ValType[] = ["i32", "i32", "i32", "i32"];
 
 const isK64Type = (t: string): number => (t === "i64" || t === "f64" ? 1 : 0);
 /** Value kinds of the float analysis (OR-merged bits): may be an f32, an f64, something else. */
@@ -413,7 +430,8 @@ function resumable(m: Machine, info: FnInfo, rel: number, b: number): boolean {
  * leader, instead of running on.
  */
 function execOnlySteps(m: Machine, op: number): number {
-  if (op !== OP_INPUTREAD && op !== OP_OUTPUTWRITE && op !== OP_MEMCOPY && op !== OP_MEMFILL) return 1;
+  if (op === OP_TABLEFILL || op === OP_TABLECOPY || op === OP_TABLEINIT) return tableSteps(m, op);
+  if (op !== OP_INPUTREAD && op !== OP_OUTPUTWRITE && op !== OP_MEMCOPY && op !== OP_MEMFILL && op !== OP_MEMINIT) return 1;
   const sl = m.sl, sp = m.sp;
   const memLen = m.memoryBytes().length;
   if (op === OP_OUTPUTWRITE) {
@@ -422,7 +440,9 @@ function execOnlySteps(m: Machine, op: number): number {
     return n > 4096 ? Math.ceil(n / LEAF_BYTES) : chunksForward(n, src, m.outLen);
   }
   const dst = sl[sp - 3] >>> 0, src = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
-  const srcLen = op === OP_INPUTREAD ? m.env.input.length : memLen;
+  const env = m.env;
+  const srcLen =
+    op === OP_INPUTREAD ? env.input.length : op === OP_MEMINIT ? env.dataSegs[m.code[m.pc * 4 + 1] - env.tables.length - env.elemSegs.length].length : memLen;
   if (n === 0 || dst + n > memLen || (op !== OP_MEMFILL && src + n > srcLen)) return 1;
   if (n > 4096) return Math.ceil(n / LEAF_BYTES);
   if (op === OP_MEMFILL) return chunksForward(n, dst, dst);
@@ -437,6 +457,18 @@ function execOnlySteps(m: Machine, op: number): number {
     return steps;
   }
   return chunksForward(n, dst, src);
+}
+
+/** Steps of TableFill / TableCopy / TableInit: one per element, or 1 when it pops or traps at once. */
+function tableSteps(m: Machine, op: number): number {
+  const sl = m.sl, sp = m.sp, env = m.env, ci = m.pc * 4;
+  const d = sl[sp - 3] >>> 0, s = sl[sp - 2] >>> 0, n = sl[sp - 1] >>> 0;
+  const dstLen = env.tables[m.code[ci + 1]].elements.length;
+  if (n === 0 || d + n > dstLen) return 1;
+  if (op === OP_TABLEFILL) return n;
+  const b = m.code[ci + 2];
+  const srcLen = op === OP_TABLECOPY ? env.tables[b].elements.length : env.elemSegs[b - env.tables.length].length;
+  return s + n > srcLen ? 1 : n;
 }
 
 /** Steps (chunks, isa.ts) of a forward resumable operation over n bytes from addresses a and b. */
@@ -575,6 +607,7 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
     let pop = 0;
     let push = -1; // type of the pushed value, -1: none
     let pk = KINT; // float analysis kind of the pushed value
+    let pushes: ValType[] | null = null; // instead, several values (multi-value calls, TableGrow)
     let falls = true;
     let term = false;
     switch (op) {
@@ -638,16 +671,16 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (callee === undefined) throw new Error("bad call");
         const ct = sig(program.funcs[callee].typeIndex);
         pop = ct.params.length;
-        if (ct.results.length > 1) throw new Error("multi-value call");
-        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
+        if (ct.results.length > 1) pushes = ct.results;
+        else if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
       case 0xe6: {
         const ct = sig(a);
         pop = ct.params.length + 1;
-        if (ct.results.length > 1) throw new Error("multi-value call");
-        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
+        if (ct.results.length > 1) pushes = ct.results;
+        else if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
@@ -666,8 +699,8 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
         if (!g) throw new Error("bad host call");
         const ct = sig(g.typeIndex);
         pop = ct.params.length;
-        if (ct.results.length > 1) throw new Error("multi-value call");
-        if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
+        if (ct.results.length > 1) pushes = ct.results;
+        else if (ct.results.length) (push = isK64Type(ct.results[0])), (pk = kindOfType(ct.results[0]));
         term = true;
         break;
       }
@@ -676,6 +709,12 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       case OP_GGETEXT: push = globalTypeOfSlot(program, a, true); pk = globalKindOfSlot(program, a, true); term = true; break; // prettier-ignore
       case OP_GSETEXT: pop = 1; term = true; break; // prettier-ignore
       case OP_EXIT: pop = 1; term = true; break; // prettier-ignore
+      case OP_REFFUNC: case OP_TABLESIZE: push = 0; term = true; break; // prettier-ignore
+      case OP_TABLEGET: pop = 1; push = 0; term = true; break; // prettier-ignore
+      case OP_TABLESET: pop = 2; term = true; break; // prettier-ignore
+      case OP_TABLEGROW: pop = 2; pushes = TABLE_GROW_PUSHES; term = true; break; // prettier-ignore
+      case OP_TABLEFILL: case OP_TABLECOPY: case OP_TABLEINIT: case OP_MEMINIT: pop = 3; term = true; break; // prettier-ignore
+      case OP_SEGDROP: term = true; break; // prettier-ignore
       default:
         if ((op >= 0x46 && op <= 0x4f) || (op >= 0x6a && op <= 0x78) || (op >= 0x51 && op <= 0x5a)) {
           pop = 2;
@@ -701,7 +740,17 @@ function analyze(program: Program, fi: number, entry: number, end: number, entry
       const nh = h - pop;
       let nm = mask & lowMask(nh);
       let n32 = mF32[r] & lowMask(nh), n64 = mF64[r] & lowMask(nh), ni = mInt[r] & lowMask(nh);
-      if (push >= 0) {
+      if (pushes !== null) {
+        pushes.forEach((t, j) => {
+          const k = nh + j, kind = kindOfType(t);
+          if (k >= MASK_BITS) return;
+          if (isK64Type(t)) nm |= 1 << k;
+          if (kind & KF32) n32 |= 1 << k;
+          if (kind & KF64) n64 |= 1 << k;
+          if (kind & KINT) ni |= 1 << k;
+        });
+        merge(pc + 1, nh + pushes.length, nm, n32, n64, ni);
+      } else if (push >= 0) {
         if (nh < MASK_BITS) {
           if (push) nm |= 1 << nh;
           if (pk & KF32) n32 |= 1 << nh;
@@ -1582,6 +1631,10 @@ ${body}
     const nres = ct.results.length;
     const rk64 = nres ? isK64Type(ct.results[0]) : 0;
     const argBase = op === 0xe5 ? H - np : H - 1 - np;
+    if (nres > 1) {
+      this.emit(this.yieldStub()); // several results: a compiled function returns one, so exec performs the call
+      return;
+    }
     const args: string[] = [];
     for (let j = 0; j < np; j++) {
       const e = this.vs[argBase + j];

@@ -16,13 +16,15 @@ import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { Jit } from "../../interpreter/jit.js";
 import { Status, Trap, type Limits } from "../../interpreter/isa.js";
-import { Global, instantiate } from "../../interpreter/instance.js";
+import { Global, instantiate, RefStore } from "../../interpreter/instance.js";
 import type { Program } from "../../interpreter/program.js";
 import { BUILD_DIR } from "../../wasm-tasks/native.js";
 import { encodeInput } from "../../wasm-tasks/btc-headers/encoding.js";
 import { embeddedBatch } from "../../wasm-tasks/btc-headers/fixtures.js";
 import { generateModule, argSets, Rng } from "../differential/generator.js";
 import { loadWabt, WABT_FEATURES_2_0 } from "../spec/script.js";
+import { TABLES_PROGRAM } from "../state/programs.js";
+import { taskFromWat } from "../state/util.js";
 
 const PROGRAMS = Number(process.env.JIT_DIFF_PROGRAMS ?? 300);
 const SEED0 = Number(process.env.JIT_DIFF_SEED ?? 1);
@@ -59,6 +61,10 @@ function state(m: Machine): Record<string, unknown> {
     epoch: m.epoch,
     output: hex(m.output()),
     outLen: m.outLen,
+    exitCode: m.exitCode,
+    tables: m.env.tables.map((t) => t.elements.join()),
+    elemSegs: m.env.elemSegs.map((s) => s.length),
+    dataSegs: m.env.dataSegs.map((s) => s.length),
   };
 }
 
@@ -378,8 +384,8 @@ describe("JIT vs exec on random programs", () => {
       expect([...jit.skippedReasons].filter(([, why]) => why.startsWith("codegen")), `seed ${seed}: codegen failures`).toEqual([]);
       let ia, ib;
       try {
-        ia = instantiate(program, undefined, { steps: 5_000_000 });
-        ib = instantiate(program, undefined, { steps: 5_000_000 });
+        ia = instantiate(program, undefined, { steps: 5_000_000 }, new RefStore());
+        ib = instantiate(program, undefined, { steps: 5_000_000 }, new RefStore());
       } catch {
         continue; // a trapping start function: covered by the call tests below on other seeds
       }
@@ -419,8 +425,9 @@ async function wat(text: string): Promise<Uint8Array> {
 
 /** Calls export `name` on two instances (JIT, exec) in lockstep slices. */
 function lockstepCall(program: Program, imports: Parameters<typeof instantiate>[1], limits: Partial<Limits>, name: string, args: bigint[], seed: number): Machine {
-  const ia = instantiate(program, imports, limits);
-  const ib = instantiate(program, imports, limits);
+  // each instance its own reference store: the same values in both (function f is f + 1)
+  const ia = instantiate(program, imports, limits, new RefStore());
+  const ib = instantiate(program, imports, limits, new RefStore());
   const e = program.exports.find((x) => x.name === name)!;
   const f = program.funcs[e.index];
   const types = program.types[f.typeIndex].params;
@@ -433,6 +440,49 @@ function lockstepCall(program: Program, imports: Parameters<typeof instantiate>[
 }
 
 describe("JIT vs exec: hand-written edge cases", () => {
+  test("tables, segments, references and multi-value (left to exec or compiled around them)", async () => {
+    // the state tests' program of every table and segment instruction, as a task
+    const tables = Machine.forTask(await taskFromWat(TABLES_PROGRAM.wat), new Uint8Array(0), {});
+    const tablesRef = Machine.forTask(tables.program, new Uint8Array(0), {});
+    tables.jit = eager(tables.program);
+    expect(lockstep(tables, tablesRef, new Rng(7), "tables program").status).toBe(Status.Halted);
+    // hot loops around them: a compiled caller of multi-result functions, table ops in a loop
+    const bytes = await wat(`(module (memory 1)
+      (type $v2i (func (result i32))) (type $pair (func (param i32) (result i32 i64)))
+      (table $t 4 funcref) (table $u 4 64 funcref)
+      (elem (table $t) (i32.const 0) func $one $two $pair)
+      (elem $seg funcref (ref.func $one) (ref.null func) (ref.func $two))
+      (data $d "abcdefghijklmnopqrstuvwxyz")
+      (func $one (result i32) (i32.const 1))
+      (func $two (result i32) (i32.const 2))
+      (func $pair (param i32) (result i32 i64)
+        (block $b (result i32 i64) (i32.const 5) (local.get 0) (i64.extend_i32_u (local.get 0)) (br_if $b (local.get 0)) (drop) (drop) (drop)
+          (i32.const 9) (i64.const 9)))
+      (func (export "run") (param i32) (result i64)
+        (local $i i32) (local $acc i64) (local $x i32) (local $y i64)
+        (loop $l
+          (call $pair (i32.rem_u (local.get $i) (i32.const 3)))
+          (local.set $y) (local.set $x)
+          (local.set $acc (i64.add (local.get $acc) (i64.add (local.get $y) (i64.extend_i32_u (local.get $x)))))
+          (drop (table.grow $u (ref.func $one) (i32.const 1)))
+          (table.set $u (i32.rem_u (local.get $i) (table.size $u)) (table.get $t (i32.rem_u (local.get $i) (i32.const 2))))
+          (table.init $u $seg (i32.const 0) (i32.const 0) (i32.const 3))
+          (table.copy $t $u (i32.const 1) (i32.const 2) (i32.const 1))
+          (table.fill $u (i32.const 3) (ref.null func) (i32.rem_u (local.get $i) (i32.const 2)))
+          (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (call_indirect $t (type $v2i) (i32.rem_u (local.get $i) (i32.const 2))))))
+          (memory.init $d (i32.mul (local.get $i) (i32.const 7)) (i32.const 3) (i32.const 20))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+        (local.get $acc)))`);
+    const program = compile(bytes, { imports: "embed" });
+    const jit = eager(program);
+    expect([...jit.skippedReasons.entries()].map(([f, why]) => `${f}: ${why}`)).toEqual([`${program.funcs.findIndex((f) => program.types[f.typeIndex].results.length === 2)}: analysis: multi-value`]);
+    for (const [n, seed] of [[3n, 1], [16n, 2]] as const) {
+      const end = lockstepCall(program, undefined, {}, "run", [n], seed);
+      expect(end.status, `run(${n})`).toBe(Status.Halted);
+    }
+  });
+
   test("callee with too many params is left to exec; deep recursion with many i64 locals", async () => {
     const params = Array.from({ length: 130 }, () => "i32").join(" ");
     const args = Array.from({ length: 130 }, (_, i) => `(i32.const ${i})`).join(" ");
@@ -494,8 +544,8 @@ describe("JIT vs exec: hand-written edge cases", () => {
             : undefined;
     };
     for (const [n, seed] of [[5n, 1], [40n, 2], [400n, 3]] as const) {
-      const ia = instantiate(program, mkImports(), {});
-      const ib = instantiate(program, mkImports(), {});
+      const ia = instantiate(program, mkImports(), {}, new RefStore());
+      const ib = instantiate(program, mkImports(), {}, new RefStore());
       const e = program.exports.find((x) => x.name === "run")!;
       const f = program.funcs[e.index];
       const a = new Machine(program, ia.env);
