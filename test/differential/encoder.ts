@@ -1,7 +1,10 @@
 /**
  * A small WebAssembly binary encoder for the differential tests: LEB128, sections, and an
  * instruction writer that records which opcodes it emitted (so the random test can assert its
- * coverage). Integer-only: value types are i32 and i64.
+ * coverage). Value types are i32 and i64 (references appear only as operands of the table and
+ * reference instructions); function types may have several results, block types may be type
+ * indices; several funcref tables, active/passive/declarative element segments, active/passive data
+ * segments (with the data count section).
  *
  * Deliberately independent of interpreter/: the point of the differential test is that nothing of
  * the implementation under test is used to build its inputs.
@@ -126,11 +129,14 @@ export const OP = {
   call_indirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
+  select_t: 0x1c,
   local_get: 0x20,
   local_set: 0x21,
   local_tee: 0x22,
   global_get: 0x23,
   global_set: 0x24,
+  table_get: 0x25,
+  table_set: 0x26,
   memory_size: 0x3f,
   memory_grow: 0x40,
   i32_const: 0x41,
@@ -138,11 +144,25 @@ export const OP = {
   i32_wrap_i64: 0xa7,
   i64_extend_i32_s: 0xac,
   i64_extend_i32_u: 0xad,
+  ref_null: 0xd0,
+  ref_is_null: 0xd1,
+  ref_func: 0xd2,
   prefix_fc: 0xfc,
 } as const;
 
 /** 0xFC sub-opcodes. */
-export const FC = { memory_copy: 10, memory_fill: 11 } as const;
+export const FC = {
+  memory_init: 8,
+  data_drop: 9,
+  memory_copy: 10,
+  memory_fill: 11,
+  table_init: 12,
+  elem_drop: 13,
+  table_copy: 14,
+  table_grow: 15,
+  table_size: 16,
+  table_fill: 17,
+} as const;
 
 export interface MemOp {
   op: number;
@@ -264,7 +284,7 @@ export function allIntegerOpcodeKeys(): string[] {
     ...[...LOADS, ...STORES].map((m) => m.op),
     ...[...I32_UNOPS, ...I64_UNOPS, ...I32_BINOPS, ...I64_BINOPS, ...I32_RELOPS, ...I64_RELOPS].map(([o]) => o),
   ];
-  return [...new Set(keys.map(opKey)), fcKey(FC.memory_copy), fcKey(FC.memory_fill)].sort();
+  return [...new Set(keys.map(opKey)), ...Object.values(FC).map(fcKey)].sort();
 }
 
 export function opKey(op: number): string {
@@ -301,6 +321,11 @@ export class CodeWriter extends ByteWriter {
 
   blockType(t: ValType | null): this {
     return this.u8(t === null ? BLOCKTYPE_EMPTY : VALTYPE_BYTE[t]);
+  }
+
+  /** A block type given by a type index (params and several results). */
+  blockTypeIndex(typeIndex: number): this {
+    return this.s32(typeIndex);
   }
 
   i32Const(v: number | bigint): this {
@@ -342,16 +367,27 @@ export interface ExportSpec {
   index: number;
 }
 
+/** An element segment: active (a table and offset), passive, or declarative; null elements are ref.null. */
+export interface ElemSpec {
+  mode: "active" | "passive" | "declarative";
+  table: number;
+  offset: number;
+  funcs: (number | null)[];
+}
+
 export interface ModuleSpec {
   types: FuncTypeSpec[];
   funcs: FuncSpec[];
-  table?: { min: number; max?: number };
+  tables: { min: number; max?: number }[];
   memory?: { min: number; max?: number };
   globals: GlobalSpec[];
   exports: ExportSpec[];
   start?: number;
-  elems: { offset: number; funcs: number[] }[];
-  data: { offset: number; bytes: Uint8Array }[];
+  elems: ElemSpec[];
+  /** Active segments have an offset; passive ones none. */
+  data: { offset: number | null; bytes: Uint8Array }[];
+  /** Emit the data count section (required by memory.init and data.drop). */
+  dataCount?: boolean;
 }
 
 const EXPORT_KIND = { func: 0, table: 1, memory: 2, global: 3 } as const;
@@ -380,11 +416,13 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
       }),
     );
   if (m.funcs.length) section(out, 3, (w) => w.vec(m.funcs, (w, f) => w.u32(f.typeIndex)));
-  if (m.table)
-    section(out, 4, (w) => {
-      w.u32(1).u8(FUNCREF);
-      limits(w, m.table!);
-    });
+  if (m.tables.length)
+    section(out, 4, (w) =>
+      w.vec(m.tables, (w, t) => {
+        w.u8(FUNCREF);
+        limits(w, t);
+      }),
+    );
   if (m.memory)
     section(out, 5, (w) => {
       w.u32(1);
@@ -405,11 +443,23 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
   if (m.elems.length)
     section(out, 9, (w) =>
       w.vec(m.elems, (w, e) => {
-        // flags 0: active, table 0, offset expr, vec(funcidx)
-        w.u32(0).u8(OP.i32_const).s32(e.offset).u8(OP.end);
-        w.vec(e.funcs, (w, f) => w.u32(f));
+        const exprs = e.funcs.some((f) => f === null);
+        if (e.mode === "active") {
+          // 0: table 0, vec(funcidx); 2: table x, elemkind, vec(funcidx); 6: table x, reftype, vec(expr)
+          if (exprs) w.u32(6).u32(e.table);
+          else if (e.table !== 0) w.u32(2).u32(e.table);
+          else w.u32(0);
+          w.u8(OP.i32_const).s32(e.offset).u8(OP.end);
+          if (e.table !== 0 || exprs) w.u8(exprs ? FUNCREF : 0x00);
+        } else {
+          // 1/3: passive/declarative, elemkind, vec(funcidx); 5/7: reftype, vec(expr)
+          w.u32((e.mode === "passive" ? 1 : 3) + (exprs ? 4 : 0)).u8(exprs ? FUNCREF : 0x00);
+        }
+        if (exprs) w.vec(e.funcs, (w, f) => (f === null ? w.u8(OP.ref_null).u8(FUNCREF) : w.u8(OP.ref_func).u32(f)).u8(OP.end));
+        else w.vec(e.funcs, (w, f) => w.u32(f!));
       }),
     );
+  if (m.dataCount) section(out, 12, (w) => w.u32(m.data.length));
   if (m.funcs.length)
     section(out, 10, (w) =>
       w.vec(m.funcs, (w, f) => {
@@ -428,7 +478,8 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
   if (m.data.length)
     section(out, 11, (w) =>
       w.vec(m.data, (w, d) => {
-        w.u32(0).u8(OP.i32_const).s32(d.offset).u8(OP.end);
+        if (d.offset === null) w.u32(1);
+        else w.u32(0).u8(OP.i32_const).s32(d.offset).u8(OP.end);
         w.u32(d.bytes.length).bytes(d.bytes);
       }),
     );

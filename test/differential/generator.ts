@@ -1,5 +1,6 @@
 /**
- * Seeded generator of random, valid, integer-only WebAssembly modules for the differential test.
+ * Seeded generator of random, valid WebAssembly 2.0 modules (integers, multi-value, tables,
+ * references, bulk memory) for the differential test.
  *
  * Same seed (and options) -> identical bytes. Code is type-correct by construction: expressions are
  * generated for a wanted type, recursively, with a label stack that records what each enclosing
@@ -14,7 +15,14 @@
  *    invocation small.
  * Traps are produced on purpose, at a per-module rate: unguarded div/rem, out-of-bounds addresses
  * (including offset + address > 2^32), out-of-range or null table slots, signature mismatches,
- * out-of-bounds bulk memory ranges, `unreachable`.
+ * out-of-bounds bulk memory, table and segment ranges, `unreachable`.
+ *
+ * WebAssembly 2.0: functions may return two values (their callers drop what they do not use);
+ * blocks by type index carry two values, with branches over extra values; `if` and `loop` take
+ * parameters. Besides table 0 (read only: call_indirect's statically known table) there are up to
+ * two writable tables, passive element and data segments (one of each may be dropped), and
+ * reference expressions (ref.null, ref.func, table.get, typed select) that only ever name
+ * upper-half functions, so call_indirect stays acyclic.
  */
 import {
   CodeWriter,
@@ -36,6 +44,7 @@ import {
   type FuncTypeSpec,
   type GlobalSpec,
   type MemOp,
+  type ElemSpec,
   type ModuleSpec,
   type ValType,
 } from "./encoder.js";
@@ -210,9 +219,18 @@ const MAX_LOOP_MULT = 40;
 const CALL_BUDGET = 3000;
 
 interface Label {
-  /** What a branch to this label carries; loops carry nothing. */
-  type: ValType | null;
+  /** What a branch to this label carries (a loop: its parameters, none here but for loopParam). */
+  types: ValType[];
   loop?: { counter: number; bound: number };
+  /** A loop with parameters (loopParam): no other branch may target it. */
+  noBranch?: boolean;
+}
+
+/** A writable table (index >= 1): its initial size (it only grows) and maximum. */
+interface TableCtx {
+  index: number;
+  min: number;
+  max?: number;
 }
 
 interface ModuleCtx {
@@ -226,7 +244,16 @@ interface ModuleCtx {
   memMin: number;
   tableSize: number;
   table: (number | null)[];
-  indirectFrom: number; // functions < indirectFrom may use call_indirect; table holds only >= it
+  indirectFrom: number; // functions < indirectFrom may use call_indirect; tables hold only >= it
+  tables: TableCtx[]; // the writable tables (indices 1, 2)
+  /** Passive element segments' lengths; segment `dropElem` may be dropped (used with n = 0 only). */
+  passiveElems: { index: number; len: number }[];
+  dropElem: number;
+  /** Passive data segments' lengths; segment `dropData` may be dropped. */
+  passiveData: { index: number; len: number }[];
+  dropData: number;
+  /** Block types by type index, added to `types` as needed: key "params:results". */
+  blockTypes: Map<string, number>;
   tableCost: number;
   costs: number[]; // static cost per function (known for functions already generated)
   nFuncs: number; // random functions (excluding a start function)
@@ -259,7 +286,7 @@ class FuncGen {
   private costAcc = 0;
   private opsFlushed = 0;
   private readonly sizeCap: number;
-  private readonly result: ValType | null;
+  private readonly results: ValType[];
   private readonly globalsOf: Record<ValType, number[]> = { i32: [], i64: [] };
   private readonly mutGlobals: number[] = [];
 
@@ -269,7 +296,7 @@ class FuncGen {
   ) {
     this.rng = ctx.rng;
     const t = typeOf(ctx, index);
-    this.result = t.results[0] ?? null;
+    this.results = t.results;
     this.locals = [...t.params];
     this.nParams = t.params.length;
     const nUser = this.rng.chance(0.04) ? this.rng.range(20, 300) : this.rng.range(0, 5);
@@ -279,7 +306,7 @@ class FuncGen {
       this.readable[ty].push(i);
     });
     this.scratch = { i32: this.newLocal("i32"), i64: this.newLocal("i64") };
-    this.labels = [{ type: this.result }];
+    this.labels = [{ types: this.results }];
     ctx.globals.forEach((g, i) => {
       this.globalsOf[g.type].push(i);
       if (g.mutable && i !== ctx.fuel) this.mutGlobals.push(i);
@@ -336,14 +363,44 @@ class FuncGen {
     this.labels.pop();
   }
 
-  /** Indices of labels that a random branch may target with the given type (loops excluded). */
+  /** Indices of labels that a random branch may target carrying t (one value, none for null); loops excluded. */
   private targets(t: ValType | null | "any"): number[] {
     const out: number[] = [];
     this.labels.forEach((l, i) => {
-      if (l.loop) return;
-      if (t === "any" || l.type === t) out.push(i);
+      if (l.loop || l.noBranch) return;
+      if (t === "any" || (t === null ? l.types.length === 0 : l.types.length === 1 && l.types[0] === t)) out.push(i);
     });
     return out;
+  }
+
+  /** Labels carrying exactly the types ts (loops excluded): br_table targets must agree. */
+  private targetsLike(ts: ValType[]): number[] {
+    const out: number[] = [];
+    this.labels.forEach((l, i) => {
+      if (!l.loop && !l.noBranch && l.types.length === ts.length && l.types.every((t, k) => t === ts[k])) out.push(i);
+    });
+    return out;
+  }
+
+  /** Push a value of each type, in order. */
+  private exprs(ts: ValType[], d: number): void {
+    for (const t of ts) this.expr(t, d);
+  }
+
+  private drops(n: number): void {
+    for (let i = 0; i < n; i++) this.w.op(OP.drop);
+  }
+
+  /** The type index of a block type params -> results (added to the type section on first use). */
+  private blockTypeIndex(params: ValType[], results: ValType[]): number {
+    const key = `${params.join()}:${results.join()}`;
+    let i = this.ctx.blockTypes.get(key);
+    if (i === undefined) {
+      i = this.ctx.types.length;
+      this.ctx.types.push({ params, results });
+      this.ctx.blockTypes.set(key, i);
+    }
+    return i;
   }
 
   private randType(): ValType {
@@ -403,6 +460,12 @@ class FuncGen {
       canIndirect ? 3 : 0, // 14 call_indirect
       2, // 15 br_if with value
       this.diverging ? 0 : 0.4, // 16 divergent
+      t === "i32" && this.ctx.tableSize > 0 ? 1 : 0, // 17 table.size
+      t === "i32" && this.ctx.tables.length ? 1 : 0, // 18 table.grow
+      t === "i32" ? 1.5 : 0, // 19 ref.is_null
+      2, // 20 block with two results (multi-value)
+      1.5, // 21 if with a parameter
+      1, // 22 loop with a parameter
     ];
     if (t === "i64") {
       w[2] = 0;
@@ -486,7 +549,212 @@ class FuncGen {
       case 16:
         this.diverge(d);
         return;
+      case 17:
+        this.w.fc(FC.table_size).u32(this.anyTable());
+        return;
+      case 18:
+        this.tableGrow(d);
+        return;
+      case 19:
+        this.refExpr(d - 1);
+        this.w.op(OP.ref_is_null);
+        return;
+      case 20:
+        return this.multiBlock(t, d);
+      case 21:
+        return this.ifParam(t, d);
+      case 22:
+        return this.loopParam(t, d);
     }
+  }
+
+  // ---- multi-value ----------------------------------------------------------------------
+
+  /**
+   * block (type [] -> [t o]) ... end, then drop o: a branch to it carries two values, here a br_if
+   * over an extra value below them (the lowering moves the two through hidden locals).
+   */
+  private multiBlock(t: ValType, d: number): void {
+    const o = this.randType();
+    this.w.op(OP.block).blockTypeIndex(this.blockTypeIndex([], [t, o]));
+    this.pushLabel({ types: [t, o] });
+    this.stmts(this.rng.range(0, 2), d - 1);
+    const junk = this.rng.chance(0.6);
+    if (junk) this.expr(this.randType(), d - 1);
+    this.exprs([t, o], d - 1);
+    this.cond(d - 1, "fair");
+    this.w.op(OP.br_if).u32(0);
+    this.drops(junk ? 3 : 2);
+    this.exprs([t, o], d - 1);
+    this.popLabel();
+    this.w.op(OP.end).op(OP.drop);
+  }
+
+  /** x; if (param t) (result t) ... else ... end: each branch starts from the parameter. */
+  private ifParam(t: ValType, d: number): void {
+    this.expr(t, d - 1);
+    this.cond(d - 1, "fair");
+    this.w.op(OP.if).blockTypeIndex(this.blockTypeIndex([t], [t]));
+    this.pushLabel({ types: [t] });
+    for (let arm = 0; arm < 2; arm++) {
+      if (arm === 1) this.w.op(OP.else);
+      this.stmts(this.rng.range(0, 1), d - 1);
+      if (this.rng.chance(0.5)) this.w.op(this.rng.pick(t === "i32" ? I32_UNOPS : I64_UNOPS)[0]);
+      else {
+        this.w.op(OP.drop);
+        this.expr(t, d - 1);
+      }
+    }
+    this.popLabel();
+    this.w.op(OP.end);
+  }
+
+  /** x; loop (param t) (result t) ...; counter += 1; br_if (counter < bound) with the new x ... end. */
+  private loopParam(t: ValType, d: number): void {
+    const bound = this.rng.range(1, 5);
+    if (this.loopNest >= 3 || this.mult * bound > MAX_LOOP_MULT) return this.leaf(t);
+    const counter = this.newLocal("i32");
+    this.w.i32Const(0).op(OP.local_set).u32(counter);
+    this.expr(t, d - 1);
+    this.w.op(OP.loop).blockTypeIndex(this.blockTypeIndex([t], [t]));
+    this.flush();
+    const savedMult = this.mult;
+    this.mult *= bound;
+    this.loopNest++;
+    this.pushLabel({ types: [t], noBranch: true });
+    this.stmts(this.rng.range(0, 2), d - 1);
+    this.w.op(this.rng.pick(t === "i32" ? I32_UNOPS : I64_UNOPS)[0]);
+    this.w.op(OP.local_get).u32(counter).i32Const(1).op(0x6a).op(OP.local_tee).u32(counter);
+    this.w.i32Const(bound).op(0x49).op(OP.br_if).u32(0); // lt_u: another iteration with the value
+    this.popLabel();
+    this.loopNest--;
+    this.flush();
+    this.mult = savedMult;
+    this.readable.i32.push(counter);
+    this.w.op(OP.end);
+  }
+
+  // ---- references, tables, segments ------------------------------------------------------
+
+  /** Any table: 0 (read only) or a writable one. */
+  private anyTable(): number {
+    const ts = this.ctx.tables;
+    return ts.length && this.rng.chance(0.6) ? this.rng.pick(ts).index : 0;
+  }
+
+  /** Initial (and least) size of table i. */
+  private tableMin(i: number): number {
+    return i === 0 ? this.ctx.tableSize : this.ctx.tables[i - 1].min;
+  }
+
+  /** An element index of table t: in bounds (modulo its current size), or at the trap rate anything. */
+  private tableIndex(t: number, d: number): void {
+    if (this.rng.chance(this.trapRate)) {
+      if (this.rng.chance(0.5)) this.w.fc(FC.table_size).u32(t);
+      else this.w.i32Const(this.rng.pick([-1, 0x7fffffff, this.tableMin(t) + this.rng.int(40)]));
+      return;
+    }
+    this.expr("i32", d - 1);
+    this.w.fc(FC.table_size).u32(t).op(0x70); // rem_u
+  }
+
+  /** A start index d of table t with d + n <= its size (n <= its initial size), or at the trap rate anything. */
+  private tableRange(t: number, n: number, d: number): void {
+    if (this.rng.chance(this.trapRate)) {
+      this.w.fc(FC.table_size).u32(t).i32Const(this.rng.range(1 - n, 3)).op(0x6b); // size - k: often past the end
+      return;
+    }
+    this.expr("i32", d - 1);
+    this.w.fc(FC.table_size).u32(t).i32Const(n - 1).op(0x6b).op(0x70); // rem_u (size - n + 1)
+  }
+
+  /** A funcref: null, an upper-half function, a table element, or a typed select of two. */
+  private refExpr(d: number): void {
+    const ctx = this.ctx, rng = this.rng;
+    const upper = ctx.nFuncs - ctx.indirectFrom;
+    switch (rng.weighted([2, upper > 0 ? 3 : 0, ctx.tableSize > 0 ? 3 : 0, d > 0 ? 1 : 0])) {
+      case 0:
+        this.w.op(OP.ref_null).u8(0x70);
+        return;
+      case 1:
+        this.w.op(OP.ref_func).u32(rng.range(ctx.indirectFrom, ctx.nFuncs - 1));
+        return;
+      case 2: {
+        const t = this.anyTable();
+        this.tableIndex(t, d);
+        this.w.op(OP.table_get).u32(t);
+        return;
+      }
+      default:
+        this.refExpr(d - 1);
+        this.refExpr(d - 1);
+        this.expr("i32", d - 1);
+        this.w.op(OP.select_t).u32(1).u8(0x70);
+    }
+  }
+
+  /** table.grow on a writable table: [old size or -1]. */
+  private tableGrow(d: number): void {
+    const t = this.rng.pick(this.ctx.tables).index;
+    this.refExpr(d - 1);
+    this.w.i32Const(this.rng.chance(this.trapRate * 3) ? this.rng.pick([-1, 0x10000, 0x7fffffff]) : this.rng.pick([0, 1, 1, 2, 5]));
+    this.w.fc(FC.table_grow).u32(t);
+  }
+
+  /** table.set, table.fill, table.copy, table.init, elem.drop on the writable tables. */
+  private tableStmt(d: number): void {
+    const ctx = this.ctx, rng = this.rng;
+    const t = rng.pick(ctx.tables).index;
+    const min = this.tableMin(t);
+    switch (rng.int(5)) {
+      case 0:
+        this.tableIndex(t, d);
+        this.refExpr(d - 1);
+        this.w.op(OP.table_set).u32(t);
+        return;
+      case 1: {
+        const n = rng.int(min + 1);
+        this.tableRange(t, n, d);
+        this.refExpr(d - 1);
+        this.w.i32Const(n).fc(FC.table_fill).u32(t);
+        return;
+      }
+      case 2: {
+        const u = this.anyTable();
+        const n = rng.int(Math.min(min, this.tableMin(u)) + 1);
+        this.tableRange(t, n, d);
+        this.tableRange(u, n, d);
+        this.w.i32Const(n).fc(FC.table_copy).u32(t).u32(u);
+        return;
+      }
+      case 3: {
+        if (!ctx.passiveElems.length) return this.tableStmt(d);
+        const e = rng.pick(ctx.passiveElems);
+        // the segment that may be dropped is only ever read with n = 0 (then its length does not matter)
+        const n = e.index === ctx.dropElem ? 0 : rng.int(Math.min(min, e.len) + 1);
+        this.tableRange(t, n, d);
+        this.w.i32Const(e.index === ctx.dropElem ? 0 : rng.int(e.len - n + 1));
+        this.w.i32Const(n).fc(FC.table_init).u32(e.index).u32(t);
+        return;
+      }
+      default:
+        if (ctx.dropElem >= 0) this.w.fc(FC.elem_drop).u32(ctx.dropElem);
+        else this.w.op(OP.nop);
+    }
+  }
+
+  /** memory.init from a passive data segment, or data.drop. */
+  private memoryInit(d: number): void {
+    const ctx = this.ctx, rng = this.rng;
+    if (ctx.dropData >= 0 && rng.chance(0.2)) {
+      this.w.fc(FC.data_drop).u32(ctx.dropData);
+      return;
+    }
+    const x = rng.pick(ctx.passiveData);
+    const n = x.index === ctx.dropData ? 0 : rng.chance(this.trapRate) ? x.len + 1 : rng.int(x.len + 1);
+    this.bulkAddr(d);
+    this.w.i32Const(x.index === ctx.dropData || n > x.len ? 0 : rng.int(x.len - n + 1));
+    this.w.i32Const(n).fc(FC.memory_init).u32(x.index).u8(0);
   }
 
   /**
@@ -768,7 +1036,7 @@ class FuncGen {
 
   private block(t: ValType | null, d: number): void {
     this.w.op(OP.block).blockType(t);
-    this.pushLabel({ type: t });
+    this.pushLabel({ types: t === null ? [] : [t] });
     this.body(t, d);
     this.popLabel();
     this.w.op(OP.end);
@@ -777,7 +1045,7 @@ class FuncGen {
   private ifElse(t: ValType | null, d: number): void {
     this.cond(d - 1, "fair");
     this.w.op(OP.if).blockType(t);
-    this.pushLabel({ type: t });
+    this.pushLabel({ types: t === null ? [] : [t] });
     this.body(t, d);
     if (t !== null || this.rng.chance(0.5)) {
       this.w.op(OP.else);
@@ -800,7 +1068,7 @@ class FuncGen {
     const savedMult = this.mult;
     this.mult *= bound;
     this.loopNest++;
-    this.pushLabel({ type: null, loop: { counter, bound } });
+    this.pushLabel({ types: [], loop: { counter, bound } });
     const diverged = this.stmts(this.rng.range(1, 4), d - 1);
     this.continueTo(this.labels.length - 1);
     this.resultExpr(t, diverged, d - 1);
@@ -823,14 +1091,19 @@ class FuncGen {
     for (const p of params) this.expr(p, d - 1);
   }
 
-  /** A call producing t (or nothing when t is null). */
+  /**
+   * A call producing t (or nothing when t is null). A callee with several results gives its first
+   * one (t) and the others are dropped.
+   */
   private call(t: ValType | null, d: number): void {
     const ctx = this.ctx;
     const rng = this.rng;
     const want = (f: number) => {
       const r = typeOf(ctx, f).results;
-      return t === null ? true : r.length === 1 && r[0] === t;
+      return t === null ? true : r.length >= 1 && r[0] === t;
     };
+    /** Drop what the caller does not use of f's results. */
+    const dropExtra = (f: number) => this.drops(typeOf(ctx, f).results.length - (t === null ? 0 : 1));
     const plain: number[] = [];
     for (let f = this.index + 1; f < ctx.nFuncs; f++) if (want(f) && this.canAfford(ctx.costs[f])) plain.push(f);
     if (plain.length && rng.chance(0.85)) {
@@ -838,7 +1111,7 @@ class FuncGen {
       this.args(typeOf(ctx, f).params, d);
       this.w.op(OP.call).u32(f);
       this.addCost(ctx.costs[f]);
-      if (t === null && typeOf(ctx, f).results.length) this.w.op(OP.drop);
+      dropExtra(f);
       return;
     }
     const any: number[] = [];
@@ -852,11 +1125,11 @@ class FuncGen {
     const ft = typeOf(ctx, f);
     const res = t === null ? null : t;
     this.w.op(OP.global_get).u32(ctx.fuel).op(OP.if).blockType(res);
-    this.pushLabel({ type: res });
+    this.pushLabel({ types: res === null ? [] : [res] });
     this.w.op(OP.global_get).u32(ctx.fuel).i32Const(1).op(0x6b).op(OP.global_set).u32(ctx.fuel);
     this.args(ft.params, d);
     this.w.op(OP.call).u32(f);
-    if (t === null && ft.results.length) this.w.op(OP.drop);
+    dropExtra(f);
     if (res !== null) {
       this.w.op(OP.else);
       this.expr(res, Math.min(d - 1, 2));
@@ -872,7 +1145,7 @@ class FuncGen {
       if (t !== null) this.leaf(t);
       return;
     }
-    const fits = (ty: FuncTypeSpec) => (t === null ? true : ty.results.length === 1 && ty.results[0] === t);
+    const fits = (ty: FuncTypeSpec) => (t === null ? true : ty.results.length >= 1 && ty.results[0] === t);
     let typeIndex: number;
     let slot: number | null = null;
     const good: number[] = [];
@@ -899,9 +1172,12 @@ class FuncGen {
     else if (rng.chance(0.6)) this.w.i32Const(rng.int(ctx.tableSize + 3));
     else if (rng.chance(0.5)) this.w.i32Const(rng.pick([ctx.tableSize, -1, 0x7fffffff, 0x10000]));
     else this.expr("i32", d - 1);
-    this.w.op(OP.call_indirect).u32(typeIndex).u8(0);
+    // through table 0 (its contents known here), or now and then a writable table (slots change at run time)
+    const table = ctx.tables.length && rng.chance(0.1) ? rng.pick(ctx.tables).index : 0;
+    if (table !== 0) this.w.fc(FC.table_size).u32(table).op(0x70); // the index modulo the table's size: rem_u
+    this.w.op(OP.call_indirect).u32(typeIndex).u32(table);
     this.addCost(ctx.tableCost);
-    if (t === null && ty.results.length) this.w.op(OP.drop);
+    this.drops(ty.results.length - (t === null ? 0 : 1));
   }
 
   /** An unconditional transfer (br, br_table, return, unreachable); the stack becomes polymorphic. */
@@ -920,22 +1196,21 @@ class FuncGen {
     const r = rng.int(10);
     if (r < 4) {
       const l = rng.pick(this.targets("any"));
-      const lt = this.labels[l].type;
-      if (lt !== null) this.expr(lt, d - 1);
+      this.exprs(this.labels[l].types, d - 1);
       this.w.op(OP.br).u32(this.depthOf(l));
     } else if (r < 7) {
       const ty = rng.pick<ValType | null>([null, "i32", "i64"]);
       let ls = this.targets(ty);
-      if (!ls.length) ls = this.targets(this.labels[0].type); // the function label always exists
-      const lt = this.labels[ls[0]].type;
-      if (lt !== null) this.expr(lt, d - 1);
+      if (!ls.length) ls = this.targetsLike(this.labels[0].types); // the function label always exists
+      this.exprs(this.labels[ls[0]].types, d - 1);
       const n = rng.chance(0.1) ? rng.range(5, 40) : rng.range(0, 4);
       if (rng.chance(0.8)) this.w.i32Const(rng.range(-1, n + 2));
       else this.expr("i32", d - 1);
       this.w.op(OP.br_table).u32(n);
       for (let i = 0; i <= n; i++) this.w.u32(this.depthOf(rng.pick(ls)));
     } else if (r < 9 || !rng.chance(this.trapRate * 5)) {
-      if (this.result !== null) this.expr(this.result, d - 1);
+      if (this.results.length > 1 && rng.chance(0.3)) this.expr(this.randType(), d - 1); // a value below the results: dropped by the return
+      this.exprs(this.results, d - 1);
       this.w.op(OP.return);
     } else {
       this.w.op(OP.unreachable);
@@ -989,6 +1264,8 @@ class FuncGen {
       1, // 14 nop
       last ? 2 : 0, // 15 unconditional transfer
       8 * this.trapRate, // 16 conditional unreachable
+      ctx.tables.length ? 4 : 0, // 17 table.set/fill/copy/init, elem.drop
+      ctx.passiveData.length ? 2 : 0, // 18 memory.init, data.drop
     ];
     const dd = Math.max(d, 1);
     switch (rng.weighted(weights)) {
@@ -1034,18 +1311,18 @@ class FuncGen {
         return false;
       case 9: {
         const l = rng.pick(this.targets("any"));
-        const lt = this.labels[l].type;
-        if (lt !== null) this.expr(lt, dd);
+        const lt = this.labels[l].types;
+        this.exprs(lt, dd);
         this.cond(dd, l === 0 ? "rare" : "fair");
         this.w.op(OP.br_if).u32(this.depthOf(l));
-        if (lt !== null) this.w.op(OP.drop);
+        this.drops(lt.length);
         return false;
       }
       case 10: {
         this.cond(dd, "rare");
         this.w.op(OP.if).blockType(null);
-        this.pushLabel({ type: null });
-        if (this.result !== null) this.expr(this.result, dd - 1);
+        this.pushLabel({ types: [] });
+        this.exprs(this.results, dd - 1);
         this.w.op(OP.return);
         this.popLabel();
         this.w.op(OP.end);
@@ -1072,6 +1349,12 @@ class FuncGen {
         this.cond(dd, "fair");
         this.w.op(OP.if).blockType(null).op(OP.unreachable).op(OP.end);
         return false;
+      case 17:
+        this.tableStmt(dd);
+        return false;
+      case 18:
+        this.memoryInit(dd);
+        return false;
     }
     return false;
   }
@@ -1080,7 +1363,11 @@ class FuncGen {
   generate(): void {
     const d = this.rng.range(2, 5);
     const diverged = this.stmts(this.rng.range(1, 8), d);
-    this.resultExpr(this.result, diverged, d);
+    // the results: like resultExpr, always generated, cut after a diverging statement
+    const omit = this.rng.chance(0.7);
+    const start = this.w.length;
+    this.exprs(this.results, d);
+    if (diverged && omit) this.w.truncate(start);
     this.w.op(OP.end);
   }
 }
@@ -1089,8 +1376,9 @@ function randomSig(rng: Rng): FuncTypeSpec {
   const params: ValType[] = [];
   const n = rng.weighted([3, 4, 3, 2, 1]);
   for (let i = 0; i < n; i++) params.push(rng.chance(0.55) ? "i32" : "i64");
-  const r = rng.weighted([2, 5, 3]);
-  return { params, results: r === 0 ? [] : [r === 1 ? "i32" : "i64"] };
+  const r = rng.weighted([2, 5, 3, 2]);
+  const one = (): ValType => (rng.chance(0.5) ? "i32" : "i64");
+  return { params, results: r === 0 ? [] : r === 3 ? [one(), one()] : [r === 1 ? "i32" : "i64"] };
 }
 
 export function generateModule(seed: number, opts: GenOptions = {}): GeneratedModule {
@@ -1135,6 +1423,41 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   const tableSize = indirectFrom < nFuncs && rng.chance(0.9) ? rng.range(1, 10) : 0;
   const table: (number | null)[] = [];
   for (let i = 0; i < tableSize; i++) table.push(rng.chance(0.2) ? null : rng.range(indirectFrom, nFuncs - 1));
+  const upper = (): number | null => (indirectFrom < nFuncs && rng.chance(0.8) ? rng.range(indirectFrom, nFuncs - 1) : null);
+
+  // Writable tables 1, 2 (with table 0 only), passive element segments (upper-half functions and
+  // nulls; one of them may be dropped) and a declarative one naming every upper-half function for
+  // ref.func: element segments 0.. are these, table 0's active ones follow.
+  const tables: TableCtx[] = [];
+  const nExtra = tableSize > 0 ? rng.weighted([3, 3, 2]) : 0;
+  for (let i = 1; i <= nExtra; i++) {
+    const min = rng.range(1, 8);
+    tables.push({ index: i, min, max: rng.chance(0.5) ? min + rng.int(10) : undefined });
+  }
+  const elems: ElemSpec[] = [];
+  const passiveElems: { index: number; len: number }[] = [];
+  for (let i = rng.int(3); i > 0 && nExtra > 0; i--) {
+    passiveElems.push({ index: elems.length, len: 0 });
+    elems.push({ mode: "passive", table: 0, offset: 0, funcs: Array.from({ length: rng.int(7) }, upper) });
+    passiveElems[passiveElems.length - 1].len = elems[elems.length - 1].funcs.length;
+  }
+  const dropElem = passiveElems.length > 1 ? passiveElems[passiveElems.length - 1].index : -1;
+  if (indirectFrom < nFuncs) elems.push({ mode: "declarative", table: 0, offset: 0, funcs: Array.from({ length: nFuncs - indirectFrom }, (_, k) => indirectFrom + k) });
+  for (const t of tables) {
+    if (rng.chance(0.7)) {
+      const len = rng.int(t.min + 1);
+      elems.push({ mode: "active", table: t.index, offset: rng.int(t.min - len + 1), funcs: Array.from({ length: len }, upper) });
+    }
+  }
+  // Passive data segments (data segments 0..; the active ones follow), one of them may be dropped.
+  const data: { offset: number | null; bytes: Uint8Array }[] = [];
+  const passiveData: { index: number; len: number }[] = [];
+  for (let i = rng.weighted([3, 3, 2]); i > 0; i--) {
+    const bytes = Uint8Array.from({ length: rng.int(90) }, () => rng.int(256));
+    passiveData.push({ index: data.length, len: bytes.length });
+    data.push({ offset: null, bytes });
+  }
+  const dropData = passiveData.length > 1 ? passiveData[passiveData.length - 1].index : -1;
 
   const ctx: ModuleCtx = {
     rng,
@@ -1148,6 +1471,12 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
     tableSize,
     table,
     indirectFrom,
+    tables,
+    passiveElems,
+    dropElem,
+    passiveData,
+    dropData,
+    blockTypes: new Map(),
     tableCost: 0,
     costs: new Array(nFuncs).fill(0),
     nFuncs,
@@ -1179,9 +1508,10 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   bodies.forEach((b, i) => {
     if (opts.stubFunctions?.has(i)) {
       const w = new CodeWriter();
-      const r = types[funcTypes[i]].results[0];
-      if (r === "i32") w.i32Const(0);
-      else if (r === "i64") w.i64Const(0n);
+      for (const r of types[funcTypes[i]].results) {
+        if (r === "i32") w.i32Const(0);
+        else w.i64Const(0n);
+      }
       w.op(OP.end);
       funcSpecs[i] = { typeIndex: funcTypes[i], locals: [], body: w.finish() };
       addOps(w.ops);
@@ -1218,7 +1548,7 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
         else w.i64Const(rng.i64());
       }
       w.op(OP.call).u32(f);
-      if (ft.results.length) w.op(OP.drop);
+      for (let k = 0; k < ft.results.length; k++) w.op(OP.drop);
     }
     w.op(OP.end);
     start = funcSpecs.length;
@@ -1226,8 +1556,7 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
     addOps(w.ops);
   }
 
-  // Data segments: random bytes in the low window and near the end of the initial memory.
-  const data: { offset: number; bytes: Uint8Array }[] = [];
+  // Active data segments: random bytes in the low window and near the end of the initial memory.
   const nData = memMin === 0 ? 0 : rng.range(0, 4);
   for (let i = 0; i < nData; i++) {
     const len = rng.range(0, 64);
@@ -1243,8 +1572,7 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
     }
   }
 
-  // Element segments: the table contents (null slots are simply not covered by a segment).
-  const elems: { offset: number; funcs: number[] }[] = [];
+  // Table 0's active element segments: its contents (null slots are simply not covered by a segment).
   for (let i = 0; i < table.length; ) {
     if (table[i] === null) {
       i++;
@@ -1255,9 +1583,9 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
     while (j < table.length && table[j] !== null && (funcs.length === 0 || rng.chance(0.7))) funcs.push(table[j++]!);
     if (rng.chance(0.2)) {
       // an earlier decoy segment over the same slots, overwritten by the real one
-      elems.push({ offset: i, funcs: funcs.map(() => rng.int(nFuncs)) });
+      elems.push({ mode: "active", table: 0, offset: i, funcs: funcs.map(() => rng.int(nFuncs)) });
     }
-    elems.push({ offset: i, funcs });
+    elems.push({ mode: "active", table: 0, offset: i, funcs });
     i = j;
   }
 
@@ -1276,13 +1604,14 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   const spec: ModuleSpec = {
     types,
     funcs: funcSpecs,
-    table: tableSize > 0 ? { min: tableSize, max: rng.chance(0.5) ? tableSize + rng.int(4) : undefined } : undefined,
+    tables: [...(tableSize > 0 ? [{ min: tableSize, max: rng.chance(0.5) ? tableSize + rng.int(4) : undefined }] : []), ...tables.map((t) => ({ min: t.min, max: t.max }))],
     memory: { min: memMin, max: memMax },
     globals,
     exports,
     start,
     elems,
     data,
+    dataCount: data.length > 0,
   };
   return {
     seed,

@@ -64,7 +64,9 @@ export function classifyV8(e: unknown): Outcome {
     if (/divide by zero|remainder by zero/.test(msg)) return trap(Trap.IntegerDivideByZero);
     if (/divide result unrepresentable|integer overflow/.test(msg)) return trap(Trap.IntegerOverflow);
     if (/memory access out of bounds/.test(msg)) return trap(Trap.OutOfBoundsMemory);
-    if (/table index is out of bounds/.test(msg)) return trap(Trap.UndefinedElement);
+    // V8 says the same for call_indirect past the table and for the table instructions
+    if (/table index is out of bounds/.test(msg)) return trap(Trap.UndefinedElement, Trap.OutOfBoundsTable);
+    if (/element segment out of bounds/.test(msg)) return trap(Trap.OutOfBoundsTable);
     // V8 does not distinguish a null slot from a signature mismatch
     if (/null function or function signature mismatch/.test(msg)) return trap(Trap.UninitializedElement, Trap.IndirectCallTypeMismatch);
   }
@@ -260,7 +262,9 @@ export function runBoth(gen: GeneratedModule, calls: readonly Call[], stubs: num
     try {
       const jsArgs = call.args.map((v, k) => (f.params[k] === "i32" ? Number(v) : v));
       const r = (v8[call.func] as (...xs: unknown[]) => unknown)(...jsArgs);
-      a = { kind: "ok", values: f.results.length ? [norm(f.results[0], r as bigint | number)] : [] };
+      // several results come back as an array
+      const rs = f.results.length > 1 ? (r as (bigint | number)[]) : f.results.length ? [r as bigint | number] : [];
+      a = { kind: "ok", values: rs.map((v, k) => norm(f.results[k], v)) };
     } catch (e) {
       a = classifyV8(e);
     }
