@@ -12,7 +12,7 @@
  *     the chunked upload's root.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,30 @@ describe("the example program", () => {
       expect(hexlify(out)).toBe(hexlify(new Uint8Array([...word(b), ...word(w), ...word(l)])));
       expect(m.steps).toBeLessThanOrEqual(Math.floor(((text.length * 49 + 1500) * 5) / 4) - Math.floor((text.length * 49 + 1500) / 4)); // 49 n + 1,500 before the margin
       expect(m.memoryBytes().length).toBe(2 * 65536);
+    }
+  });
+});
+
+const haveWasiClang = (() => {
+  try {
+    execFileSync("clang", ["--version"], { stdio: "ignore" });
+    return existsSync("/usr/lib/wasm32-wasi/libc.a");
+  } catch {
+    return false;
+  }
+})();
+
+describe("the example program in C (WASI)", () => {
+  it.skipIf(!haveWasiClang)("compiles with the guide's clang line and counts like the AssemblyScript one", () => {
+    execFileSync("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "examples/wordcount-c/wordcount.c", "-o", join(dir, "wordcount-c.wasm")], { cwd: REPO_ROOT, stdio: "pipe" });
+    const c = compile(new Uint8Array(readFileSync(join(dir, "wordcount-c.wasm"))), { imports: "task" });
+    const as = compile(wasm, { imports: "task" });
+    for (const text of [new Uint8Array(0), new TextEncoder().encode("hello world\nthis is  a test\n"), words(150_000, 9)]) {
+      const m = Machine.forTask(c, text, {});
+      m.run();
+      const n = Machine.forTask(as, text, {});
+      n.run();
+      expect([m.halted, hexlify(m.output())]).toEqual([true, hexlify(n.output())]);
     }
   });
 });
