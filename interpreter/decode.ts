@@ -1020,7 +1020,9 @@ export function scanBodies(buf: Uint8Array, m: DecodedModule): void {
       if (op === 0x0b) depth--;
       else if (op === 0x02 || op === 0x03 || op === 0x04) depth++;
       ins.offset = at;
-      readConstInstr(r, op, ins);
+      const x = readConstInstr(r, op, ins);
+      // memory.init and data.drop need the data count section: a malformation in 2.0
+      if ((x === 0x108 || x === 0x109) && m.dataCount === null) r.fail(`data count section required (${FC_NAMES[x - 0x100]})`, at);
     }
     if (r.pos !== body.end) r.fail("section size mismatch (function body longer than its end)", r.pos);
   }

@@ -413,7 +413,12 @@ describe("instructions", () => {
     expect(body(p, 0)).toEqual(["I32Const 0", "I32Const 0", "I32Const 2", "MemoryInit 3 0 4", "SegmentDrop 2 0 4", "SegmentDrop 1 0 4", "Return"]);
   });
 
-  it("refuses memory.init without the data count section (a malformation)", () => {
+  it("refuses memory.init without the data count section (a malformation, reported before a validation error)", () => {
+    // an export of an unknown function (invalid) and memory.init without the data count section (malformed)
+    const e2 = err(() =>
+      compile(bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 1]), section(7, [1, 1, 0x61, 0, 5]), code1([0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0, 0x0b]), section(11, [1, 1, 0])), EMBED),
+    );
+    expect([e2.kind, e2.reason]).toEqual(["malformed", expect.stringMatching(/^data count section required/)]);
     const e = err(() =>
       compile(bin(TYPE_V_V, FUNC_1, section(5, [1, 0, 1]), code1([0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0, 0x0b]), section(11, [1, 1, 0])), EMBED),
     );
