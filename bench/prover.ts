@@ -10,7 +10,9 @@
  *
  * - medianGas: over steps sampled uniformly from a complete sha256d run (the opcode mix of a real
  *   task); maxGas: over every measured step: the step vectors (test/vectors/step-vectors.json, when
- *   present), the worst cases below, and the sample.
+ *   present: every opcode, every float instruction included), the worst cases below, and the samples.
+ * - floatMedianGas: over steps sampled uniformly from a complete run of the float task (nbody, C
+ *   with doubles); floatMaxGas: over every measured float step (vectors, worst cases, sample).
  * - worst cases: a 14-deep code tree (as btc-headers), a 64 MiB memory (depth 21, the default page
  *   limit) with two-leaf loads/stores whose leaves meet only at the root's child (t = 21) and a
  *   memory.copy between its first and last leaves, input_read from a 2,016-header input (depth 13),
@@ -29,6 +31,7 @@ import { MAX_TABLE_ELEMENTS } from "../interpreter/runtime.js";
 import type { Program } from "../interpreter/program.js";
 import { stateRoot } from "../interpreter/state.js";
 import { witness } from "../interpreter/witness.js";
+import { IS_FLOAT_NUMERIC } from "../interpreter/float.js";
 
 interface Measured {
   cls: string;
@@ -47,7 +50,8 @@ const unhex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ""), "h
 /** Instruction class of a step (for byOpcodeClass). */
 export function opClass(op: number, running: boolean): string {
   if (!running) return "not executed";
-  if (op === Op.I32Const || op === Op.I64Const || op === Op.RefFunc) return "const";
+  if (op === Op.I32Const || op === Op.I64Const || op === Op.F32Const || op === Op.F64Const || op === Op.RefFunc) return "const";
+  if (IS_FLOAT_NUMERIC[op]) return "float";
   if (op === Op.Drop || op === Op.Select || op === Op.Nip) return "stack";
   if (op >= Op.LocalGet && op <= Op.LocalTee) return "locals";
   if (op === Op.GlobalGet || op === Op.GlobalSet) return "globals";
@@ -126,6 +130,28 @@ function worstPrograms(): { name: string; wat: string; input?: Uint8Array; limit
           (call $output_write (i32.const ${MIB64 - 40}) (i32.const 40))))`,
       input: headers,
       limits: { outputBytes: 65536 },
+    },
+    {
+      // the float unit's costliest operands: subnormal quotients and roots, long alignments, conversions
+      name: "floats in a 14-deep code tree",
+      wat: `(module ${HOST} ${mem} ${PADDING}
+        (func (export "main")
+          (drop (f64.div (f64.const 0x1.fffffffffffffp-1022) (f64.const 0x1.0000000000001p+1023)))
+          (drop (f64.div (f64.const 0x1p-1074) (f64.const 0x1.fffffffffffffp-1)))
+          (drop (f64.sqrt (f64.const 0x1.fffffffffffffp+1023)))
+          (drop (f64.sqrt (f64.const 0x1p-1074)))
+          (drop (f32.sqrt (f32.const 0x1.fffffep+127)))
+          (drop (f64.add (f64.const 0x1.fffffffffffffp+0) (f64.const -0x1.fffffffffffffp-53)))
+          (drop (f64.mul (f64.const 0x1.fffffffffffffp-600) (f64.const 0x1.fffffffffffffp-500)))
+          (drop (f64.nearest (f64.const -0x1.8p-1)))
+          (drop (f32.convert_i64_u (i64.const -1)))
+          (drop (f64.convert_i64_s (i64.const 0x7ffffffffffffdff)))
+          (drop (i64.trunc_f64_u (f64.const 0x1.fffffffffffffp+63)))
+          (drop (i64.trunc_sat_f64_s (f64.const -inf)))
+          (drop (f32.demote_f64 (f64.const 0x1.fffffefffffffp-127)))
+          (drop (f64.promote_f32 (f32.const 0x1p-149)))
+          (drop (f64.min (f64.const -0) (f64.const 0)))
+          (drop (f64.lt (f64.const -nan:0x4000000000001) (f64.const 1)))))`,
     },
     {
       name: "calls, call_indirect (64-entry table), 40 globals",
@@ -215,6 +241,22 @@ export async function benchProver(): Promise<Record<string, unknown>> {
   await measureRun(Machine.forTask(sha, input, {}), "sha256d", (i) => keep.has(i));
   const sample = measured.slice();
 
+  // 1b. the float task's mix: steps sampled uniformly from a complete nbody run (40 body steps)
+  const nbody = compile(new Uint8Array(readFileSync("wasm-tasks/build/nbody.wasm")));
+  const nbodyInput = new TextEncoder().encode("40");
+  const nbodyProbe = Machine.forTask(nbody, nbodyInput, {});
+  nbodyProbe.run();
+  const nbodyTotal = nbodyProbe.steps + 1;
+  const FLOAT_SAMPLES = 300;
+  const keepFloat = new Set<number>();
+  while (keepFloat.size < FLOAT_SAMPLES) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    keepFloat.add(seed % nbodyTotal);
+  }
+  const before = measured.length;
+  await measureRun(Machine.forTask(nbody, nbodyInput, {}), "nbody", (i) => keepFloat.has(i));
+  const floatSample = measured.slice(before);
+
   // 2. the step vectors
   let vectors = 0;
   const VECTORS = "test/vectors/step-vectors.json";
@@ -259,6 +301,8 @@ export async function benchProver(): Promise<Record<string, unknown>> {
   }
   if (process.env.BENCH_PROVER_STEPS) for (const x of measured.slice(sample.length)) console.error(x.gas, x.bytes, x.cls, x.what);
   const worst = measured.reduce((a, b) => (b.gas > a.gas ? b : a));
+  const floats = measured.filter((x) => x.cls === "float");
+  const worstFloat = floats.reduce((a, b) => (b.gas > a.gas ? b : a));
   const code = (await ethers.provider.getCode(await prover.getAddress())).length / 2 - 1;
   return {
     maxGas: worst.gas,
@@ -273,6 +317,19 @@ export async function benchProver(): Promise<Record<string, unknown>> {
       maxGas: Math.max(...sample.map((x) => x.gas)),
       medianExecutionGas: median(sample.map((x) => x.exec!)),
     },
+    floatMedianGas: median(floatSample.map((x) => x.gas)),
+    floatMaxGas: worstFloat.gas,
+    floatMaxCase: { what: worstFloat.what, witnessBytes: worstFloat.bytes, executionGas: worstFloat.exec },
+    nbodySample: {
+      steps: floatSample.length,
+      ofRunSteps: nbodyTotal,
+      floatSteps: floatSample.filter((x) => x.cls === "float").length,
+      floatMedianGas: median(floatSample.filter((x) => x.cls === "float").map((x) => x.gas)),
+      p90Gas: [...floatSample.map((x) => x.gas)].sort((a, b) => a - b)[Math.floor(0.9 * floatSample.length)],
+      maxGas: Math.max(...floatSample.map((x) => x.gas)),
+    },
+    floatSteps: floats.length,
+    floatOpcodes: new Set(floats.map((x) => x.op)).size,
     maxExecutionGas: Math.max(...measured.map((x) => x.exec!)),
     measuredSteps: measured.length,
     vectors,

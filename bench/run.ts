@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   btc: async () => (await import("./btc.js")).benchBtc(),
   dispute: async () => (await import("./dispute.js")).benchDispute(),
   fleet: async () => (await import("./fleet.js")).benchFleet(),
+  softfloat: async () => (await import("./softfloat.js")).benchSoftfloat(),
 };
 
 const names = process.argv.slice(2).filter((a) => a !== "--");

@@ -217,6 +217,12 @@ for (let op = 0xa0; op <= 0xa6; op++) FLOAT_POPS[op] = 2;
 
 /** The trapping conversions, in the order of their saturating twins 0xFC 0..7 = opcodes 0xc5..0xcc. */
 export const TRUNC_OPS = [0xa8, 0xa9, 0xaa, 0xab, 0xae, 0xaf, 0xb0, 0xb1];
+/** 1 for the float numeric opcodes whose result is 32 bits wide (i32 or f32: zero-extended in a slot). */
+export const RESULT32 = new Uint8Array(256);
+for (let op = 0x5b; op <= 0x66; op++) RESULT32[op] = 1; // comparisons
+for (let op = 0x8b; op <= 0x98; op++) RESULT32[op] = 1; // f32 arithmetic
+for (const op of [0xa8, 0xa9, 0xaa, 0xab, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xc5, 0xc6, 0xc7, 0xc8]) RESULT32[op] = 1;
+
 /** Opcode of the saturating conversion 0xFC `sub` (0..7). */
 export const TRUNC_SAT_OPS = [0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc];
 
@@ -353,7 +359,9 @@ const SH = new Int32Array(2);
 
 /**
  * Float numeric opcode `op` on u64 slot values: `x` the first operand of a binary op (ignored for
- * unary ones), `y` the top. Returns the pushed u64 value, or { trap }.
+ * unary ones), `y` the top. Returns the pushed u64 value, or { trap }. An operand of a 32-bit type
+ * is its low half, a 32-bit result is zero-extended, as in every verified step (a state the machine
+ * reaches never has anything else there).
  */
 export function floatStepBig(op: number, x: bigint, y: bigint): bigint | { trap: number } {
   const k = FLOAT_POPS[op];
@@ -365,5 +373,5 @@ export function floatStepBig(op: number, x: bigint, y: bigint): bigint | { trap:
   }
   const r = floatStep(op, SL, SH, k);
   if (r < 0) return { trap: -r };
-  return (BigInt(SH[0] >>> 0) << 32n) | BigInt(SL[0] >>> 0);
+  return RESULT32[op] ? BigInt(SL[0] >>> 0) : (BigInt(SH[0] >>> 0) << 32n) | BigInt(SL[0] >>> 0);
 }

@@ -14,6 +14,7 @@
  * proves a different step.
  */
 import { hash2, keccak256, zeroHashesFor } from "./hash/keccak.js";
+import { FLOAT_POPS, floatStepBig } from "./float.js";
 import { Op, Status, Trap } from "./isa.js";
 
 export type WitnessErrorCode =
@@ -66,6 +67,11 @@ export const POPS: Int8Array = (() => {
   range(2, 0x7c, 0x8a);
   set(2, Op.Nip, Op.OutputWrite);
   set(3, Op.Select, Op.InputRead, Op.MemoryCopy, Op.MemoryFill);
+  // floats: constants, loads, stores (the bits of their integer twins), numeric operations
+  set(0, Op.F32Const, Op.F64Const);
+  set(1, 0x2a, 0x2b);
+  set(2, 0x38, 0x39);
+  for (let op = 0; op < 256; op++) if (FLOAT_POPS[op]) t[op] = FLOAT_POPS[op];
   set(-2, Op.CallHost, Op.GlobalGetExt, Op.GlobalSetExt);
   return t;
 })();
@@ -76,6 +82,7 @@ export const ACCESS_SIZE: Uint8Array = (() => {
   const s: [number, number][] = [
     [0x28, 4], [0x29, 8], [0x2c, 1], [0x2d, 1], [0x2e, 2], [0x2f, 2], [0x30, 1], [0x31, 1], [0x32, 2], [0x33, 2], [0x34, 4], [0x35, 4],
     [0x36, 4], [0x37, 8], [0x3a, 1], [0x3b, 2], [0x3c, 1], [0x3d, 2], [0x3e, 4],
+    [0x2a, 4], [0x2b, 8], [0x38, 4], [0x39, 8], // f32/f64 loads and stores
   ];
   for (const [op, n] of s) t[op] = n;
   return t;
@@ -770,9 +777,11 @@ function step(preRoot: Uint8Array): Uint8Array {
       break;
     }
     case Op.I32Const:
+    case Op.F32Const:
       out = [BigInt(A)];
       break;
     case Op.I64Const:
+    case Op.F64Const:
       out = [(BigInt(B) << 32n) | BigInt(A)];
       break;
     case Op.RefFunc:
@@ -974,7 +983,7 @@ function step(preRoot: Uint8Array): Uint8Array {
           x = (x << 8n) | BigInt(leaf[at & 31]);
         }
         const signed = op === 0x2c || op === 0x2e || op === 0x30 || op === 0x32 || op === 0x34;
-        const is64 = op === 0x29 || (op >= 0x30 && op <= 0x35);
+        const is64 = op === 0x29 || op === 0x2b || (op >= 0x30 && op <= 0x35);
         if (signed) x = BigInt.asIntN(size * 8, x);
         out = [x & (is64 ? M64 : M32)];
         break;
@@ -1075,8 +1084,13 @@ function step(preRoot: Uint8Array): Uint8Array {
         case 0xc2: r = BigInt.asIntN(8, b) & M64; break;
         case 0xc3: r = BigInt.asIntN(16, b) & M64; break;
         case 0xc4: r = BigInt.asIntN(32, b) & M64; break;
-        default:
-          throw new WitnessError("BadOpcode", `opcode 0x${op.toString(16)}`);
+        default: {
+          if (!FLOAT_POPS[op]) throw new WitnessError("BadOpcode", `opcode 0x${op.toString(16)}`);
+          // floats (float.ts): comparisons, arithmetic, conversions
+          const f = floatStepBig(op, a, b);
+          if (typeof f !== "bigint") return trapped(f.trap);
+          r = f;
+        }
       }
       out = [r];
     }

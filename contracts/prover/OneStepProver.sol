@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {IStepProver} from "./IStepProver.sol";
+import {ProverFloatStep} from "./ProverFloatStep.sol";
 import {ProverHost} from "./ProverHost.sol";
 import {ProverMemory} from "./ProverMemory.sol";
 import {ProverTables} from "./ProverTables.sol";
@@ -15,10 +16,13 @@ import {ProverTables} from "./ProverTables.sol";
 ///  - ProverMemory: loads, stores, memory.size/grow/copy/fill;
 ///  - ProverHost: globals, call, call_indirect, return, input size/read, output write;
 ///  - ProverTables: table.get/set/size/grow/fill/copy/init, elem.drop, data.drop, memory.init;
-///  the last three parse the cold part with ProverCold. All of it fits one contract (see
-///  docs/PROVER.md for the sizes), so no step pays for a second account access.
-contract OneStepProver is ProverMemory, ProverHost, ProverTables, IStepProver {
-    function step(bytes32 preRoot, bytes calldata witness) external pure returns (bytes32) {
+///  - ProverFloatStep: float comparisons, arithmetic and conversions, computed by the float unit
+///    (ProverFloat, a separate contract this one creates: a static call of the two operands);
+///  ProverMemory, ProverHost and ProverTables parse the cold part with ProverCold. All of it but the
+///  float unit fits one contract (see docs/PROVER.md for the sizes), so no other step pays for a
+///  second account access.
+contract OneStepProver is ProverMemory, ProverHost, ProverTables, ProverFloatStep, IStepProver {
+    function step(bytes32 preRoot, bytes calldata witness) external view returns (bytes32) {
         uint256 w = _witnessOffset(witness);
         if (!_header(w, witness.length)) _notExecuted(preRoot);
         uint256 op = _op();
@@ -54,7 +58,7 @@ contract OneStepProver is ProverMemory, ProverHost, ProverTables, IStepProver {
     }
 
     /// Executes a hot instruction on the checked pre-state and returns the post root.
-    function _execute(uint256 op) private pure {
+    function _execute(uint256 op) private view {
         uint256 pc = _pc();
         uint256 depth;
         uint256 a;
@@ -70,7 +74,7 @@ contract OneStepProver is ProverMemory, ProverHost, ProverTables, IStepProver {
             _finish(pc + 1, 1, depth, 0);
         }
         if (op >= 0x45 && op < 0xe0) {
-            (uint256 r, uint256 trap) = _numeric(op);
+            (uint256 r, uint256 trap) = _isFloat(op) ? _float(op) : _numeric(op); // floats: ProverFloatStep
             if (trap != 0) _trapped(trap);
             assembly ("memory-safe") {
                 mstore(R_OUT, r)
@@ -106,13 +110,15 @@ contract OneStepProver is ProverMemory, ProverHost, ProverTables, IStepProver {
                 }
                 _finish(pc + 1, op == 0x22 ? 1 : 0, depth, 0);
             }
-            if (op == 0x41) {
+            if (op == 0x41 || op == 0x43) {
+                // i32.const, f32.const
                 assembly ("memory-safe") {
                     mstore(R_OUT, a)
                 }
                 _finish(pc + 1, 1, depth, 0);
             }
-            if (op == 0x42) {
+            if (op == 0x42 || op == 0x44) {
+                // i64.const, f64.const
                 assembly ("memory-safe") {
                     mstore(R_OUT, or(shl(32, mload(R_B)), a))
                 }

@@ -6,6 +6,7 @@
  * edge cases, replayed on-chain as well).
  */
 import type { Limits } from "../../interpreter/isa.js";
+import { floatPropertyPrograms } from "../float/programs.js";
 
 export interface PropProgram {
   name: string;
@@ -515,5 +516,6 @@ export function propertyPrograms(seed: number): PropProgram[] {
     ...tablePrograms(rng, 10, 40),
     ...limitPrograms(rng),
     ...ioPrograms(rng),
+    ...floatPropertyPrograms(Number(rng.u64() & 0xffffffffn), 12), // test/float/programs.ts
   ];
 }

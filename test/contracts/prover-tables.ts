@@ -40,7 +40,7 @@ export function memOpWord(): string {
     const size = ACCESS_SIZE[op];
     if (size === 0) continue;
     const signed = op === 0x2c || op === 0x2e || op === 0x30 || op === 0x32 || op === 0x34;
-    const is64 = isLoad(op) && (op === 0x29 || (op >= 0x30 && op <= 0x35));
+    const is64 = isLoad(op) && (op === 0x29 || op === 0x2b || (op >= 0x30 && op <= 0x35));
     const nib = Math.log2(size) | (signed ? 4 : 0) | (is64 ? 8 : 0);
     x |= BigInt(nib) << BigInt(4 * (op - 0x28));
   }

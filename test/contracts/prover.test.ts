@@ -136,7 +136,7 @@ describe("every named error, on targeted witness changes (and the same error fro
     out.push(["memory pages > 65536", "BadField", ld.pre, m(ld, (w) => dv(w).setUint32(hdr(w) + 32 + 8 + 32, 65537))]);
     const ret = find("Return");
     out.push(["return from the entry frame", "BadField", ret.pre, m(ret, (w) => dv(w).setUint32(20, 1))]); // depth
-    out.push(["float opcode", "BadOpcode", add.pre, m(add, (w) => (w[ins(w)] = 0x92))]);
+    out.push(["reinterpretation (lowered to nothing)", "BadOpcode", add.pre, m(add, (w) => (w[ins(w)] = 0xbc))]);
     out.push(["opcode 0xff", "BadOpcode", add.pre, m(add, (w) => (w[ins(w)] = 0xff))]);
     out.push(["CallHost", "Unprovable", add.pre, m(add, (w) => (w[ins(w)] = 0xe9))]);
     out.push(["GlobalGetExt", "Unprovable", add.pre, m(add, (w) => (w[ins(w)] = 0xf0))]);

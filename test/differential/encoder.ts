@@ -1,8 +1,8 @@
 /**
  * A small WebAssembly binary encoder for the differential tests: LEB128, sections, and an
  * instruction writer that records which opcodes it emitted (so the random test can assert its
- * coverage). Value types are i32 and i64 (references appear only as operands of the table and
- * reference instructions); function types may have several results, block types may be type
+ * coverage). Value types are i32, i64, f32 and f64 (references appear only as operands of the table
+ * and reference instructions); function types may have several results, block types may be type
  * indices; several funcref tables, active/passive/declarative element segments, active/passive data
  * segments (with the data count section).
  *
@@ -10,9 +10,10 @@
  * the implementation under test is used to build its inputs.
  */
 
-export type ValType = "i32" | "i64";
+export type ValType = "i32" | "i64" | "f32" | "f64";
 
-export const VALTYPE_BYTE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e };
+export const VALTYPE_BYTE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c };
+export const isFloatType = (t: ValType): t is "f32" | "f64" => t === "f32" || t === "f64";
 const FUNCREF = 0x70;
 const BLOCKTYPE_EMPTY = 0x40;
 
@@ -141,6 +142,8 @@ export const OP = {
   memory_grow: 0x40,
   i32_const: 0x41,
   i64_const: 0x42,
+  f32_const: 0x43,
+  f64_const: 0x44,
   i32_wrap_i64: 0xa7,
   i64_extend_i32_s: 0xac,
   i64_extend_i32_u: 0xad,
@@ -150,7 +153,7 @@ export const OP = {
   prefix_fc: 0xfc,
 } as const;
 
-/** 0xFC sub-opcodes. */
+/** 0xFC sub-opcodes (0..7 are the saturating float-to-int conversions: TRUNC_SAT). */
 export const FC = {
   memory_init: 8,
   data_drop: 9,
@@ -184,6 +187,8 @@ export const LOADS: MemOp[] = [
   { op: 0x33, name: "i64.load16_u", type: "i64", width: 2 },
   { op: 0x34, name: "i64.load32_s", type: "i64", width: 4 },
   { op: 0x35, name: "i64.load32_u", type: "i64", width: 4 },
+  { op: 0x2a, name: "f32.load", type: "f32", width: 4 },
+  { op: 0x2b, name: "f64.load", type: "f64", width: 8 },
 ];
 
 export const STORES: MemOp[] = [
@@ -194,6 +199,8 @@ export const STORES: MemOp[] = [
   { op: 0x3c, name: "i64.store8", type: "i64", width: 1 },
   { op: 0x3d, name: "i64.store16", type: "i64", width: 2 },
   { op: 0x3e, name: "i64.store32", type: "i64", width: 4 },
+  { op: 0x38, name: "f32.store", type: "f32", width: 4 },
+  { op: 0x39, name: "f64.store", type: "f64", width: 8 },
 ];
 
 /** [opcode, name] by operand type. Unary ops keep the operand type unless noted. */
@@ -271,20 +278,46 @@ export const I64_RELOPS: [number, string][] = [
   [0x59, "i64.ge_s"],
   [0x5a, "i64.ge_u"],
 ];
+// Floats
+export const F32_UNOPS: [number, string][] = [[0x8b, "f32.abs"], [0x8c, "f32.neg"], [0x8d, "f32.ceil"], [0x8e, "f32.floor"], [0x8f, "f32.trunc"], [0x90, "f32.nearest"], [0x91, "f32.sqrt"]];
+export const F64_UNOPS: [number, string][] = [[0x99, "f64.abs"], [0x9a, "f64.neg"], [0x9b, "f64.ceil"], [0x9c, "f64.floor"], [0x9d, "f64.trunc"], [0x9e, "f64.nearest"], [0x9f, "f64.sqrt"]];
+export const F32_BINOPS: [number, string][] = [[0x92, "f32.add"], [0x93, "f32.sub"], [0x94, "f32.mul"], [0x95, "f32.div"], [0x96, "f32.min"], [0x97, "f32.max"], [0x98, "f32.copysign"]];
+export const F64_BINOPS: [number, string][] = [[0xa0, "f64.add"], [0xa1, "f64.sub"], [0xa2, "f64.mul"], [0xa3, "f64.div"], [0xa4, "f64.min"], [0xa5, "f64.max"], [0xa6, "f64.copysign"]];
+export const F32_RELOPS: [number, string][] = [[0x5b, "f32.eq"], [0x5c, "f32.ne"], [0x5d, "f32.lt"], [0x5e, "f32.gt"], [0x5f, "f32.le"], [0x60, "f32.ge"]];
+export const F64_RELOPS: [number, string][] = [[0x61, "f64.eq"], [0x62, "f64.ne"], [0x63, "f64.lt"], [0x64, "f64.gt"], [0x65, "f64.le"], [0x66, "f64.ge"]];
+export const COPYSIGN = new Set([0x98, 0xa6]);
+/** Conversions [opcode, from, to] (trunc: the trapping ones; reinterpretations included). */
+export const CONVERSIONS: [number, ValType, ValType][] = [
+  [0xa8, "f32", "i32"], [0xa9, "f32", "i32"], [0xaa, "f64", "i32"], [0xab, "f64", "i32"],
+  [0xae, "f32", "i64"], [0xaf, "f32", "i64"], [0xb0, "f64", "i64"], [0xb1, "f64", "i64"],
+  [0xb2, "i32", "f32"], [0xb3, "i32", "f32"], [0xb4, "i64", "f32"], [0xb5, "i64", "f32"], [0xb6, "f64", "f32"],
+  [0xb7, "i32", "f64"], [0xb8, "i32", "f64"], [0xb9, "i64", "f64"], [0xba, "i64", "f64"], [0xbb, "f32", "f64"],
+  [0xbc, "f32", "i32"], [0xbd, "f64", "i64"], [0xbe, "i32", "f32"], [0xbf, "i64", "f64"],
+];
+export const TRUNCS = new Set([0xa8, 0xa9, 0xaa, 0xab, 0xae, 0xaf, 0xb0, 0xb1]);
+export const REINTERPRETS = new Set([0xbc, 0xbd, 0xbe, 0xbf]);
+/** Saturating conversions: 0xFC sub-opcode, from, to. */
+export const TRUNC_SAT: [number, ValType, ValType][] = [
+  [0, "f32", "i32"], [1, "f32", "i32"], [2, "f64", "i32"], [3, "f64", "i32"],
+  [4, "f32", "i64"], [5, "f32", "i64"], [6, "f64", "i64"], [7, "f64", "i64"],
+];
+
 export const I32_EQZ = 0x45;
 export const I64_EQZ = 0x50;
 export const DIV_REM_OPS = new Set([0x6d, 0x6e, 0x6f, 0x70, 0x7f, 0x80, 0x81, 0x82]);
 
-/** Every opcode key (see CodeWriter.ops) that the integer machine supports. */
-export function allIntegerOpcodeKeys(): string[] {
+/** Every opcode key (see CodeWriter.ops) that the generator can emit (the machine supports them all). */
+export function allOpcodeKeys(): string[] {
   const keys: number[] = [
     ...Object.values(OP).filter((b) => b !== OP.prefix_fc),
     I32_EQZ,
     I64_EQZ,
     ...[...LOADS, ...STORES].map((m) => m.op),
     ...[...I32_UNOPS, ...I64_UNOPS, ...I32_BINOPS, ...I64_BINOPS, ...I32_RELOPS, ...I64_RELOPS].map(([o]) => o),
+    ...[...F32_UNOPS, ...F64_UNOPS, ...F32_BINOPS, ...F64_BINOPS, ...F32_RELOPS, ...F64_RELOPS].map(([o]) => o),
+    ...CONVERSIONS.map(([o]) => o),
   ];
-  return [...new Set(keys.map(opKey)), ...Object.values(FC).map(fcKey)].sort();
+  return [...new Set(keys.map(opKey)), ...Object.values(FC).map(fcKey), ...TRUNC_SAT.map(([sub]) => fcKey(sub))].sort();
 }
 
 export function opKey(op: number): string {
@@ -336,6 +369,24 @@ export class CodeWriter extends ByteWriter {
     return this.op(OP.i64_const).s64(v);
   }
 
+  /** f32.const / f64.const of raw bits (little-endian; NaN payloads exact). */
+  f32Const(bits: bigint): this {
+    this.op(OP.f32_const);
+    for (let i = 0n; i < 4n; i++) this.u8(Number((bits >> (8n * i)) & 0xffn));
+    return this;
+  }
+
+  f64Const(bits: bigint): this {
+    this.op(OP.f64_const);
+    for (let i = 0n; i < 8n; i++) this.u8(Number((bits >> (8n * i)) & 0xffn));
+    return this;
+  }
+
+  /** A constant of any type (floats: raw bits). */
+  constOf(t: ValType, v: bigint): this {
+    return t === "i32" ? this.i32Const(v) : t === "i64" ? this.i64Const(v) : t === "f32" ? this.f32Const(v) : this.f64Const(v);
+  }
+
   memarg(align: number, offset: number): this {
     return this.u32(align).u32(offset);
   }
@@ -358,7 +409,7 @@ export interface FuncSpec {
 export interface GlobalSpec {
   type: ValType;
   mutable: boolean;
-  init: bigint;
+  init: bigint; // floats: raw bits
 }
 
 export interface ExportSpec {
@@ -433,7 +484,11 @@ export function encodeModule(m: ModuleSpec): Uint8Array {
       w.vec(m.globals, (w, g) => {
         w.u8(VALTYPE_BYTE[g.type]).u8(g.mutable ? 1 : 0);
         if (g.type === "i32") w.u8(OP.i32_const).s32(Number(BigInt.asIntN(32, g.init)));
-        else w.u8(OP.i64_const).s64(g.init);
+        else if (g.type === "i64") w.u8(OP.i64_const).s64(g.init);
+        else {
+          w.u8(g.type === "f32" ? OP.f32_const : OP.f64_const);
+          for (let i = 0n; i < (g.type === "f32" ? 4n : 8n); i++) w.u8(Number((g.init >> (8n * i)) & 0xffn));
+        }
         w.u8(OP.end);
       }),
     );

@@ -1,5 +1,5 @@
 /**
- * Seeded generator of random, valid WebAssembly 2.0 modules (integers, multi-value, tables,
+ * Seeded generator of random, valid WebAssembly 2.0 modules (integers, floats, multi-value, tables,
  * references, bulk memory) for the differential test.
  *
  * Same seed (and options) -> identical bytes. Code is type-correct by construction: expressions are
@@ -15,7 +15,8 @@
  *    invocation small.
  * Traps are produced on purpose, at a per-module rate: unguarded div/rem, out-of-bounds addresses
  * (including offset + address > 2^32), out-of-range or null table slots, signature mismatches,
- * out-of-bounds bulk memory, table and segment ranges, `unreachable`.
+ * out-of-bounds bulk memory, table and segment ranges, `unreachable`, float-to-int conversions of
+ * NaN or out-of-range values.
  *
  * WebAssembly 2.0: functions may return two values (their callers drop what they do not use);
  * blocks by type index carry two values, with branches over extra values; `if` and `loop` take
@@ -23,9 +24,28 @@
  * two writable tables, passive element and data segments (one of each may be dropped), and
  * reference expressions (ref.null, ref.func, table.get, typed select) that only ever name
  * upper-half functions, so call_indirect stays acyclic.
+ *
+ * Floats (most modules; f32/f64 locals, globals, parameters, results, loads, stores, every float
+ * instruction): NaN results carry engine-specific payloads and signs (the spec allows any arithmetic
+ * NaN; the machine's is always the canonical one), so wherever a float's bits become observable the
+ * generated code canonicalises NaNs first (`canon`: select(NaN, x, x != x)): float stores, the
+ * reinterpretations to integers, and copysign's sign operand. Function results and globals are
+ * compared after canonicalisation by the harness. Float arguments are never NaN.
  */
 import {
   CodeWriter,
+  CONVERSIONS,
+  COPYSIGN,
+  F32_BINOPS,
+  F32_RELOPS,
+  F32_UNOPS,
+  F64_BINOPS,
+  F64_RELOPS,
+  F64_UNOPS,
+  isFloatType,
+  REINTERPRETS,
+  TRUNC_SAT,
+  TRUNCS,
   DIV_REM_OPS,
   FC,
   I32_BINOPS,
@@ -142,6 +162,30 @@ export class Rng {
     }
   }
 
+  /**
+   * Bits of an f32/f64 (bigint) biased towards edge values: ±0, ±1, halves (ties), ±inf, NaNs
+   * (unless `noNaN`), subnormals, integers near the conversion bounds, values of any exponent.
+   */
+  float(t: "f32" | "f64", noNaN = false): bigint {
+    const M = t === "f32" ? 23n : 52n, EB = t === "f32" ? 8n : 11n, bias = t === "f32" ? 127n : 1023n;
+    const EMAX = (1n << EB) - 1n;
+    const mant = (BigInt(this.u32()) << 32n | BigInt(this.u32())) & ((1n << M) - 1n);
+    const sign = BigInt(this.int(2)) << (M + EB);
+    const make = (e: bigint, m: bigint) => sign | ((e < 0n ? 0n : e > EMAX ? EMAX : e) << M) | m;
+    switch (this.int(12)) {
+      case 0: return sign; // ±0
+      case 1: return make(bias, 0n); // ±1
+      case 2: return make(bias + BigInt(this.range(-1, 2)), BigInt(this.int(2)) << (M - 1n)); // 0.5, 1.5, 2.5, 3, ...
+      case 3: return make(EMAX, 0n); // ±inf
+      case 4: return noNaN ? make(bias + BigInt(this.range(-3, 3)), mant) : make(EMAX, this.chance(0.5) ? 1n << (M - 1n) : mant | 1n); // NaN
+      case 5: return make(0n, this.chance(0.3) ? 1n : mant); // subnormal
+      case 6: return make(bias + BigInt(this.pick([31, 32, 63, 64, 24, 53])), this.chance(0.5) ? 0n : mant >> BigInt(this.int(Number(M)))); // near 2^31, 2^64, ...
+      case 7: return make(bias + BigInt(this.range(-4, 8)), mant & ~((1n << BigInt(this.int(Number(M)))) - 1n)); // few significant bits
+      case 8: return make(BigInt(this.int(Number(EMAX))), mant); // any exponent
+      default: return make(bias + BigInt(this.range(-30, 30)), mant); // ordinary numbers
+    }
+  }
+
   /** An i64 (as signed bigint) biased towards edge values. */
   i64(): bigint {
     switch (this.int(8)) {
@@ -235,6 +279,8 @@ interface TableCtx {
 
 interface ModuleCtx {
   rng: Rng;
+  /** Whether the module uses floats (value types, instructions). */
+  floats: boolean;
   trapRate: number;
   edgeRate: number; // probability of a memory access at the exact end of memory (or one past)
   types: FuncTypeSpec[];
@@ -271,13 +317,18 @@ function sameSig(a: FuncTypeSpec, b: FuncTypeSpec): boolean {
   return a.params.join() === b.params.join() && a.results.join() === b.results.join();
 }
 
+/** The unary operations that keep type t. */
+function unopsOf(t: ValType): [number, string][] {
+  return t === "i32" ? I32_UNOPS : t === "i64" ? I64_UNOPS : t === "f32" ? F32_UNOPS : F64_UNOPS;
+}
+
 class FuncGen {
   readonly w = new CodeWriter();
   readonly rng: Rng;
   readonly locals: ValType[];
   readonly nParams: number;
-  private readonly user: Record<ValType, number[]> = { i32: [], i64: [] };
-  private readonly readable: Record<ValType, number[]> = { i32: [], i64: [] };
+  private readonly user: Record<ValType, number[]> = { i32: [], i64: [], f32: [], f64: [] };
+  private readonly readable: Record<ValType, number[]> = { i32: [], i64: [], f32: [], f64: [] };
   private readonly scratch: Record<ValType, number>;
   private labels: Label[];
   private mult = 1;
@@ -287,7 +338,7 @@ class FuncGen {
   private opsFlushed = 0;
   private readonly sizeCap: number;
   private readonly results: ValType[];
-  private readonly globalsOf: Record<ValType, number[]> = { i32: [], i64: [] };
+  private readonly globalsOf: Record<ValType, number[]> = { i32: [], i64: [], f32: [], f64: [] };
   private readonly mutGlobals: number[] = [];
 
   constructor(
@@ -300,12 +351,16 @@ class FuncGen {
     this.locals = [...t.params];
     this.nParams = t.params.length;
     const nUser = this.rng.chance(0.04) ? this.rng.range(20, 300) : this.rng.range(0, 5);
-    for (let i = 0; i < nUser; i++) this.locals.push(this.rng.chance(0.5) ? "i32" : "i64");
+    for (let i = 0; i < nUser; i++) this.locals.push(this.randType());
     this.locals.forEach((ty, i) => {
       this.user[ty].push(i);
       this.readable[ty].push(i);
     });
-    this.scratch = { i32: this.newLocal("i32"), i64: this.newLocal("i64") };
+    this.scratch = { i32: this.newLocal("i32"), i64: this.newLocal("i64"), f32: -1, f64: -1 };
+    if (ctx.floats) {
+      this.scratch.f32 = this.newLocal("f32");
+      this.scratch.f64 = this.newLocal("f64");
+    }
     this.labels = [{ types: this.results }];
     ctx.globals.forEach((g, i) => {
       this.globalsOf[g.type].push(i);
@@ -404,12 +459,31 @@ class FuncGen {
   }
 
   private randType(): ValType {
+    if (this.ctx.floats) return (["i32", "i64", "f32", "f64"] as const)[this.rng.weighted([4, 3, 1.5, 2])];
+    return this.rng.chance(0.5) ? "i32" : "i64";
+  }
+
+  /** An integer type (the operands of integer-only instructions). */
+  private intType(): "i32" | "i64" {
     return this.rng.chance(0.5) ? "i32" : "i64";
   }
 
   private constOf(t: ValType): void {
     if (t === "i32") this.w.i32Const(this.rng.i32());
-    else this.w.i64Const(this.rng.i64());
+    else if (t === "i64") this.w.i64Const(this.rng.i64());
+    else this.w.constOf(t, this.rng.float(t));
+  }
+
+  /**
+   * The float on top of the stack with any NaN replaced by the canonical one (before its bits
+   * become observable): select(NaN, x, x != x).
+   */
+  private canon(t: "f32" | "f64"): void {
+    const s = this.scratch[t];
+    this.w.op(OP.local_set).u32(s);
+    if (t === "f32") this.w.f32Const(0x7fc00000n);
+    else this.w.f64Const(0x7ff8000000000000n);
+    this.w.op(OP.local_get).u32(s).op(OP.local_get).u32(s).op(OP.local_get).u32(s).op(t === "f32" ? 0x5c : 0x62).op(OP.select);
   }
 
   private leaf(t: ValType): void {
@@ -433,8 +507,7 @@ class FuncGen {
     this.exprInner(t, d);
     if (this.ctx.zeroExprs?.has(id)) {
       this.w.truncate(start);
-      if (t === "i32") this.w.i32Const(0);
-      else this.w.i64Const(0n);
+      this.w.constOf(t, 0n);
     }
   }
 
@@ -467,21 +540,24 @@ class FuncGen {
       1.5, // 21 if with a parameter
       1, // 22 loop with a parameter
     ];
-    if (t === "i64") {
+    if (t !== "i32") {
       w[2] = 0;
       w[4] = 0;
     }
+    if (isFloatType(t)) w[7] = 0;
+    // floats: comparisons, conversions from and to floats (w[17])
+    w.push(this.ctx.floats ? (isFloatType(t) ? 8 : 3) : 0);
     switch (rng.weighted(w)) {
       case 0:
         return this.leaf(t);
       case 1: {
-        const [op] = rng.pick(t === "i32" ? I32_UNOPS : I64_UNOPS);
+        const [op] = rng.pick(unopsOf(t));
         this.expr(t, d - 1);
         this.w.op(op);
         return;
       }
       case 2: {
-        const ot = this.randType();
+        const ot = this.intType();
         this.expr(ot, d - 1);
         this.w.op(ot === "i32" ? I32_EQZ : I64_EQZ);
         return;
@@ -489,14 +565,17 @@ class FuncGen {
       case 3:
         return this.binop(t, d);
       case 4: {
-        const ot = this.randType();
+        const ot = this.intType();
         const [op] = rng.pick(ot === "i32" ? I32_RELOPS : I64_RELOPS);
         this.expr(ot, d - 1);
         this.expr(ot, d - 1);
         this.w.op(op);
         return;
       }
+      case 17:
+        return this.floatExpr(t, d);
       case 5:
+        if (isFloatType(t)) return this.floatExpr(t, d);
         if (t === "i32") {
           this.expr("i64", d - 1);
           this.w.op(OP.i32_wrap_i64);
@@ -599,7 +678,7 @@ class FuncGen {
     for (let arm = 0; arm < 2; arm++) {
       if (arm === 1) this.w.op(OP.else);
       this.stmts(this.rng.range(0, 1), d - 1);
-      if (this.rng.chance(0.5)) this.w.op(this.rng.pick(t === "i32" ? I32_UNOPS : I64_UNOPS)[0]);
+      if (this.rng.chance(0.5)) this.w.op(this.rng.pick(unopsOf(t))[0]);
       else {
         this.w.op(OP.drop);
         this.expr(t, d - 1);
@@ -623,7 +702,7 @@ class FuncGen {
     this.loopNest++;
     this.pushLabel({ types: [t], noBranch: true });
     this.stmts(this.rng.range(0, 2), d - 1);
-    this.w.op(this.rng.pick(t === "i32" ? I32_UNOPS : I64_UNOPS)[0]);
+    this.w.op(this.rng.pick(unopsOf(t))[0]);
     this.w.op(OP.local_get).u32(counter).i32Const(1).op(0x6a).op(OP.local_tee).u32(counter);
     this.w.i32Const(bound).op(0x49).op(OP.br_if).u32(0); // lt_u: another iteration with the value
     this.popLabel();
@@ -770,7 +849,7 @@ class FuncGen {
       return;
     }
     if (rng.chance(0.6)) {
-      const ot = this.randType();
+      const ot = this.intType();
       const [op] = rng.pick(ot === "i32" ? I32_RELOPS : I64_RELOPS);
       this.expr(ot, d);
       this.expr(ot, d);
@@ -780,6 +859,14 @@ class FuncGen {
 
   private binop(t: ValType, d: number): void {
     const rng = this.rng;
+    if (isFloatType(t)) {
+      const [op] = rng.pick(t === "f32" ? F32_BINOPS : F64_BINOPS);
+      this.expr(t, d - 1);
+      this.expr(t, d - 1);
+      if (COPYSIGN.has(op)) this.canon(t); // the sign of an arithmetic NaN is the engine's choice
+      this.w.op(op);
+      return;
+    }
     const [op] = rng.pick(t === "i32" ? I32_BINOPS : I64_BINOPS);
     const isShift = t === "i32" ? op >= 0x74 && op <= 0x78 : op >= 0x86 && op <= 0x8a;
     if (DIV_REM_OPS.has(op)) {
@@ -899,10 +986,61 @@ class FuncGen {
   }
 
   private store(d: number): void {
-    const m = this.rng.pick(STORES);
+    const m = this.rng.pick(STORES.filter((s) => this.ctx.floats || !isFloatType(s.type)));
     const offset = this.address(m.width, d);
     this.expr(m.type, d - 1);
+    if (isFloatType(m.type)) this.canon(m.type); // memory holds only canonical NaNs from arithmetic
     this.w.op(m.op).memarg(this.align(m), offset);
+  }
+
+  /**
+   * A float instruction producing t: for a float t, a conversion from an integer or the other
+   * float type; for an integer t, a float comparison (i32), a truncation (trapping: the operand is
+   * then mostly in range; or saturating), or a reinterpretation of canonicalised bits.
+   */
+  private floatExpr(t: ValType, d: number): void {
+    const rng = this.rng;
+    if (isFloatType(t)) {
+      const [op, from] = rng.pick(CONVERSIONS.filter(([o, , to]) => to === t && !REINTERPRETS.has(o)).concat(rng.chance(0.15) ? CONVERSIONS.filter(([o, , to]) => to === t && REINTERPRETS.has(o)) : []));
+      this.expr(from, d - 1);
+      this.w.op(op);
+      return;
+    }
+    const choice = rng.weighted([t === "i32" ? 4 : 0, 3, 3, 2]);
+    if (choice === 0) {
+      const ft = rng.chance(0.5) ? "f32" : "f64";
+      const [op] = rng.pick(ft === "f32" ? F32_RELOPS : F64_RELOPS);
+      this.expr(ft, d - 1);
+      this.expr(ft, d - 1);
+      this.w.op(op);
+    } else if (choice === 1) {
+      const [op, from] = rng.pick(CONVERSIONS.filter(([o, , to]) => to === t && TRUNCS.has(o)));
+      this.expr(from, d - 1);
+      if (!rng.chance(this.trapRate * 4)) this.inRange(from as "f32" | "f64"); // else NaN and out-of-range values trap
+      this.w.op(op);
+    } else if (choice === 2) {
+      const [sub, from] = rng.pick(TRUNC_SAT.filter(([, , to]) => to === t));
+      this.expr(from, d - 1);
+      this.w.fc(sub);
+    } else {
+      const [op, from] = rng.pick(CONVERSIONS.filter(([o, , to]) => to === t && REINTERPRETS.has(o)));
+      this.expr(from, d - 1);
+      this.canon(from as "f32" | "f64");
+      this.w.op(op);
+    }
+  }
+
+  /** Maps the float on the stack to a value every trapping truncation accepts: copysign(min(|x|, 100), x), NaN -> 1.5. */
+  private inRange(t: "f32" | "f64"): void {
+    const s = this.scratch[t];
+    const c = (v: number) => (t === "f32" ? this.w.f32Const(BigInt(new Uint32Array(new Float32Array([v]).buffer)[0])) : this.w.f64Const(new BigUint64Array(new Float64Array([v]).buffer)[0]));
+    const min = t === "f32" ? 0x96 : 0xa4, abs = t === "f32" ? 0x8b : 0x99, ne = t === "f32" ? 0x5c : 0x62;
+    this.w.op(OP.local_set).u32(s);
+    c(1.5);
+    this.w.op(OP.local_get).u32(s).op(abs);
+    c(100);
+    this.w.op(min);
+    this.w.op(OP.local_get).u32(s).op(OP.local_get).u32(s).op(ne).op(OP.select);
   }
 
   private growDelta(d: number): void {
@@ -1372,13 +1510,14 @@ class FuncGen {
   }
 }
 
-function randomSig(rng: Rng): FuncTypeSpec {
+function randomSig(rng: Rng, floats: boolean): FuncTypeSpec {
   const params: ValType[] = [];
   const n = rng.weighted([3, 4, 3, 2, 1]);
-  for (let i = 0; i < n; i++) params.push(rng.chance(0.55) ? "i32" : "i64");
+  const type = (): ValType => (floats && rng.chance(0.3) ? (rng.chance(0.5) ? "f32" : "f64") : rng.chance(0.55) ? "i32" : "i64");
+  for (let i = 0; i < n; i++) params.push(type());
   const r = rng.weighted([2, 5, 3, 2]);
-  const one = (): ValType => (rng.chance(0.5) ? "i32" : "i64");
-  return { params, results: r === 0 ? [] : r === 3 ? [one(), one()] : [r === 1 ? "i32" : "i64"] };
+  const one = (): ValType => (floats && rng.chance(0.4) ? (rng.chance(0.5) ? "f32" : "f64") : rng.chance(0.5) ? "i32" : "i64");
+  return { params, results: r === 0 ? [] : r === 3 ? [one(), one()] : [r === 1 ? "i32" : one()] };
 }
 
 export function generateModule(seed: number, opts: GenOptions = {}): GeneratedModule {
@@ -1386,12 +1525,14 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   const trapRate = rng.pick([0.003, 0.01, 0.03, 0.06]);
   // About one module in seven probes the end of memory often (each call then likely ends in a trap).
   const edgeRate = rng.chance(0.15) ? 0.25 : 0.005;
+  // Most modules use floats; the others stay integer-only.
+  const floats = rng.chance(0.7);
 
   // Types: a few distinct signatures plus duplicates (call_indirect must compare structurally).
   const types: FuncTypeSpec[] = [];
   const nSigs = rng.range(2, 5);
   while (types.length < nSigs) {
-    const s = randomSig(rng);
+    const s = randomSig(rng, floats);
     if (!types.some((t) => sameSig(t, s))) types.push(s);
   }
   const nDup = rng.int(3);
@@ -1408,8 +1549,8 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   const globals: GlobalSpec[] = [];
   const nGlobals = rng.range(1, 6);
   for (let i = 0; i < nGlobals; i++) {
-    const type: ValType = rng.chance(0.5) ? "i32" : "i64";
-    globals.push({ type, mutable: rng.chance(0.8), init: type === "i32" ? rng.i32() : rng.i64() });
+    const type: ValType = floats && rng.chance(0.35) ? (rng.chance(0.5) ? "f32" : "f64") : rng.chance(0.5) ? "i32" : "i64";
+    globals.push({ type, mutable: rng.chance(0.8), init: type === "i32" ? rng.i32() : type === "i64" ? rng.i64() : rng.float(type) });
   }
   const fuel = rng.int(globals.length + 1);
   globals.splice(fuel, 0, { type: "i32", mutable: true, init: BigInt(rng.pick([3, 12, 12, 40])) });
@@ -1461,6 +1602,7 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
 
   const ctx: ModuleCtx = {
     rng,
+    floats,
     trapRate,
     edgeRate,
     types,
@@ -1508,10 +1650,7 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   bodies.forEach((b, i) => {
     if (opts.stubFunctions?.has(i)) {
       const w = new CodeWriter();
-      for (const r of types[funcTypes[i]].results) {
-        if (r === "i32") w.i32Const(0);
-        else w.i64Const(0n);
-      }
+      for (const r of types[funcTypes[i]].results) w.constOf(r, 0n);
       w.op(OP.end);
       funcSpecs[i] = { typeIndex: funcTypes[i], locals: [], body: w.finish() };
       addOps(w.ops);
@@ -1526,16 +1665,18 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
     const w = new CodeWriter();
     const n = rng.range(1, 4);
     for (let i = 0; i < n; i++) {
-      const m = rng.pick(STORES);
+      const m = rng.pick(STORES.filter((s) => floats || !isFloatType(s.type)));
       w.i32Const(rng.int(4096));
       if (m.type === "i32") w.i32Const(rng.i32());
-      else w.i64Const(rng.i64());
+      else if (m.type === "i64") w.i64Const(rng.i64());
+      else w.constOf(m.type, rng.float(m.type)); // constants: bits stored as they are
       w.op(m.op).memarg(0, rng.int(32));
     }
     globals.forEach((g, i) => {
       if (g.mutable && i !== fuel && rng.chance(0.3)) {
         if (g.type === "i32") w.i32Const(rng.i32());
-        else w.i64Const(rng.i64());
+        else if (g.type === "i64") w.i64Const(rng.i64());
+        else w.constOf(g.type, rng.float(g.type));
         w.op(OP.global_set).u32(i);
       }
     });
@@ -1545,7 +1686,8 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
       const ft = types[funcTypes[f]];
       for (const p of ft.params) {
         if (p === "i32") w.i32Const(rng.i32());
-        else w.i64Const(rng.i64());
+        else if (p === "i64") w.i64Const(rng.i64());
+        else w.constOf(p, rng.float(p));
       }
       w.op(OP.call).u32(f);
       for (let k = 0; k < ft.results.length; k++) w.op(OP.drop);
@@ -1627,10 +1769,10 @@ export function generateModule(seed: number, opts: GenOptions = {}): GeneratedMo
   };
 }
 
-/** Seeded argument vectors for a function's parameters (values as signed bigints). */
+/** Seeded argument vectors for a function's parameters (integers as signed bigints, floats as bits, never NaN). */
 export function argSets(seed: number, fn: ExportedFunc, count: number): bigint[][] {
   const rng = new Rng((seed ^ Math.imul(fn.index + 1, 0x9e3779b1)) >>> 0);
   const out: bigint[][] = [];
-  for (let i = 0; i < count; i++) out.push(fn.params.map((p) => (p === "i32" ? rng.i32() : rng.i64())));
+  for (let i = 0; i < count; i++) out.push(fn.params.map((p) => (p === "i32" ? rng.i32() : p === "i64" ? rng.i64() : rng.float(p, true))));
   return out;
 }

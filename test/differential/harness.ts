@@ -1,7 +1,8 @@
 /**
  * Differential harness: runs one module on V8 (Node's WebAssembly) and on our interpreter, calls
  * each exported function with seeded arguments, and after every call compares the results (or the
- * trap kind), the whole linear memory and every exported global. Memory and globals are compared
+ * trap kind), the whole linear memory and every exported global (float results and globals after
+ * NaN canonicalisation: an arithmetic NaN's bits are the engine's choice, the machine's canonical). Memory and globals are compared
  * after traps too: writes done before a trap must persist in both engines. Our side runs in several
  * modes at once (see Mode: embedding API, reference exec loop, random stop/resume slices), each on
  * its own instance, and the machine modes must also agree on the step count of every call.
@@ -69,6 +70,8 @@ export function classifyV8(e: unknown): Outcome {
     if (/element segment out of bounds/.test(msg)) return trap(Trap.OutOfBoundsTable);
     // V8 does not distinguish a null slot from a signature mismatch
     if (/null function or function signature mismatch/.test(msg)) return trap(Trap.UninitializedElement, Trap.IndirectCallTypeMismatch);
+    // V8 names both failed float-to-int truncations alike: NaN or out of range
+    if (/float unrepresentable/.test(msg)) return trap(Trap.IntegerOverflow, Trap.InvalidConversion);
   }
   if (e instanceof RangeError && /call stack/i.test(msg)) return trap(Trap.CallStackExhausted, Trap.ValueStackExhausted);
   return { kind: "error", message: `${e instanceof Error ? e.constructor.name : typeof e}: ${msg}` };
@@ -92,8 +95,26 @@ function sameOutcome(v8: Outcome, ours: Outcome): boolean {
   return false;
 }
 
+const F64 = new Float64Array(1), U64 = new BigUint64Array(F64.buffer), F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
+
+/** A value as a comparable bigint: integers signed; floats as bits (from a JS number or bits), any NaN canonical. */
 function norm(type: ValType, v: bigint | number): bigint {
-  return type === "i32" ? BigInt.asIntN(32, BigInt(v)) : BigInt.asIntN(64, BigInt(v));
+  if (type === "i32") return BigInt.asIntN(32, BigInt(v));
+  if (type === "i64") return BigInt.asIntN(64, BigInt(v));
+  if (type === "f32") {
+    const bits = typeof v === "number" ? ((F32[0] = v), BigInt(U32[0])) : BigInt.asUintN(32, v);
+    return (bits & 0x7f800000n) === 0x7f800000n && (bits & 0x7fffffn) !== 0n ? 0x7fc00000n : bits;
+  }
+  const bits = typeof v === "number" ? ((F64[0] = v), U64[0]) : BigInt.asUintN(64, v);
+  return (bits & 0x7ff0000000000000n) === 0x7ff0000000000000n && (bits & 0xfffffffffffffn) !== 0n ? 0x7ff8000000000000n : bits;
+}
+
+/** A generated argument (bigint: signed integer or float bits) as V8 takes it. */
+function jsArg(type: ValType, v: bigint): bigint | number {
+  if (type === "i32") return Number(v);
+  if (type === "f32") return ((U32[0] = Number(BigInt.asUintN(32, v))), F32[0]);
+  if (type === "f64") return ((U64[0] = BigInt.asUintN(64, v)), F64[0]);
+  return v;
 }
 
 function firstDiff(a: Uint8Array, b: Uint8Array): string | null {
@@ -260,7 +281,7 @@ export function runBoth(gen: GeneratedModule, calls: readonly Call[], stubs: num
     const f = sig.get(call.func)!;
     let a: Outcome;
     try {
-      const jsArgs = call.args.map((v, k) => (f.params[k] === "i32" ? Number(v) : v));
+      const jsArgs = call.args.map((v, k) => jsArg(f.params[k], v));
       const r = (v8[call.func] as (...xs: unknown[]) => unknown)(...jsArgs);
       // several results come back as an array
       const rs = f.results.length > 1 ? (r as (bigint | number)[]) : f.results.length ? [r as bigint | number] : [];

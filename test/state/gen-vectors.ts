@@ -37,6 +37,7 @@ import {
   type TestProgram,
 } from "./programs.js";
 import { hexOf, opName, taskFromWat } from "./util.js";
+import { FLOAT_MEMORY_PROGRAM, FLOAT_TRAP_PROGRAMS, floatVectorPrograms } from "../float/programs.js";
 
 export const VECTORS_FILE = join(dirname(fileURLToPath(import.meta.url)), "../vectors/step-vectors.json");
 
@@ -143,7 +144,10 @@ export async function generateVectors(): Promise<VectorFile> {
   await vectorsOf(CALLS_PROGRAM, interesting(4), cases);
   await vectorsOf(EXIT_PROGRAM, interesting(2), cases);
   await vectorsOf(TABLES_PROGRAM, interesting(12), cases);
-  for (const p of [...TRAP_PROGRAMS, ...TABLE_TRAP_PROGRAMS]) {
+  // floats (test/float/programs.ts): every float instruction on a few edge operands, float memory
+  for (const { program, op: opcode } of floatVectorPrograms()) await vectorsOf(program, (op) => op === opcode, cases, false);
+  await vectorsOf(FLOAT_MEMORY_PROGRAM, interesting(4), cases);
+  for (const p of [...TRAP_PROGRAMS, ...TABLE_TRAP_PROGRAMS, ...FLOAT_TRAP_PROGRAMS]) {
     // the trapping step (and the step on the trapped state), plus one of each interesting opcode
     await vectorsOf(p, (op, m, seen) => {
       const key = `${op}`;

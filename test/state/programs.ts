@@ -4,6 +4,7 @@
  * property tests (every step checked) and by the vector generator.
  */
 import type { Limits } from "../../interpreter/isa.js";
+import { FLOAT_PROGRAMS } from "../float/programs.js";
 
 export interface TestProgram {
   name: string;
@@ -445,4 +446,5 @@ export const ALL_PROGRAMS: TestProgram[] = [
   TABLES_PROGRAM,
   ...TRAP_PROGRAMS,
   ...TABLE_TRAP_PROGRAMS,
+  ...FLOAT_PROGRAMS,
 ];
