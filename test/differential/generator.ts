@@ -539,14 +539,14 @@ class FuncGen {
       2, // 20 block with two results (multi-value)
       1.5, // 21 if with a parameter
       1, // 22 loop with a parameter
+      0, // 23 float comparisons, conversions from and to floats (below)
     ];
     if (t !== "i32") {
       w[2] = 0;
       w[4] = 0;
     }
     if (isFloatType(t)) w[7] = 0;
-    // floats: comparisons, conversions from and to floats (w[17])
-    w.push(this.ctx.floats ? (isFloatType(t) ? 8 : 3) : 0);
+    if (this.ctx.floats) w[23] = isFloatType(t) ? 8 : 3;
     switch (rng.weighted(w)) {
       case 0:
         return this.leaf(t);
@@ -572,8 +572,6 @@ class FuncGen {
         this.w.op(op);
         return;
       }
-      case 17:
-        return this.floatExpr(t, d);
       case 5:
         if (isFloatType(t)) return this.floatExpr(t, d);
         if (t === "i32") {
@@ -644,6 +642,8 @@ class FuncGen {
         return this.ifParam(t, d);
       case 22:
         return this.loopParam(t, d);
+      case 23:
+        return this.floatExpr(t, d);
     }
   }
 
