@@ -70,6 +70,7 @@ export async function benchFleet(): Promise<Record<string, unknown>> {
       finalizedCorrectly: burst.finalizedCorrectly,
       balancesCorrect: burst.balancesCorrect,
       lies: burst.lies,
+      forfeits: burst.forfeits,
       wallSeconds: +burst.wallSeconds.toFixed(1),
       serialSeconds: +serial.wallSeconds.toFixed(1),
       burstOverSerial: +(burst.wallSeconds / serial.wallSeconds).toFixed(3),

@@ -169,6 +169,17 @@ const TASK_DECISIONS = ["claims", "verdict", "challenged", "finalizeTried", "pro
 /** The store belongs to another chain or deployment (message says what to do). */
 export class ChainMismatchError extends Error {}
 
+/**
+ * Puts `record` back to `before` in place (activities hold the record itself: a new object would
+ * leave them writing a stale copy over the rolled-back one), keeping the fields in `keep`.
+ */
+function restore<T extends object>(record: T, before: T, keep: readonly string[]): T {
+  const r = record as Record<string, unknown>;
+  for (const f of Object.keys(r)) if (!keep.includes(f)) delete r[f];
+  for (const [f, v] of Object.entries(before)) if (!keep.includes(f) || !(f in r)) r[f] = v;
+  return record;
+}
+
 function eventKey(e: ChainEvent): string {
   return `${e.block}.${e.logIndex}`;
 }
@@ -425,12 +436,19 @@ export abstract class Node {
   // ----------------------------------------------------------------------------------------------
   // Events -> records
 
+  /**
+   * Records are shared by reference: the event application and every activity working on a task or
+   * game hold the same object, so a write by one never overwrites another's (a rollback restores
+   * records in place for the same reason). A record a rollback deleted is not written again.
+   */
   protected saveTask(t: TaskRecord): void {
+    if (this.dropped.has(t)) return;
     this.tasks.set(t.id.toString(), t);
     this.store.put("tasks", t.id.toString(), t);
   }
 
   protected saveGame(g: GameRecord): void {
+    if (this.dropped.has(g)) return;
     this.games.set(g.id.toString(), g);
     this.store.put("games", g.id.toString(), g);
   }
@@ -604,6 +622,8 @@ export abstract class Node {
   }
 
   private journalKeys: [number, string][] = [];
+  /** Records deleted by a rollback (created by events of the abandoned branch). */
+  private readonly dropped = new WeakSet<object>();
 
   /**
    * The chain reorganised below what was applied: every record goes back to its state at the
@@ -621,6 +641,7 @@ export abstract class Node {
         const [id, before] = x.task;
         const now = this.tasks.get(id);
         if (!before) {
+          if (now) this.dropped.add(now);
           this.tasks.delete(id);
           this.store.delete("tasks", id);
           this.store.delete("inputs", id, ".bin");
@@ -629,19 +650,18 @@ export abstract class Node {
             this.runs.delete(id);
             void run.close(true).catch(() => undefined);
           }
-        } else {
-          const keep = now ? Object.fromEntries(TASK_DECISIONS.filter((f) => f in now).map((f) => [f, (now as unknown as Record<string, unknown>)[f]])) : {};
-          this.saveTask({ ...before, ...keep } as TaskRecord);
-        }
+        } else this.saveTask(now ? restore(now, before, TASK_DECISIONS) : before);
       }
       if (x.game) {
         const [id, before] = x.game;
+        const now = this.games.get(id);
         if (!before) {
+          if (now) this.dropped.add(now);
           this.games.delete(id);
           this.store.delete("games", id);
         } else {
           if (before.result === null) delete before.transcript;
-          this.saveGame(before);
+          this.saveGame(now ? restore(now, before, []) : before);
         }
       }
       this.store.delete("journal", key);

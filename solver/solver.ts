@@ -79,15 +79,27 @@ export class SolverNode extends Node {
     return `commit:${t.id}:${claim.epoch}:${claim.attempts ?? 0}`;
   }
 
-  /** The task is held by a commitment: reveal it if it is this node's, forfeit it if it is late. */
+  /**
+   * The task is held by a commitment: reveal it if it is this node's, forfeit it once its window to
+   * reveal is over — another solver's, or this node's own when it could not reveal in time (down,
+   * slow, or the chain's clock moved past `revealBy`): the reveal would revert for ever and the task
+   * stay held; the bond is lost either way, forfeiting reopens the task and the node commits again.
+   */
   private async onCommitment(t: TaskRecord): Promise<void> {
     const c = t.commitment!;
-    if (this.isMe(c.solver)) {
+    const view = await this.contracts.taskOf(t.id);
+    if (view.stage !== Stage.Open) {
+      await this.stageOf(t);
+      return;
+    }
+    if (!view.committed || view.revealed) return; // events to come
+    const late = this.chainNow() > view.revealBy;
+    if (this.isMe(c.solver) && !late) {
       const claim = (t.claims ?? []).find((x) => commitmentOf(this.address, x.finalRoot, x.salt).toLowerCase() === c.commitment.toLowerCase());
       if (!claim) {
         if (!this.warned.has(t.id)) {
           this.warned.add(t.id);
-          this.log.warn("a commitment of this node that its store does not know (it cannot be revealed)", { taskId: t.id, commitment: c.commitment });
+          this.log.warn("a commitment of this node that its store does not know (it cannot be revealed; forfeited after its window)", { taskId: t.id, commitment: c.commitment });
         }
         return;
       }
@@ -97,13 +109,8 @@ export class SolverNode extends Node {
       if (out?.status === "mined") this.log.info("revealed", { taskId: t.id, tx: out.hash, gasUsed: out.gasUsed });
       return;
     }
-    // another solver's: once its window to reveal is over, anyone may forfeit it
-    const view = await this.contracts.taskOf(t.id);
-    if (view.stage !== Stage.Open) {
-      await this.stageOf(t);
-      return;
-    }
-    if (!view.committed || view.revealed || this.chainNow() <= view.revealBy) return;
+    if (!late) return;
+    if (this.isMe(c.solver) && !this.sent(`forfeit:${t.id}:${c.block}`)) this.log.warn("own commitment not revealed in time: forfeiting it, committing again", { taskId: t.id, revealBy: view.revealBy, commitBlock: c.block });
     const out = await this.send(`forfeit:${t.id}:${c.block}`, this.contracts.forfeit(t.id));
     if (out?.status === "mined") this.log.info("forfeited a commitment not revealed in time", { taskId: t.id, solver: c.solver, tx: out.hash });
   }

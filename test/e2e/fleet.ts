@@ -89,6 +89,8 @@ export interface FleetResult {
   finalizedCorrectly: number;
   balancesCorrect: boolean;
   lies: number;
+  /** Commitments forfeited (not revealed in time): 0 unless a node fell behind. */
+  forfeits: number;
   wallSeconds: number;
   maxRssMiB: Record<string, number | null>;
   failures: string[];
@@ -138,7 +140,10 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         const views = await Promise.all(ids.map((id) => c.contracts.taskOf(id)));
         if (views.every((v) => v.stage !== Stage.Open)) return;
         const held = views.map((v, i) => ({ v, id: ids[i] })).filter(({ v }) => v.stage === Stage.Open && v.solver !== "0x0000000000000000000000000000000000000000");
-        const checked = held.every(({ v, id }) => {
+        // a commitment not revealed yet (taskOf names no solver then) holds its task too: a jump now
+        // would close its reveal window (the solver then forfeits it and commits again, losing a bond)
+        const revealing = views.some((v) => v.stage === Stage.Open && v.committed && !v.revealed);
+        const checked = !revealing && held.every(({ v, id }) => {
           const rec = challengerStore.get<{ verdict?: { epoch: number; correct: boolean | null } }>("tasks", id.toString());
           return rec?.verdict?.epoch === v.epoch && rec.verdict.correct === true && v.openGames === 0;
         });
@@ -191,6 +196,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
     const failures: string[] = [];
     let correct = 0;
     let lies = 0;
+    let forfeits = 0;
     const expected = new Map(accounts.map((a) => [a.toLowerCase(), 0n]));
     const add = (a: string, x: bigint) => expected.set(a.toLowerCase(), expected.get(a.toLowerCase())! + x);
     for (let i = 0; i < ids.length; i++) {
@@ -206,11 +212,18 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
       } else failures.push(`task ${ids[i]} (${tasks[i].program}): ${fin ? `output ${last?.kind === "Revealed" ? last.output.slice(0, 20) : "?"}… expected ${want.slice(0, 20)}…` : "not finalized"}`);
       // a defeated solver loses its bond; each challenger that beat it gets its bond back and its gas
       // refunded from that bond (docs/GAME.md)
+      // a forfeited commitment (not revealed in time) loses its bond
+      let committer = "";
       for (const e of events) {
         if (e.kind === "SolutionDefeated") {
           lies++;
           add(e.solver, -ETH / 2n);
         } else if (e.kind === "ChallengerPaid") add(e.challenger, e.refund);
+        else if (e.kind === "Committed") committer = e.solver;
+        else if (e.kind === "Forfeited") {
+          forfeits++;
+          add(committer, -ETH / 2n);
+        }
       }
     }
     const end = await c.hh.provider.getBlockNumber();
@@ -225,7 +238,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         failures.push(`balance of ${a}: ${after[i] - before[i]}, expected ${want}`);
       }
     });
-    return { tasks: ids.length, finalizedCorrectly: correct, balancesCorrect, lies, wallSeconds, maxRssMiB: rss, failures, metrics };
+    return { tasks: ids.length, finalizedCorrectly: correct, balancesCorrect, lies, forfeits, wallSeconds, maxRssMiB: rss, failures, metrics };
   } finally {
     for (const p of Object.values(procs)) p.signal("SIGKILL");
   }
