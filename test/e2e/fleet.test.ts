@@ -8,14 +8,17 @@
  *       the steps it runs before its next move are at most a quarter of the task's;
  *   (c) reorgs (evm_snapshot / evm_revert, then new blocks) across a commit and across a bisection:
  *       the nodes roll back, send the dropped moves again, and the game ends as it should;
- *   (d) a store from another chain (the Hardhat node restarted) is refused at start.
+ *   (d) a store from another chain (made on a fresh in-process chain) is refused at start.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileProgram } from "../../client/tasks.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hexlify } from "ethers";
-import { ETH, increaseTime, keyEnv, removeTempDirs, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type LogLine, type Proc } from "./harness.js";
+import { ETH, increaseTime, keyEnv, removeTempDirs, sleepMs, tempDir, truewasm, truewasmRun, type LogLine, type Proc } from "./harness.js";
+import { inProcessNetwork } from "../../client/inprocess.js";
+import { createLogger } from "../../client/log.js";
+import { deploy, startChallenger } from "../../client/index.js";
 import { expectedOutput, messagesInput, nodeProc, runFleet, runRestart, startChain, wasmPath, type Chain } from "./fleet.js";
 
 let c: Chain;
@@ -43,11 +46,12 @@ describe("fleet (Hardhat node, separate processes)", () => {
       { program: "sort" as const, input: bytes(48, 29) },
       { program: "sha256d" as const, input: messagesInput(5) },
     ];
-    const r = await runFleet(c, tasks, { workers: 2, timeoutMs: 240_000 });
+    const r = await runFleet(c, tasks, { workers: 1, timeoutMs: 240_000 });
     expect(r.failures).toEqual([]);
     expect(r.finalizedCorrectly).toBe(tasks.length);
     expect(r.balancesCorrect).toBe(true);
     expect(r.lies).toBe(3);
+    expect(r.forfeits).toBe(0);
     // the challenger's metrics endpoint and health check
     expect(r.metrics.healthStatus).toBe(200);
     expect(r.metrics.tasksSeen).toBe(tasks.length);
@@ -57,7 +61,7 @@ describe("fleet (Hardhat node, separate processes)", () => {
   }, 300_000);
 
   it("(b) a challenger killed mid-dispute resumes from its snapshots, without a full re-run", async () => {
-    const r = await runRestart(c, 600, { workers: 2 });
+    const r = await runRestart(c, 600, { workers: 1 });
     expect(r.challengerWon).toBe(true);
     expect(r.restartTaskSteps).toBeGreaterThan(9_000_000);
     expect(r.stepsAfterRestart).toBeLessThanOrEqual(0.25 * r.restartTaskSteps);
@@ -121,22 +125,23 @@ describe("fleet (Hardhat node, separate processes)", () => {
   }, 300_000);
 
   it("(d) a store from another chain is refused at start, saying what to do", async () => {
-    const hh2 = await startHardhatNode();
+    // a store made on another chain (a fresh in-process one: its own genesis, as after a restarted
+    // development node), then a challenger started with it on this chain
+    const net = await inProcessNetwork();
+    const dir = tempDir("mismatch");
     try {
-      const dir = tempDir("mismatch");
-      const dep = join(dir, "deployment.json");
-      // a store made on the first chain, then the "same" deployment on a fresh chain
-      const first = nodeProc(c, "mismatch/first", "challenger", 11, join(dir, "store"), ["--workers", "0"]);
-      await first.waitLog((l) => l.msg === "started");
+      const d2 = await deploy(net.wallet(0), { k: 16 });
+      let started = () => {};
+      const log = createLogger({ sink: (line) => JSON.parse(line).msg === "started" && started() });
+      const first = startChallenger({ provider: net.provider, wallet: net.wallet(11), deployment: d2, dataDir: join(dir, "store"), workers: 0, log });
+      await new Promise<void>((r) => (started = r));
       await first.stop();
-      const d = await truewasmRun(["deploy", "--rpc", hh2.url, "--deployment", dep, "--k", "16"], keyEnv(0));
-      expect(d.code).toBe(0);
-      const r = await truewasmRun(["challenger", "--rpc", hh2.url, "--deployment", dep, "--data-dir", join(dir, "store"), "--workers", "0"], keyEnv(11));
-      expect(r.code).not.toBe(0);
-      expect(r.stderr + JSON.stringify(r.logs)).toMatch(/does not belong to this chain.*move the directory away/);
     } finally {
-      await hh2.stop();
+      await net.close();
     }
+    const r = await truewasmRun(["challenger", "--rpc", c.hh.url, "--deployment", c.deploymentPath, "--data-dir", join(dir, "store"), "--workers", "0"], keyEnv(11));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr + JSON.stringify(r.logs)).toMatch(/does not belong to this chain.*move the directory away/);
   }, 120_000);
 });
 void ETH;

@@ -19,12 +19,13 @@ import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { feesPaid, taskEvents } from "../../client/chain.js";
 import { Contracts, Stage } from "../../client/contracts.js";
-import { readDeployment, type Deployment } from "../../client/deployment.js";
+import { writeDeployment, type Deployment } from "../../client/deployment.js";
+import { deploy } from "../../client/index.js";
 import { hardhatKey } from "../../client/inprocess.js";
 import { compileProgram, DEFAULT_TERMS, ensureRegistered, postTask } from "../../client/tasks.js";
 import { TxManager } from "../../client/txs.js";
 import { Store } from "../../client/store.js";
-import { ETH, increaseTime, keyEnv, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type LogLine, type Proc } from "./harness.js";
+import { ETH, increaseTime, keyEnv, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, type HardhatNode, type LogLine, type Proc } from "./harness.js";
 
 export const STEPS_PER_MESSAGE = 16_489;
 export const WINDOW = 600;
@@ -58,13 +59,13 @@ export interface Chain {
   dir: string;
 }
 
+/** A `hardhat node` with the contracts deployed (as `truewasm deploy` does, from this process: one process start less). */
 export async function startChain(k = 16): Promise<Chain> {
   const hh = await startHardhatNode();
   const dir = tempDir("fleet");
   const deploymentPath = join(dir, "deployment.json");
-  const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deploymentPath, "--k", String(k), "--clock", "86400"], keyEnv(0));
-  if (r.code !== 0) throw new Error(`deploy failed: ${r.stderr}`);
-  const deployment = readDeployment(deploymentPath);
+  const deployment = await deploy(new Wallet(hardhatKey(0), hh.provider), { k, clock: 86_400 });
+  writeDeployment(deploymentPath, deployment);
   return { hh, deployment, deploymentPath, contracts: new Contracts(hh.provider, deployment), dir };
 }
 
@@ -117,11 +118,13 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
     for (const [n, p] of Object.entries(procs)) rss[n] = Math.max(rss[n] ?? 0, peakRssMiB(p) ?? 0) || rss[n];
   };
   try {
-    await Promise.all(Object.values(procs).map((p) => p.waitLog((l) => l.msg === "started")));
+    // the programs are registered while the nodes start
     const poster = new TxManager(c.hh.provider, new Wallet(hardhatKey(ACCOUNTS.poster), c.hh.provider), null, { contracts: c.contracts, pollMs: 50 });
     const programs = new Map<string, ReturnType<typeof compileProgram>>();
     for (const t of tasks) if (!programs.has(t.program)) programs.set(t.program, compileProgram(new Uint8Array(readFileSync(wasmPath(t.program)))));
-    for (const p of programs.values()) await ensureRegistered(poster, c.contracts, p);
+    await Promise.all([...programs.values()].map((p) => ensureRegistered(poster, c.contracts, p)));
+    await Promise.all(Object.values(procs).map((p) => p.waitLog((l) => l.msg === "started")));
+    log("nodes started, programs registered");
     const terms = (t: TaskSpec) => ({ ...DEFAULT_TERMS, reward: ETH, solverBond: ETH / 2n, challengerBond: ETH / 4n, window: WINDOW, deadlineIn: 30 * 86_400, limits: { ...DEFAULT_TERMS.limits, outputBytes: 1024 } });
     const challengerStore = new Store(join(dir, "challenger"));
     const ids: bigint[] = [];
@@ -130,7 +133,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
     const post = async (i: number) => {
       const t = tasks[i];
       const r = await postTask(poster, c.contracts, c.hh.provider, programs.get(t.program)!.root, t.input, terms(t), `post:${i}`);
-      ids.push(r.taskId);
+      ids[i] = r.taskId;
     };
     /** Drives the windows until every posted task is finalized. */
     const drive = async () => {
@@ -149,7 +152,9 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         });
         if (held.length > 0 && checked) {
           const now = (await c.hh.provider.getBlock("latest"))!.timestamp;
-          if (held.some(({ v }) => now <= v.commitTime + v.window)) {
+          // read again just before the jump: a commitment mined since the first read would lose its reveal window
+          const late = (await Promise.all(ids.map((id) => c.contracts.taskOf(id)))).some((v) => v.stage === Stage.Open && v.committed && !v.revealed);
+          if (!late && held.some(({ v }) => now <= v.commitTime + v.window)) {
             log(`window jump: ${held.length} solutions checked`);
             await increaseTime(c.hh.provider, WINDOW + 1);
           }
@@ -164,7 +169,7 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         log(`task ${i + 1}/${tasks.length} finalized`);
       }
     } else {
-      for (let i = 0; i < tasks.length; i++) await post(i);
+      await Promise.all(tasks.map((_, i) => post(i))); // signed one after the other, mined as they come
       log(`${tasks.length} tasks posted`);
       await drive();
     }
@@ -273,7 +278,9 @@ export async function runRestart(c: Chain, messages: number, opts: { workers?: n
     await ensureRegistered(poster, c.contracts, program);
     const posted = await postTask(poster, c.contracts, c.hh.provider, program.root, messagesInput(messages), { ...DEFAULT_TERMS, reward: ETH, solverBond: ETH / 2n, challengerBond: ETH / 4n, window: WINDOW, deadlineIn: 30 * 86_400, limits: { ...DEFAULT_TERMS.limits, outputBytes: 64 } }, "post:restart");
     const taskId = String(posted.taskId);
+    log("task posted");
     const done = await challenger.waitLog((l) => l.msg === "run done" && String(l.taskId) === taskId, 20 * 60_000);
+    log(`challenger's first pass done (${done.steps} steps)`);
     const firstPassSteps = Number(done.steps);
     await challenger.waitLog((l) => l.msg === "selected", 10 * 60_000);
     challenger.signal("SIGKILL");
@@ -283,6 +290,7 @@ export async function runRestart(c: Chain, messages: number, opts: { workers?: n
     challenger = nodeProc(c, "restart/challenger#2", "challenger", 6, ...cArgs(""));
     const move = await challenger.waitLog((l: LogLine) => l.msg === "move sent" && /^(select|prove|timeout):/.test(String(l.intent)), 10 * 60_000);
     const resumeSeconds = (performance.now() - t0) / 1000;
+    log(`restarted challenger's next move after ${resumeSeconds.toFixed(1)} s`);
     const won = await challenger.waitLog((l) => l.msg === "game won" || l.msg === "game lost", 10 * 60_000);
     return { restartTaskSteps: firstPassSteps, stepsAfterRestart: Number(move.stepsExecuted), resumeSeconds, challengerWon: won.msg === "game won", firstPassSteps, restartedMove: String(move.intent) };
   } finally {
