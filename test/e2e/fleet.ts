@@ -142,21 +142,36 @@ export async function runFleet(c: Chain, tasks: TaskSpec[], opts: { serial?: boo
         sampleRss();
         const views = await Promise.all(ids.map((id) => c.contracts.taskOf(id)));
         if (views.every((v) => v.stage !== Stage.Open)) return;
-        const held = views.map((v, i) => ({ v, id: ids[i] })).filter(({ v }) => v.stage === Stage.Open && v.solver !== "0x0000000000000000000000000000000000000000");
-        // a commitment not revealed yet (taskOf names no solver then) holds its task too: a jump now
-        // would close its reveal window (the solver then forfeits it and commits again, losing a bond)
-        const revealing = views.some((v) => v.stage === Stage.Open && v.committed && !v.revealed);
-        const checked = !revealing && held.every(({ v, id }) => {
-          const rec = challengerStore.get<{ verdict?: { epoch: number; correct: boolean | null } }>("tasks", id.toString());
-          return rec?.verdict?.epoch === v.epoch && rec.verdict.correct === true && v.openGames === 0;
-        });
-        if (held.length > 0 && checked) {
+        // the solutions held, when every one was checked correct by the challenger and no commitment
+        // awaits its reveal (taskOf names no solver for it: a jump would close its reveal window, the
+        // solver would forfeit it and commit again, losing a bond); null otherwise
+        const ready = (vs: typeof views) => {
+          const held = vs.map((v, i) => ({ v, id: ids[i] })).filter(({ v }) => v.stage === Stage.Open && v.solver !== "0x0000000000000000000000000000000000000000");
+          if (held.length === 0 || vs.some((v) => v.stage === Stage.Open && v.committed && !v.revealed)) return null;
+          const checked = held.every(({ v, id }) => {
+            const rec = challengerStore.get<{ verdict?: { epoch: number; correct: boolean | null } }>("tasks", id.toString());
+            return rec?.verdict?.epoch === v.epoch && rec.verdict.correct === true && v.openGames === 0;
+          });
+          return checked ? held : null;
+        };
+        const held = ready(views);
+        if (held) {
           const now = (await c.hh.provider.getBlock("latest"))!.timestamp;
-          // read again just before the jump: a commitment mined since the first read would lose its reveal window
-          const late = (await Promise.all(ids.map((id) => c.contracts.taskOf(id)))).some((v) => v.stage === Stage.Open && v.committed && !v.revealed);
-          if (!late && held.some(({ v }) => now <= v.commitTime + v.window)) {
-            log(`window jump: ${held.length} solutions checked`);
-            await increaseTime(c.hh.provider, WINDOW + 1);
+          if (held.some(({ v }) => now <= v.commitTime + v.window)) {
+            // Checked again with no block mined until the jump (automine off meanwhile): a commitment
+            // or a reveal mined after the first read would lose its window (a solver recommits the
+            // moment its defeat makes the jump possible). A transaction that arrives meanwhile is
+            // mined in the jump's block, its windows starting after the jump.
+            await c.hh.provider.send("evm_setAutomine", [false]);
+            try {
+              const again = ready(await Promise.all(ids.map((id) => c.contracts.taskOf(id))));
+              if (again) {
+                log(`window jump: ${again.length} solutions checked`);
+                await increaseTime(c.hh.provider, WINDOW + 1);
+              }
+            } finally {
+              await c.hh.provider.send("evm_setAutomine", [true]);
+            }
           }
         }
         await sleepMs(250);
