@@ -10,9 +10,7 @@ import { getBytes, hexlify, keccak256 } from "ethers";
 import { verifyProgram, type VerifiedProgram } from "../client/chain.js";
 import { REPO_ROOT } from "../client/contracts.js";
 import { errorMessage } from "../client/log.js";
-import { OPCODE_NAMES } from "../interpreter/decode.js";
-import { Op } from "../interpreter/isa.js";
-import type { Program } from "../interpreter/program.js";
+import { functionNames, instructionAt, moduleName } from "../interpreter/names.js";
 import { verifyStep } from "../interpreter/verify.js";
 import type { Hex, StepProof } from "./model.js";
 
@@ -102,85 +100,4 @@ export class Programs {
     } else notes.push(this.isRegistered(root) ? "no registration of the program lowers to its root" : "the program's bytes were not found");
     return { rootPost, instruction, note: notes.length ? notes.join("; ") : null };
   }
-}
-
-/** The instruction at the witness's pc (regs: pc u32 big-endian first), with its function. */
-export function instructionAt(program: Program, names: Map<number, string>, witness: Uint8Array): { pc: number; op: string; func: string | null } {
-  if (witness.length < 4) throw new Error("witness too short");
-  const pc = new DataView(witness.buffer, witness.byteOffset).getUint32(0);
-  if (pc * 4 >= program.code.length) throw new Error(`pc ${pc} outside the program`);
-  const op = program.code[pc * 4];
-  const machine = Object.entries(Op).find(([, v]) => v === op && op >= 0xe0);
-  const opName = machine ? machine[0] : OPCODE_NAMES[op] || `0x${op.toString(16)}`;
-  if (program.taskEntry >= 0 && pc >= program.taskEntry && pc < program.taskEntry + (program.start !== null ? 3 : 2)) return { pc, op: opName, func: "the task's entry stub" };
-  const stubOf = program.funcs.findIndex((fi) => fi.stub >= 0 && (pc === fi.stub || pc === fi.stub + 1));
-  if (stubOf >= 0) return { pc, op: opName, func: `the call stub of ${names.get(stubOf) ?? `function ${stubOf}`}` };
-  let f = -1;
-  for (let i = 0; i < program.funcs.length; i++) if (program.funcs[i].entry >= 0 && program.funcs[i].entry <= pc && (f < 0 || program.funcs[i].entry > program.funcs[f].entry)) f = i;
-  return { pc, op: opName, func: f < 0 ? null : (names.get(f) ?? `function ${f}`) };
-}
-
-/**
- * Function names by index: the wasm "name" section's, else the `(func $name` lines of the text
- * format the task build writes next to the binary.
- */
-export function functionNames(wasm: Uint8Array, watPath: string | null): Map<number, string> {
-  const names = nameSection(wasm).functions;
-  if (names.size || !watPath || !existsSync(watPath)) return names;
-  let i = 0;
-  for (const line of readFileSync(watPath, "utf8").split("\n")) {
-    const m = /^ \((?:import "[^"]*" "[^"]*" \()?func \$(\S+)/.exec(line);
-    if (m) names.set(i++, m[1].replace(/^~lib\//, "").replace(/\/assembly\/index\//, "/"));
-  }
-  return names;
-}
-
-/** The module name of the wasm "name" section, if any. */
-export function moduleName(wasm: Uint8Array): string | null {
-  return nameSection(wasm).module;
-}
-
-function nameSection(wasm: Uint8Array): { module: string | null; functions: Map<number, string> } {
-  const functions = new Map<number, string>();
-  let module: string | null = null;
-  let p = 8;
-  const leb = () => {
-    let r = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      if (p >= wasm.length) throw new Error("truncated");
-      b = wasm[p++];
-      r += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return r;
-  };
-  const str = () => {
-    const n = leb();
-    const s = new TextDecoder().decode(wasm.subarray(p, p + n));
-    p += n;
-    return s;
-  };
-  try {
-    while (p < wasm.length) {
-      const id = wasm[p++];
-      const size = leb();
-      const end = p + size;
-      if (id === 0 && str() === "name") {
-        while (p < end) {
-          const sub = wasm[p++];
-          const subSize = leb();
-          const subEnd = p + subSize;
-          if (sub === 0) module = str();
-          else if (sub === 1) for (let n = leb(); n > 0; n--) functions.set(leb(), str());
-          p = subEnd;
-        }
-      }
-      p = end;
-    }
-  } catch {
-    // a malformed name section: no names
-  }
-  return { module: module || null, functions };
 }

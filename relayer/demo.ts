@@ -21,14 +21,12 @@
  * instruction, the winner), the gas of every transaction, the new tip and the balance changes.
  * bench/btc.ts reuses it for `disputeGas`.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getBytes, type Provider } from "ethers";
-import { OPCODE_NAMES } from "../interpreter/decode.js";
-import { Op } from "../interpreter/isa.js";
-import type { Program } from "../interpreter/program.js";
 import { compile } from "../interpreter/lower.js";
+import { functionNames, instructionAt } from "../interpreter/names.js";
 import { feesPaid, taskEvents, type EventOf } from "../client/chain.js";
 import { Contracts, Stage, ZERO_ADDRESS } from "../client/contracts.js";
 import { deploy } from "../client/index.js";
@@ -465,76 +463,6 @@ export function formatSummary(s: DemoSummary): string {
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
-
-/** The instruction of the disputed step, from the witness (regs.pc) and the program. */
-export function instructionAt(program: Program, names: Map<number, string>, witness: Uint8Array): { pc: number; op: string; func: string | null } {
-  const pc = new DataView(witness.buffer, witness.byteOffset).getUint32(0); // regs: pc u32 big-endian
-  const op = program.code[pc * 4];
-  const machine = Object.entries(Op).find(([, v]) => v === op && op >= 0xe0);
-  const opName = machine ? machine[0] : OPCODE_NAMES[op] || `0x${op.toString(16)}`;
-  if (program.taskEntry >= 0 && pc >= program.taskEntry && pc < program.taskEntry + (program.start !== null ? 3 : 2)) return { pc, op: opName, func: "the task's entry stub" };
-  const stubOf = program.funcs.findIndex((fi) => fi.stub >= 0 && (pc === fi.stub || pc === fi.stub + 1));
-  if (stubOf >= 0) return { pc, op: opName, func: `the call stub of ${names.get(stubOf) ?? `function ${stubOf}`}` };
-  let f = -1;
-  for (let i = 0; i < program.funcs.length; i++) if (program.funcs[i].entry >= 0 && program.funcs[i].entry <= pc && (f < 0 || program.funcs[i].entry > program.funcs[f].entry)) f = i;
-  return { pc, op: opName, func: f < 0 ? null : (names.get(f) ?? `function ${f}`) };
-}
-
-/**
- * Function names by index: from the wasm "name" custom section, else from the text format the task
- * build writes next to the binary (wasm-tasks/build/<task>.wat: `(import … (func $name` and
- * `(func $name` lines, in index order). Empty when neither has them.
- */
-export function functionNames(wasm: Uint8Array, watPath?: string): Map<number, string> {
-  const names = nameSection(wasm);
-  if (names.size || !watPath || !existsSync(watPath)) return names;
-  let i = 0;
-  for (const line of readFileSync(watPath, "utf8").split("\n")) {
-    const m = /^ \((?:import "[^"]*" "[^"]*" \()?func \$(\S+)/.exec(line);
-    if (m) names.set(i++, m[1].replace(/^~lib\//, "").replace(/\/assembly\/index\//, "/"));
-  }
-  return names;
-}
-
-function nameSection(wasm: Uint8Array): Map<number, string> {
-  const names = new Map<number, string>();
-  let p = 8;
-  const leb = () => {
-    let r = 0, shift = 0, b: number;
-    do {
-      b = wasm[p++];
-      r += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return r;
-  };
-  const str = () => {
-    const n = leb();
-    const s = new TextDecoder().decode(wasm.subarray(p, p + n));
-    p += n;
-    return s;
-  };
-  try {
-    while (p < wasm.length) {
-      const id = wasm[p++];
-      const size = leb();
-      const end = p + size;
-      if (id === 0 && str() === "name") {
-        while (p < end) {
-          const sub = wasm[p++];
-          const subSize = leb();
-          const subEnd = p + subSize;
-          if (sub === 1) for (let n = leb(); n > 0; n--) names.set(leb(), str());
-          p = subEnd;
-        }
-      }
-      p = end;
-    }
-  } catch {
-    // a malformed name section: no names
-  }
-  return names;
-}
 
 async function withdrawalsOf(provider: Provider, c: Contracts, fromBlock: number): Promise<{ account: string; amount: bigint; gas: number; block: number }[]> {
   const topic = c.marketIface.getEvent("Withdrawal")!.topicHash;

@@ -6,9 +6,9 @@
 import keccakNpm from "keccak256";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
-import { Op, Status } from "../../interpreter/isa.js";
+import { Status } from "../../interpreter/isa.js";
 import type { Program } from "../../interpreter/program.js";
-import { OPCODE_NAMES } from "../../interpreter/decode.js";
+import { opName } from "../../interpreter/names.js";
 import { provableCode, stateRoot } from "../../interpreter/state.js";
 import { witness } from "../../interpreter/witness.js";
 import { verifyStep, WitnessError } from "../../interpreter/verify.js";
@@ -37,11 +37,7 @@ export async function taskFromWat(src: string): Promise<Program> {
   return compile(await wat2wasm(src));
 }
 
-/** Name of a lowered opcode. */
-export function opName(op: number): string {
-  const machine = Object.entries(Op).find(([, v]) => v === op && op >= 0xe0);
-  return machine ? machine[0] : OPCODE_NAMES[op] || `0x${op.toString(16)}`;
-}
+export { opName };
 
 export const hexOf = (b: Uint8Array) => "0x" + Buffer.from(b).toString("hex");
 
