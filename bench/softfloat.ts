@@ -3,8 +3,8 @@
  *
  *   npm run bench -- softfloat
  *
- * Builds bench/softfloat/nbody.c (the n-body task with every double operation as a macro) twice with
- * clang: with the machine's float instructions, and with compiler-rt's soft-float routines
+ * Builds the n-body task (wasm-tasks/nbody/main.c, every double operation a macro) twice with clang:
+ * with the machine's float instructions, and (-DSOFTFLOAT) with compiler-rt's soft-float routines
  * (__adddf3, __subdf3, __muldf3, __divdf3, integer instructions only; Debian's
  * libclang-rt-14-dev-wasm32), which is how a machine without float instructions runs the same
  * program (Arbitrum lowers floats to Berkeley SoftFloat). Each build must give V8's output bit for
@@ -27,9 +27,10 @@ import { compileTask, runNative } from "../wasm-tasks/native.js";
 const BUILTINS = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a";
 const BODY_STEPS = 20_000;
 
-function build(dir: string, mode: "HARD" | "SOFT"): Uint8Array {
+function build(dir: string, mode: "hard" | "soft"): Uint8Array {
   const out = join(dir, `nbody-${mode}.wasm`);
-  execFileSync("clang", [...CLANG_FLAGS, "-I", "wasm-tasks/clib", `-D${mode}`, "-o", out, "bench/softfloat/nbody.c", BUILTINS], { stdio: "pipe" });
+  const soft = mode === "soft" ? ["-DSOFTFLOAT", BUILTINS] : [];
+  execFileSync("clang", [...CLANG_FLAGS, "-I", "wasm-tasks/clib", "-o", out, "wasm-tasks/nbody/main.c", ...soft], { stdio: "pipe" });
   return new Uint8Array(readFileSync(out));
 }
 
@@ -67,7 +68,7 @@ function best(runs: number, f: () => void): number {
 export async function benchSoftfloat(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), "softfloat-"));
   try {
-    const hardWasm = build(dir, "HARD"), softWasm = build(dir, "SOFT");
+    const hardWasm = build(dir, "hard"), softWasm = build(dir, "soft");
     const hard = compile(hardWasm), soft = compile(softWasm);
     const hardModule = compileTask(hardWasm), softModule = compileTask(softWasm);
     // the machine gives V8's output, bit for bit

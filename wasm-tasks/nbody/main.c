@@ -7,8 +7,30 @@
  * byte, so any input is valid and random bytes mean few steps). Output: the energy before and
  * after, then the bodies' final positions and velocities, as raw little-endian f64
  * (2 + 5 * 6 doubles = 256 bytes). Bit-identical on any IEEE 754 engine.
+ *
+ * Every double operation but sqrt is a macro, so that bench/softfloat.ts can build this very program
+ * a second time with -DSOFTFLOAT: with compiler-rt's soft-float routines (__adddf3, __subdf3,
+ * __muldf3, __divdf3: integer instructions only, from Debian's libclang-rt-14-dev-wasm32), the way
+ * a machine without float instructions (Arbitrum: Berkeley SoftFloat) runs float programs. sqrt stays
+ * one instruction in both builds (compiler-rt has none).
  */
 #include "truewasm.h"
+
+#ifdef SOFTFLOAT
+double __adddf3(double, double);
+double __subdf3(double, double);
+double __muldf3(double, double);
+double __divdf3(double, double);
+#define ADD(a, b) __adddf3(a, b)
+#define SUB(a, b) __subdf3(a, b)
+#define MUL(a, b) __muldf3(a, b)
+#define DIV(a, b) __divdf3(a, b)
+#else
+#define ADD(a, b) ((a) + (b))
+#define SUB(a, b) ((a) - (b))
+#define MUL(a, b) ((a) * (b))
+#define DIV(a, b) ((a) / (b))
+#endif
 
 #define PI 3.141592653589793
 #define SOLAR_MASS (4 * PI * PI)
@@ -32,22 +54,22 @@ static const double init[N][7] = {
 static void offset_momentum(void) {
   double px = 0, py = 0, pz = 0;
   for (int i = 0; i < N; i++) {
-    px += vx[i] * mass[i];
-    py += vy[i] * mass[i];
-    pz += vz[i] * mass[i];
+    px = ADD(px, MUL(vx[i], mass[i]));
+    py = ADD(py, MUL(vy[i], mass[i]));
+    pz = ADD(pz, MUL(vz[i], mass[i]));
   }
-  vx[0] = -px / SOLAR_MASS;
-  vy[0] = -py / SOLAR_MASS;
-  vz[0] = -pz / SOLAR_MASS;
+  vx[0] = DIV(-px, SOLAR_MASS);
+  vy[0] = DIV(-py, SOLAR_MASS);
+  vz[0] = DIV(-pz, SOLAR_MASS);
 }
 
 static double energy(void) {
   double e = 0;
   for (int i = 0; i < N; i++) {
-    e += 0.5 * mass[i] * (vx[i] * vx[i] + vy[i] * vy[i] + vz[i] * vz[i]);
+    e = ADD(e, MUL(MUL(0.5, mass[i]), ADD(ADD(MUL(vx[i], vx[i]), MUL(vy[i], vy[i])), MUL(vz[i], vz[i]))));
     for (int j = i + 1; j < N; j++) {
-      double dx = x[i] - x[j], dy = y[i] - y[j], dz = z[i] - z[j];
-      e -= mass[i] * mass[j] / __builtin_sqrt(dx * dx + dy * dy + dz * dz);
+      double dx = SUB(x[i], x[j]), dy = SUB(y[i], y[j]), dz = SUB(z[i], z[j]);
+      e = SUB(e, DIV(MUL(mass[i], mass[j]), __builtin_sqrt(ADD(ADD(MUL(dx, dx), MUL(dy, dy)), MUL(dz, dz)))));
     }
   }
   return e;
@@ -56,22 +78,22 @@ static double energy(void) {
 static void advance(double dt) {
   for (int i = 0; i < N; i++) {
     for (int j = i + 1; j < N; j++) {
-      double dx = x[i] - x[j], dy = y[i] - y[j], dz = z[i] - z[j];
-      double d2 = dx * dx + dy * dy + dz * dz;
-      double mag = dt / (d2 * __builtin_sqrt(d2));
-      double mi = mass[i] * mag, mj = mass[j] * mag;
-      vx[i] -= dx * mj;
-      vy[i] -= dy * mj;
-      vz[i] -= dz * mj;
-      vx[j] += dx * mi;
-      vy[j] += dy * mi;
-      vz[j] += dz * mi;
+      double dx = SUB(x[i], x[j]), dy = SUB(y[i], y[j]), dz = SUB(z[i], z[j]);
+      double d2 = ADD(ADD(MUL(dx, dx), MUL(dy, dy)), MUL(dz, dz));
+      double mag = DIV(dt, MUL(d2, __builtin_sqrt(d2)));
+      double mi = MUL(mass[i], mag), mj = MUL(mass[j], mag);
+      vx[i] = SUB(vx[i], MUL(dx, mj));
+      vy[i] = SUB(vy[i], MUL(dy, mj));
+      vz[i] = SUB(vz[i], MUL(dz, mj));
+      vx[j] = ADD(vx[j], MUL(dx, mi));
+      vy[j] = ADD(vy[j], MUL(dy, mi));
+      vz[j] = ADD(vz[j], MUL(dz, mi));
     }
   }
   for (int i = 0; i < N; i++) {
-    x[i] += dt * vx[i];
-    y[i] += dt * vy[i];
-    z[i] += dt * vz[i];
+    x[i] = ADD(x[i], MUL(dt, vx[i]));
+    y[i] = ADD(y[i], MUL(dt, vy[i]));
+    z[i] = ADD(z[i], MUL(dt, vz[i]));
   }
 }
 
