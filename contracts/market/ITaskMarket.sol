@@ -8,8 +8,9 @@ import {TaskState} from "../state/TaskState.sol";
 /// ITaskCallback, not the market.
 ///
 /// (Not `TaskMarket is ITaskMarket`: the market's code is near EIP-170's size limit, and inheriting
-/// would need overrides across its bases; test/dapp/example.test.ts checks that every function
-/// here is in the market's ABI with the same types.)
+/// would need overrides across its bases. The market uses the types declared here, and
+/// test/dapp/example.test.ts checks that every function here is in the market's ABI with the same
+/// types.)
 ///
 /// A task = a registered program (its program root), an input, limits, a reward (msg.value) and
 /// terms (bonds, window, deadline). Solvers run it off-chain and commit to the result with a bond;

@@ -8,6 +8,7 @@ import {ProgramRegistry} from "./ProgramRegistry.sol";
 import {InputUploads} from "./InputUploads.sol";
 import {VerificationGame, IGameOwner} from "./VerificationGame.sol";
 import {ITaskCallback} from "./ITaskCallback.sol";
+import {ITaskMarket} from "./ITaskMarket.sol";
 import {Refund} from "./Refund.sol";
 
 /// The task market (docs/GAME.md): tasks, solutions, challenges and money. Verification games are
@@ -21,14 +22,9 @@ import {Refund} from "./Refund.sol";
 ///
 /// Money never leaves except through `withdraw` (pull payments). The contract's balance always equals
 /// the sum of `balanceOf` over all accounts, plus `escrowOf` over all tasks, plus `burnt`.
+///
+/// The dapp-facing functions are those of ITaskMarket, whose types (Stage) the market uses.
 contract TaskMarket is ProgramRegistry, IGameOwner {
-    enum Stage {
-        None,
-        Open, // accepting a solution (if none is held) or challenges to the one held
-        Finalized, // the solution held survived: reward paid, output delivered
-        Expired // no valid solution by the deadline: reward refunded
-    }
-
     /// Storage of a task. Slot 0 (`head`) and slot 4 (`claimHash`) hold the task's claims, with
     /// claim = keccak256(initialRoot ‖ finalRoot ‖ keccak256(output)):
     ///   no solution revealed             head = initialRoot, claimHash ≤ 1
@@ -54,7 +50,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         uint88 challengerBond;
         uint40 deadline; // last second at which a solution may be committed
         uint24 window; // seconds to reveal after a commitment, and to challenge after a reveal
-        Stage stage;
+        ITaskMarket.Stage stage;
         bool callback; // the poster gets onTaskResult (see post)
         // slot 3: the solution (see above; these fields are only meaningful once revealed)
         address solver;
@@ -301,7 +297,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
             (uint256(challengerBond) << 88) |
             (uint256(deadline) << 176) |
             (uint256(window) << 216) |
-            (uint256(uint8(Stage.Open)) << 240) |
+            (uint256(uint8(ITaskMarket.Stage.Open)) << 240) |
             ((served ? uint256(1) : 0) << 248);
         assembly ("memory-safe") {
             sstore(add(t.slot, 1), slot1)
@@ -318,8 +314,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// nothing and pays nothing: it needs no reentrancy lock, nor does reveal.)
     function commit(uint256 taskId, bytes32 commitment) external payable {
         Task storage t = tasks[taskId];
-        Stage stage = t.stage;
-        if (stage != Stage.Open) _notOpen(taskId, stage);
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
         uint256 slot3;
         assembly ("memory-safe") {
             slot3 := sload(add(t.slot, 3))
@@ -389,8 +385,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// dropped and its bond burnt; the task is open again.
     function forfeit(uint256 taskId) external nonReentrant {
         Task storage t = tasks[taskId];
-        Stage stage = t.stage;
-        if (stage != Stage.Open) _notOpen(taskId, stage);
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
         uint256 slot3;
         assembly ("memory-safe") {
             slot3 := sload(add(t.slot, 3))
@@ -421,8 +417,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
 
     function _challenge(uint256 taskId, bytes32 initialRoot, bytes32 finalRoot, bytes32 outputHash) private returns (uint256 gameId) {
         Task storage t = tasks[taskId];
-        Stage stage = t.stage;
-        if (stage != Stage.Open) _notOpen(taskId, stage);
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
         uint256 slot3;
         assembly ("memory-safe") {
             slot3 := sload(add(t.slot, 3))
@@ -595,8 +591,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// `finalRoot` and `output` as posted and revealed.
     function finalize(uint256 taskId, bytes32 initialRoot, bytes32 finalRoot, bytes calldata output) external nonReentrant {
         Task storage t = tasks[taskId];
-        Stage stage = t.stage;
-        if (stage != Stage.Open) _notOpen(taskId, stage);
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
         uint256 slot3;
         assembly ("memory-safe") {
             slot3 := sload(add(t.slot, 3))
@@ -612,7 +608,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
             if (t.openGames != 0) revert GamesPending(t.openGames);
             winnings = t.winnings;
         }
-        t.stage = Stage.Finalized;
+        t.stage = ITaskMarket.Stage.Finalized;
         balanceOf[solver] += uint256(t.reward) + t.solverBond + winnings;
         uint8 status = uint8(slot3 >> 240);
         emit Finalized(taskId, solver, status);
@@ -622,15 +618,15 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// Anyone, after the deadline when no solution is held: refunds the reward to the poster.
     function expire(uint256 taskId) external nonReentrant {
         Task storage t = tasks[taskId];
-        Stage stage = t.stage;
-        if (stage != Stage.Open) _notOpen(taskId, stage);
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
         uint256 slot3;
         assembly ("memory-safe") {
             slot3 := sload(add(t.slot, 3))
         }
         if (slot3 & ~FLAGS != 0) revert ClaimPending();
         if (block.timestamp <= t.deadline) revert DeadlineNotPassed();
-        t.stage = Stage.Expired;
+        t.stage = ITaskMarket.Stage.Expired;
         balanceOf[t.poster] += t.reward;
         emit Expired(taskId);
         if (t.callback) _callback(t.poster, taskId, "", 0, 0);
@@ -657,7 +653,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
         uint256 challengerBond;
         uint256 deadline;
         uint256 window;
-        Stage stage;
+        ITaskMarket.Stage stage;
         bool callback;
         bool committed; // a solution is held (committed, maybe revealed)
         bool revealed;
@@ -677,7 +673,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
 
     /// A task's stage and the solution held, once revealed (ITaskMarket.resultOf): its status (1
     /// halted, 2 trapped; 0 while none is revealed), code (exit or trap code) and solver.
-    function resultOf(uint256 taskId) external view returns (Stage stage, uint8 status, uint32 code, address solver) {
+    function resultOf(uint256 taskId) external view returns (ITaskMarket.Stage stage, uint8 status, uint32 code, address solver) {
         Task storage t = tasks[taskId];
         stage = t.stage;
         uint256 slot3;
@@ -735,7 +731,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// for their challengers.
     function escrowOf(uint256 taskId) public view returns (uint256 amount) {
         Task storage t = tasks[taskId];
-        if (t.stage == Stage.Open) {
+        if (t.stage == ITaskMarket.Stage.Open) {
             amount = t.reward;
             uint256 slot3;
             assembly ("memory-safe") {
@@ -757,8 +753,8 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     // --------------------------------------------------------------------------------------------
     // Internals
 
-    function _notOpen(uint256 taskId, Stage stage) private pure {
-        if (stage == Stage.None) revert UnknownTask(taskId);
+    function _notOpen(uint256 taskId, ITaskMarket.Stage stage) private pure {
+        if (stage == ITaskMarket.Stage.None) revert UnknownTask(taskId);
         revert TaskClosed(taskId);
     }
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {TaskMarket} from "../market/TaskMarket.sol";
+import {ITaskMarket} from "../market/ITaskMarket.sol";
 import {VerificationGame} from "../market/VerificationGame.sol";
 import {ITaskCallback} from "../market/ITaskCallback.sol";
 import {TaskState} from "../state/TaskState.sol";
@@ -97,7 +98,7 @@ contract LiarSybil {
 /// TEST ONLY: a dapp that posts its task from its constructor (its code is empty until then) and
 /// records the result.
 contract ConstructorPoster is ITaskCallback {
-    TaskMarket public immutable market;
+    ITaskMarket public immutable market;
     uint256 public immutable taskId;
     uint256 public results;
     bytes public lastOutput;
@@ -105,7 +106,7 @@ contract ConstructorPoster is ITaskCallback {
     uint32 public lastCode;
 
     constructor(
-        TaskMarket market_,
+        ITaskMarket market_,
         bytes32 programRoot,
         bytes memory input,
         TaskState.Limits memory limits,
@@ -148,7 +149,7 @@ contract Delegate7702 is ITaskCallback {
     uint8 public lastStatus;
 
     function post(
-        TaskMarket market,
+        ITaskMarket market,
         bytes32 programRoot,
         bytes calldata input,
         TaskState.Limits calldata limits,

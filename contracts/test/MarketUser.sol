@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {ITaskCallback} from "../market/ITaskCallback.sol";
-import {TaskMarket} from "../market/TaskMarket.sol";
+import {ITaskMarket} from "../market/ITaskMarket.sol";
 import {TaskState} from "../state/TaskState.sol";
 
 /// TEST ONLY: a contract that posts tasks, receives results and withdraws, with misbehaviours
@@ -17,7 +17,7 @@ contract MarketUser is ITaskCallback {
         GasOnly // record the gas it was given and count the result, nothing else
     }
 
-    TaskMarket public immutable market;
+    ITaskMarket public immutable market;
     Mode public callbackMode;
     /// receive(): 0 accept, 1 refuse, 2 re-enter withdraw (recording the revert selector) and accept
     uint8 public receiveMode;
@@ -30,7 +30,7 @@ contract MarketUser is ITaskCallback {
     uint256 public lastGas;
     bytes4 public reentryError;
 
-    constructor(TaskMarket market_) {
+    constructor(ITaskMarket market_) {
         market = market_;
     }
 
