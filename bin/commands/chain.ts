@@ -1,6 +1,6 @@
 /**
  * Options shared by the subcommands that talk to a chain: the RPC endpoint, the deployment file, the
- * key, and logging.
+ * key, and logging; and the life cycle of the long-running ones (runDaemon).
  */
 import { resolve } from "node:path";
 import { parseEther, type JsonRpcProvider, type Wallet } from "ethers";
@@ -8,7 +8,7 @@ import { Contracts } from "../../client/contracts.js";
 import { defaultDeploymentPath, readDeployment, type Deployment } from "../../client/deployment.js";
 import { KEY_ENV, loadWallet, PASSWORD_ENV } from "../../client/keys.js";
 import { createLogger, type Level, type Logger } from "../../client/log.js";
-import { connectRpc, retry, retryDefaults } from "../../client/rpc.js";
+import { AbortedError, connectRpc, retry, retryDefaults } from "../../client/rpc.js";
 import { UsageError } from "./command.js";
 
 export const RPC_OPTIONS = {
@@ -119,6 +119,55 @@ export async function checkDeployed(provider: JsonRpcProvider, d: Deployment, pa
 
 export async function wallet(values: Values, provider: JsonRpcProvider): Promise<Wallet> {
   return loadWallet({ keystore: values.keystore as string | undefined, keyEnv: values["key-env"] as string | undefined }, provider);
+}
+
+/** A started long-running process: `stop()` asks it to stop, `done` resolves once it has. */
+export interface Daemon {
+  stop(): Promise<void>;
+  done: Promise<void>;
+}
+
+/**
+ * The life cycle of a long-running command (solver, challenger, relayer): SIGINT or SIGTERM stops it
+ * cleanly at any point, also while it still waits for its RPC endpoint (everything is persisted;
+ * exit code 0). `reach` connects to the chain; `start` starts the process with its wallet and its
+ * store (--data-dir, default .truewasm/<name>-<chainId>-<address>).
+ */
+export async function runDaemon<C extends { provider: JsonRpcProvider; chainId: number }>(
+  values: Values,
+  name: string,
+  log: Logger,
+  reach: (signal: AbortSignal) => Promise<C>,
+  start: (c: C, wallet: Wallet, dataDir: string) => Daemon,
+): Promise<number> {
+  const controller = new AbortController();
+  let handle: Daemon | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info("shutting down", { signal: sig });
+    controller.abort();
+    void handle?.stop();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let c: C | null = null;
+  try {
+    try {
+      c = await reach(controller.signal);
+    } catch (e) {
+      if (e instanceof AbortedError) return 0;
+      throw e;
+    }
+    const w = await wallet(values, c.provider);
+    const dataDir = values["data-dir"] ? resolve(values["data-dir"] as string) : resolve(".truewasm", `${name}-${c.chainId}-${w.address.toLowerCase()}`);
+    if (controller.signal.aborted) return 0;
+    handle = start(c, w, dataDir);
+    await handle.done;
+    return 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    c?.provider.destroy();
+  }
 }
 
 export function logger(values: Values): Logger {

@@ -4,12 +4,10 @@
  * stop on SIGINT/SIGTERM (exit code 0; everything is persisted), and on restart it carries on from
  * its store and the chain.
  */
-import { resolve } from "node:path";
 import { startRelayer, type RelayerMetrics } from "../../relayer/relayer.js";
 import { CoreRpcSource, EsploraSource, Sources, type BitcoinSource } from "../../relayer/sources.js";
-import { AbortedError } from "../../client/rpc.js";
 import { intOption, parse, UsageError, type Command } from "./command.js";
-import { connectProvider, ether, KEY_OPTIONS, KEY_USAGE, LOG_OPTIONS, LOG_USAGE, logger, RPC_USAGE, wallet } from "./chain.js";
+import { connectProvider, ether, KEY_OPTIONS, KEY_USAGE, LOG_OPTIONS, LOG_USAGE, logger, RPC_USAGE, runDaemon } from "./chain.js";
 
 const command: Command = {
   summary: "truewasm relayer: keep a Bitcoin relay within a lag of Bitcoin (follow Bitcoin Core or Esplora, submit checked batches, follow reorgs).",
@@ -95,32 +93,12 @@ ${LOG_USAGE}`,
     }
     for (const url of esploras) list.push(new EsploraSource({ url }));
 
-    const controller = new AbortController();
-    let handle: ReturnType<typeof startRelayer> | null = null;
-    const onSignal = (sig: NodeJS.Signals) => {
-      log.info("shutting down", { signal: sig });
-      controller.abort();
-      void handle?.stop();
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    let provider: Awaited<ReturnType<typeof connectProvider>>["provider"] | null = null;
-    try {
-      let chainId: number;
-      try {
-        ({ provider, chainId } = await connectProvider(values, controller.signal, log));
-      } catch (e) {
-        if (e instanceof AbortedError) return 0;
-        throw e;
-      }
-      const w = await wallet(values, provider);
-      const dataDir = values["data-dir"] ? resolve(values["data-dir"]) : resolve(".truewasm", `relayer-${chainId}-${w.address.toLowerCase()}`);
-      if (controller.signal.aborted) return 0;
+    return runDaemon(values, "relayer", log, (signal) => connectProvider(values, signal, log), (c, w, dataDir) => {
       const base = logger(values);
-      handle = startRelayer({
-        provider,
+      return startRelayer({
+        provider: c.provider,
         wallet: w,
-        relay: values.relay,
+        relay: values.relay!,
         sources: new Sources(list, log),
         dataDir,
         batchSize,
@@ -138,13 +116,7 @@ ${LOG_USAGE}`,
           if (m.rounds % 60 === 0) base.child({ node: "relayer" }).info("status", { ...m });
         },
       });
-      await handle.done;
-      return 0;
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      provider?.destroy();
-    }
+    });
   },
 };
 export default command;
