@@ -121,20 +121,9 @@ export interface BatchRecord {
 }
 
 /** The relay's immutable parameters (its Config, market, program root, deployment block). */
-export interface RelayParams {
+export interface RelayParams extends RelayConfig {
   market: string;
   programRoot: Hex;
-  confirmations: number;
-  window: number;
-  deadlineDelay: number;
-  solverBond: bigint;
-  challengerBond: bigint;
-  stepsBase: bigint;
-  stepsPerHeader: bigint;
-  memoryPages: number;
-  callDepth: number;
-  stackHeight: number;
-  maxFee: bigint;
   deployBlock: number;
 }
 
