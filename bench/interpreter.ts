@@ -45,78 +45,60 @@ function best(runs: number, f: () => void, first?: { seconds: number }): number 
   return min / 1000;
 }
 
-export async function benchInterpreter(): Promise<Record<string, unknown>> {
-  const wasm = loadTask("sha256d");
-  const input = sha256dInput();
+/** A task on V8 and on the machine (best of `runs`), outputs compared. */
+function race(name: string, wasm: Uint8Array, input: Uint8Array, runs: number) {
   const program = compile(wasm, { imports: "task" });
-
   const nativeModule = compileTask(wasm);
   let nativeOut: Uint8Array = new Uint8Array(0);
   const nativeSeconds = best(20, () => {
     nativeOut = runNative(nativeModule, input).output;
   });
-
   let steps = 0;
   let out: Uint8Array = new Uint8Array(0);
   let jit: Jit | null = null;
   const first = { seconds: 0 };
-  const interpreterSeconds = best(process.env.TRUEWASM_JIT === "0" ? 3 : 5, () => {
+  const interpreterSeconds = best(runs, () => {
     const m = Machine.forTask(program, input);
     m.run();
     jit = m.jit ?? null;
-    if (m.status !== Status.Halted) throw new Error(`sha256d did not halt: status ${m.status} trap ${m.trap}`);
+    if (m.status !== Status.Halted) throw new Error(`${name} did not halt: status ${m.status} trap ${m.trap}`);
     steps = m.steps;
     out = m.output();
   }, first);
-  if (Buffer.compare(Buffer.from(out), Buffer.from(nativeOut)) !== 0) throw new Error("interpreter and native outputs differ");
+  if (Buffer.compare(Buffer.from(out), Buffer.from(nativeOut)) !== 0) throw new Error(`${name}: interpreter and native outputs differ`);
+  return { steps, nativeSeconds, interpreterSeconds, jit: jit as Jit | null, firstSeconds: first.seconds };
+}
 
+export async function benchInterpreter(): Promise<Record<string, unknown>> {
+  const exec = process.env.TRUEWASM_JIT === "0";
+  const r = race("sha256d", loadTask("sha256d"), sha256dInput(), exec ? 3 : 5);
   return {
     task: "sha256d",
     messages: MESSAGES,
-    steps,
-    stepsPerSecond: Math.round(steps / interpreterSeconds),
-    nativeSeconds: Number(nativeSeconds.toFixed(6)),
-    interpreterSeconds: Number(interpreterSeconds.toFixed(6)),
-    slowdown: Number((interpreterSeconds / nativeSeconds).toFixed(2)),
-    engine: jit ? "jit" : "exec",
-    firstRunSeconds: Number(first.seconds.toFixed(6)),
-    jitCompileSeconds: jit ? Number(((jit as Jit).compileMs / 1000).toFixed(6)) : 0,
-    ...benchFloat(),
+    steps: r.steps,
+    stepsPerSecond: Math.round(r.steps / r.interpreterSeconds),
+    nativeSeconds: Number(r.nativeSeconds.toFixed(6)),
+    interpreterSeconds: Number(r.interpreterSeconds.toFixed(6)),
+    slowdown: Number((r.interpreterSeconds / r.nativeSeconds).toFixed(2)),
+    engine: r.jit ? "jit" : "exec",
+    firstRunSeconds: Number(r.firstSeconds.toFixed(6)),
+    jitCompileSeconds: r.jit ? Number((r.jit.compileMs / 1000).toFixed(6)) : 0,
+    ...benchFloat(exec),
   };
 }
 
 /** The float-heavy task: n-body in C with doubles (wasm-tasks/nbody), V8 against the machine. */
-function benchFloat(): Record<string, unknown> {
-  const wasm = loadTask("nbody");
-  const input = new TextEncoder().encode(String(FLOAT_STEPS));
-  const program = compile(wasm, { imports: "task" });
-  const nativeModule = compileTask(wasm);
-  let nativeOut: Uint8Array = new Uint8Array(0);
-  const nativeSeconds = best(20, () => {
-    nativeOut = runNative(nativeModule, input).output;
-  });
-  let steps = 0;
-  let out: Uint8Array = new Uint8Array(0);
-  let jit: Jit | null = null;
-  const first = { seconds: 0 };
-  const interpreterSeconds = best(process.env.TRUEWASM_JIT === "0" ? 2 : 7, () => {
-    const m = Machine.forTask(program, input);
-    m.run();
-    jit = m.jit ?? null;
-    if (m.status !== Status.Halted) throw new Error(`nbody did not halt: status ${m.status} trap ${m.trap}`);
-    steps = m.steps;
-    out = m.output();
-  }, first);
-  if (Buffer.compare(Buffer.from(out), Buffer.from(nativeOut)) !== 0) throw new Error("nbody: interpreter and native outputs differ");
+function benchFloat(exec: boolean): Record<string, unknown> {
+  const r = race("nbody", loadTask("nbody"), new TextEncoder().encode(String(FLOAT_STEPS)), exec ? 2 : 7);
   return {
     floatTask: "nbody",
     floatBodySteps: FLOAT_STEPS,
-    floatSteps: steps,
-    floatStepsPerSecond: Math.round(steps / interpreterSeconds),
-    floatNativeSeconds: Number(nativeSeconds.toFixed(6)),
-    floatInterpreterSeconds: Number(interpreterSeconds.toFixed(6)),
-    floatSlowdown: Number((interpreterSeconds / nativeSeconds).toFixed(2)),
-    floatEngine: jit ? ((jit as Jit).compiled > 0 && (jit as Jit).skipped === 0 ? "jit" : "jit (partly exec)") : "exec",
-    floatFirstRunSeconds: Number(first.seconds.toFixed(6)),
+    floatSteps: r.steps,
+    floatStepsPerSecond: Math.round(r.steps / r.interpreterSeconds),
+    floatNativeSeconds: Number(r.nativeSeconds.toFixed(6)),
+    floatInterpreterSeconds: Number(r.interpreterSeconds.toFixed(6)),
+    floatSlowdown: Number((r.interpreterSeconds / r.nativeSeconds).toFixed(2)),
+    floatEngine: r.jit ? (r.jit.compiled > 0 && r.jit.skipped === 0 ? "jit" : "jit (partly exec)") : "exec",
+    floatFirstRunSeconds: Number(r.firstSeconds.toFixed(6)),
   };
 }
