@@ -45,27 +45,19 @@ import { Z, outputDepth, stateRoot } from "../interpreter/state.js";
 import { Machine } from "../interpreter/machine.js";
 import { witness } from "../interpreter/witness.js";
 import { benchDappCosts, benchLargeInput } from "./inputs.js";
+import { bytes } from "../test/deterministic.js";
 import { verifyStep } from "../interpreter/verify.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const K_DEFAULT = 16;
 
-function rnd(n: number, seed = 7): Uint8Array {
-  const b = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    b[i] = s >>> 16;
-  }
-  return b;
-}
 
 const sum = (xs: bigint[]) => Number(xs.reduce((a, b) => a + b, 0n));
 
 export async function unchallenged(env: Env): Promise<Record<string, number>> {
   const p = realProgram(new Uint8Array(readFileSync(resolve(ROOT, "wasm-tasks/build/sha256.wasm"))));
   await register(env, p);
-  const input = rnd(1024);
+  const input = bytes(1024, 7);
   const tt = terms({ limits: { ...terms().limits, outputBytes: 64 } });
   // steady state: not the first task of the market (its counter is already non-zero)
   await warmUp(env);
@@ -100,7 +92,7 @@ async function dispute(env: Env, steps: bigint, salt: number): Promise<Dispute> 
   // (the market is warmed up: a task and a game before, see warmUp)
   const p = toyProgram(steps, salt);
   await register(env, p);
-  const task = await postTask(env, p, rnd(100, salt), terms({ limits: { ...terms().limits, steps: 2 ** 40 } }), env.signers[0]);
+  const task = await postTask(env, p, bytes(100, salt), terms({ limits: { ...terms().limits, steps: 2 ** 40 } }), env.signers[0]);
   const st = (task.model as Any).stateAt(task.model.steps);
   const o = encodeOpening({ ...st, outLen: 0, outputRoot: Z[outputDepth(task.terms.limits.outputBytes)] });
   const claim: Claim = { finalRoot: hexlify(openingRoot(o)), steps, output: "0x", opening: hexlify(o) };
@@ -149,7 +141,7 @@ async function realStep(): Promise<Record<string, number> | null> {
   }
   const toy = await ethers.deployContract("ToyProver");
   const p = realProgram(new Uint8Array(readFileSync(resolve(ROOT, "wasm-tasks/build/sha256d.wasm"))));
-  const m = Machine.forTask(p.program, rnd(160), { outputBytes: 64 });
+  const m = Machine.forTask(p.program, bytes(160, 7), { outputBytes: 64 });
   const gas: number[] = [];
   const sizes: number[] = [];
   let mismatches = 0;
@@ -169,7 +161,7 @@ async function realStep(): Promise<Record<string, number> | null> {
     m.run(97);
   }
   const tp = toyProgram(1000n, 99);
-  const tm = toyBackend.model(tp, rnd(10), { ...terms().limits });
+  const tm = toyBackend.model(tp, bytes(10, 7), { ...terms().limits });
   const toyGas = Number(await toy.step.estimateGas(tm.rootAt(5n), tm.witnessAt(5n)));
   const sorted = [...gas].sort((a, b) => a - b);
   const sz = [...sizes].sort((a, b) => a - b);
@@ -195,7 +187,7 @@ async function realDispute(k: number): Promise<Record<string, number> | null> {
   await register(env, p);
   await warmUp(env);
   const tt = terms({ limits: { ...terms().limits, outputBytes: 64 } });
-  const task = await postTask(env, p, rnd(160), tt, env.signers[0]);
+  const task = await postTask(env, p, bytes(160, 7), tt, env.signers[0]);
   const m = task.model;
   // a consistent but false claim: the true final state with its output taken away
   const o = getBytes(m.finalOpening());
@@ -218,7 +210,7 @@ async function realDispute(k: number): Promise<Record<string, number> | null> {
 async function warmUp(env: Env): Promise<void> {
   const p = env.backend === toyBackend ? toyProgram(20n, 4242) : realProgram(new Uint8Array(readFileSync(resolve(ROOT, "wasm-tasks/build/echo.wasm"))));
   await register(env, p);
-  const task = await postTask(env, p, rnd(10), terms(), env.signers[5]);
+  const task = await postTask(env, p, bytes(10, 7), terms(), env.signers[5]);
   const claim = honestClaim(task.model);
   await commit(env, task, claim, env.signers[6]);
   const id = await challenge(env, task, claim, env.signers[7]);

@@ -18,21 +18,13 @@ import { limitsStruct } from "../client/encoding.js";
 import { DEFAULT_LIMITS } from "../interpreter/isa.js";
 import { advance, commit, honestClaim, register, send, type Any, type Env } from "../test/contracts/helpers.js";
 import { RealModel, realProgram } from "../test/contracts/model.js";
+import { bytes } from "../test/deterministic.js";
 
-function rnd(n: number, seed = 99): Uint8Array {
-  const b = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    b[i] = s >>> 16;
-  }
-  return b;
-}
 
 export async function benchLargeInput(env: Env, mib = 16): Promise<{ inputGasPerMiB: number; maxChunkTxGas: number } & Record<string, unknown>> {
   const program = realProgram(new Uint8Array(readFileSync(`${REPO_ROOT}wasm-tasks/build/sha256.wasm`)));
   await register(env, program); // any registered program: the task is not run here
-  const input = rnd(mib * 1024 * 1024);
+  const input = bytes(mib * 1024 * 1024, 99);
   const ends = planChunks(input);
   const market = env.market;
   const iface = inputUploadsInterface();
@@ -101,7 +93,7 @@ export async function benchDappCosts(env: Env): Promise<Record<string, number>> 
     env.gasLog = null;
     const counted = await app.counts(task.id);
     if (counted.status !== 1n) throw new Error("benchDappCosts: the callback did not arrive");
-    const chunk = rnd(412_000, 5);
+    const chunk = bytes(412_000, 5);
     const viaContract = await (await app.connect(user).upload(chunk)).wait();
     const uploads = { address: await env.market.inputs(), iface: inputUploadsInterface() };
     const direct = await (await user.sendTransaction({ to: uploads.address, data: appendInputData(uploads, 0n, chunk), gasLimit: 16_777_216n })).wait();

@@ -15,7 +15,7 @@
  */
 import { MerkleTree } from "../interpreter/hash/merkle.js";
 import { clockName, clockSeconds } from "./state-keccak.js";
-import { rng } from "../test/hash/deterministic.js";
+import { rng } from "../test/deterministic.js";
 
 export interface MerkleFigures {
   clock: string;

@@ -3,8 +3,9 @@
  * commitments, time travel, custom-error assertions, and a driver that plays a verification game
  * between two parties, each with its own idea of the state root at every step.
  */
+import { isDeepStrictEqual } from "node:util";
 import hre from "hardhat";
-import { getBytes, hexlify, keccak256, solidityPackedKeccak256, toBeHex, type BaseContract, type ContractTransactionResponse, type Signer } from "ethers";
+import { getBytes, hexlify, keccak256, solidityPackedKeccak256, toBeHex, type BaseContract, type ContractTransactionResponse, type Interface, type Signer } from "ethers";
 import { DEFAULT_LIMITS, type Limits } from "../../interpreter/isa.js";
 import { BACKEND, descriptorStruct, limitsStruct, type Backend, type Hex, type MachineModel, type TaskProgram } from "./model.js";
 import { chooseSegment, innerPoints, Phase } from "../../client/game.js";
@@ -125,25 +126,29 @@ export async function setNextTime(env: Env, t: number): Promise<void> {
 
 /** Asserts that `p` reverts with custom error `name` (of any of the contracts' ABIs). */
 export async function expectError(env: Env, p: Promise<unknown>, name: string): Promise<void> {
+  await expectRevert([env.market.interface, env.game.interface, env.prover.interface], p, name);
+}
+
+/** Asserts that `p` reverts with custom error `name` of one of `ifaces` (and, if given, with `args`). */
+export async function expectRevert(ifaces: Interface[], p: Promise<unknown>, name: string, args?: unknown[]): Promise<void> {
+  let err: Any;
   try {
     await p;
   } catch (e) {
-    const data = revertData(e);
-    const ifaces = [env.market.interface, env.game.interface, env.prover.interface];
-    for (const iface of ifaces) {
-      try {
-        const parsed = iface.parseError(data);
-        if (parsed) {
-          if (parsed.name === name) return;
-          throw new Error(`expected ${name}, got ${parsed.name}(${parsed.args.join(", ")})`);
-        }
-      } catch (err) {
-        if (err instanceof Error && err.message.startsWith("expected")) throw err;
-      }
-    }
-    throw new Error(`expected ${name}, got ${e instanceof Error ? e.message : String(e)} (data ${data})`);
+    err = e ?? new Error(String(e));
   }
-  throw new Error(`expected ${name}, but it did not revert`);
+  if (!err) throw new Error(`expected ${name}, but it did not revert`);
+  const data = revertData(err);
+  const parsed = ifaces.map((iface) => {
+    try {
+      return iface.parseError(data);
+    } catch {
+      return null;
+    }
+  }).find((x) => x);
+  if (!parsed) throw new Error(`expected ${name}, got ${err instanceof Error ? err.message : String(err)} (data ${data})`);
+  const show = (n: string, a: readonly unknown[]) => `${n}(${a.map(String).join(", ")})`;
+  if (parsed.name !== name || (args && !isDeepStrictEqual([...parsed.args], args))) throw new Error(`expected ${args ? show(name, args) : name}, got ${show(parsed.name, [...parsed.args])}`);
 }
 
 function revertData(e: Any): string {

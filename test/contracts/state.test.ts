@@ -25,16 +25,9 @@ import { EXIT_PROGRAM } from "../state/programs.js";
 import { taskFromWat } from "../state/util.js";
 import { descriptorStruct, limitsStruct, openingOfComponents, realProgram, toyProgram, ToyModel } from "./model.js";
 import { commit, commitHash, deploy, expectError, honestClaim, network, newSalt, postTask, register, reveal, send, terms, type Any, type Env } from "./helpers.js";
+import { byteSource } from "../deterministic.js";
 
-let seed = 0x1234567;
-function rnd(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    b[i] = seed >>> 16;
-  }
-  return b;
-}
+const rnd = byteSource(0x1234567);
 
 const wasmOf = (name: string) => new Uint8Array(readFileSync(resolve(BUILD_DIR, `${name}.wasm`)));
 

@@ -13,7 +13,7 @@ import { freePort, keyEnv, removeTempDirs, ROOT, startHardhatNode, tempDir, true
 import { isTransient, nodeMessage } from "../../client/rpc.js";
 import { Transaction, Wallet } from "ethers";
 import { calldataGas, signEip1559, TX_GAS_CAP } from "../../client/txs.js";
-import { taskWithData } from "./wasm.js";
+import { taskWithData } from "../wasm-bytes.js";
 
 const SHA256 = join(ROOT, "wasm-tasks/build/sha256.wasm");
 const UNFUNDED_KEY = "0x" + "11".repeat(32);

@@ -7,20 +7,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { hexlify } from "ethers";
 import { inputRoot } from "../../interpreter/state.js";
 import { network, type Any } from "../contracts/helpers.js";
+import { byteSource, rng } from "../deterministic.js";
 
-let seed = 0x2468ace;
-function rnd(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    b[i] = seed >>> 16;
-  }
-  return b;
-}
-const rint = (n: number) => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return (seed >>> 8) % n;
-};
+const rnd = byteSource(0x2468ace);
+const next = rng(0x2468ace);
+const rint = (n: number) => next() % n;
 
 let harness: Any;
 let nextId = 1;

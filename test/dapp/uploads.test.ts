@@ -13,16 +13,9 @@ import { REPO_ROOT } from "../../client/contracts.js";
 import { inProcessNetwork, type InProcessNetwork } from "../../client/inprocess.js";
 import { appendInputData, CHUNK_MAX_BYTES, parseAppendInput, planChunks, uploadedInput, uploadInput, type UploadTarget } from "../../client/inputs.js";
 import { calldataGas, TX_GAS_CAP, TxManager } from "../../client/txs.js";
+import { byteSource } from "../deterministic.js";
 
-let seed = 0x13579bd;
-function rnd(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    b[i] = seed >>> 16;
-  }
-  return b;
-}
+const rnd = byteSource(0x13579bd);
 
 let net: InProcessNetwork;
 let harness: Contract;

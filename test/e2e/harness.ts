@@ -3,14 +3,17 @@
  * their JSON log lines, chain helpers (time travel, balances, fees).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { JsonRpcProvider, Network } from "ethers";
+import { hexlify, JsonRpcProvider, Network, Wallet } from "ethers";
 import { hardhatKey } from "../../client/inprocess.js";
-import { REPO_ROOT } from "../../client/contracts.js";
+import { Contracts, REPO_ROOT } from "../../client/contracts.js";
+import { readDeployment } from "../../client/deployment.js";
+import { compile } from "../../interpreter/lower.js";
+import { Machine } from "../../interpreter/machine.js";
 
 export const ROOT = REPO_ROOT;
 export const ETH = 10n ** 18n;
@@ -174,6 +177,40 @@ export async function truewasmRun(args: string[], env: Record<string, string> = 
 
 export function keyEnv(account: number): Record<string, string> {
   return { TRUEWASM_PRIVATE_KEY: hardhatKey(account) };
+}
+
+/** The address of Hardhat's account `account`. */
+export const accountAddress = (account: number): string => new Wallet(hardhatKey(account)).address;
+
+/** A built task's binary: wasm-tasks/build/<name>.wasm. */
+export const taskWasm = (name: string): string => join(ROOT, "wasm-tasks/build", `${name}.wasm`);
+
+/** The output (hex) of built task `name` on `input`, by the interpreter. */
+export function expectedOutput(name: string, input: Uint8Array): string {
+  const m = Machine.forTask(compile(new Uint8Array(readFileSync(taskWasm(name)))), input, {});
+  m.run();
+  return hexlify(m.output());
+}
+
+export interface DeployedChain {
+  hh: HardhatNode;
+  /** A temporary directory (removeTempDirs) holding the deployment file. */
+  dir: string;
+  deploymentPath: string;
+  contracts: Contracts;
+}
+
+/** A Hardhat node with the contracts deployed by `truewasm deploy` from account 0 (`deployArgs`: its options). */
+export async function deployedChain(prefix: string, deployArgs = ["--k", "4", "--clock", "600"]): Promise<DeployedChain> {
+  const hh = await startHardhatNode();
+  const dir = tempDir(prefix);
+  const deploymentPath = join(dir, "deployment.json");
+  const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deploymentPath, ...deployArgs], keyEnv(0));
+  if (r.code !== 0) {
+    await hh.stop();
+    throw new Error(`truewasm deploy exited with ${r.code}: ${r.stderr}`);
+  }
+  return { hh, dir, deploymentPath, contracts: new Contracts(hh.provider, readDeployment(deploymentPath)) };
 }
 
 export async function increaseTime(provider: JsonRpcProvider, seconds: number): Promise<void> {

@@ -11,16 +11,11 @@
  * gets the true output; every account's ETH change is its payouts minus its fees.
  */
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Wallet, hexlify } from "ethers";
-import { compile } from "../../interpreter/lower.js";
-import { Machine } from "../../interpreter/machine.js";
-import { Contracts } from "../../client/contracts.js";
-import { readDeployment } from "../../client/deployment.js";
-import { hardhatKey } from "../../client/inprocess.js";
+import { hexlify } from "ethers";
+import type { Contracts } from "../../client/contracts.js";
 import { taskEvents, type EventOf } from "../../client/chain.js";
-import { ETH, increaseTime, keyEnv, ROOT, removeTempDirs, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type LogLine } from "./harness.js";
+import { accountAddress, deployedChain, ETH, expectedOutput, increaseTime, keyEnv, removeTempDirs, sleepMs, taskWasm, tempDir, truewasm, type HardhatNode, type LogLine } from "./harness.js";
 
 const WINDOW = 120;
 const REWARD = ETH;
@@ -32,16 +27,8 @@ let dir: string;
 let deploymentPath: string;
 let contracts: Contracts;
 
-const address = (i: number) => new Wallet(hardhatKey(i)).address;
-const wasmPath = (name: string) => join(ROOT, "wasm-tasks/build", `${name}.wasm`);
-
 beforeAll(async () => {
-  hh = await startHardhatNode();
-  dir = tempDir("incentives");
-  deploymentPath = join(dir, "deployment.json");
-  const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deploymentPath, "--k", "4", "--clock", "600"], keyEnv(0));
-  expect(r.code, r.stderr).toBe(0);
-  contracts = new Contracts(hh.provider, readDeployment(deploymentPath));
+  ({ hh, dir, deploymentPath, contracts } = await deployedChain("incentives"));
 }, 120_000);
 
 afterAll(async () => {
@@ -77,7 +64,7 @@ describe("a lying solver against two honest challenger nodes (Hardhat node, sepa
     const roles = { poster: 16, solver: 17, challengers: [18, 19] };
     const data = tempDir("incentives-run");
     const nodeArgs = (role: "solver" | "challenger", name: string, extra: string[]) => [role, "--rpc", hh.url, "--deployment", deploymentPath, "--data-dir", join(data, name), "--poll-ms", "200", ...extra];
-    const accounts = [roles.poster, roles.solver, ...roles.challengers].map(address);
+    const accounts = [roles.poster, roles.solver, ...roles.challengers].map(accountAddress);
     const startBlock = await hh.provider.getBlockNumber();
     const before = await Promise.all(accounts.map((a) => hh.provider.getBalance(a)));
     const burnt0: bigint = await contracts.market.burnt();
@@ -88,7 +75,7 @@ describe("a lying solver against two honest challenger nodes (Hardhat node, sepa
     const input = Uint8Array.from({ length: 64 }, (_, i) => (i * 151 + 7) & 255);
     const post = truewasm(
       "post",
-      ["post", "--rpc", hh.url, "--deployment", deploymentPath, "--program", wasmPath("sort"), "--input-hex", hexlify(input), "--reward", "1", "--solver-bond", "0.5", "--challenger-bond", "0.25", "--window", String(WINDOW), "--deadline", "3600", "--wait", "--poll-ms", "200", "--timeout", "200"],
+      ["post", "--rpc", hh.url, "--deployment", deploymentPath, "--program", taskWasm("sort"), "--input-hex", hexlify(input), "--reward", "1", "--solver-bond", "0.5", "--challenger-bond", "0.25", "--window", String(WINDOW), "--deadline", "3600", "--wait", "--poll-ms", "200", "--timeout", "200"],
       keyEnv(roles.poster),
     );
     const posted = await post.waitLog((l) => l.msg === "task posted");
@@ -104,9 +91,7 @@ describe("a lying solver against two honest challenger nodes (Hardhat node, sepa
     await increaseTime(hh.provider, WINDOW + 1);
     expect(await post.exit, post.stderrText + JSON.stringify(post.logs.slice(-5))).toBe(0);
     const result = JSON.parse(post.stdout).result;
-    const m = Machine.forTask(compile(new Uint8Array(readFileSync(wasmPath("sort")))), input, {});
-    m.run();
-    expect(result).toMatchObject({ stage: "finalized", status: "halted", output: hexlify(m.output()), solver: address(roles.solver) });
+    expect(result).toMatchObject({ stage: "finalized", status: "halted", output: expectedOutput("sort", input), solver: accountAddress(roles.solver) });
 
     // everyone withdraws what it is owed
     for (let until = Date.now() + 30_000; ; ) {

@@ -15,14 +15,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hexlify, Wallet } from "ethers";
-import { compile } from "../../interpreter/lower.js";
-import { Machine } from "../../interpreter/machine.js";
-import { Contracts } from "../../client/contracts.js";
-import { readDeployment } from "../../client/deployment.js";
+import { hexlify } from "ethers";
+import type { Contracts } from "../../client/contracts.js";
 import { taskEvents, type EventOf } from "../../client/chain.js";
-import { hardhatKey } from "../../client/inprocess.js";
-import { ETH, feesPaid, flakyProxy, increaseTime, keyEnv, ROOT, sleepMs, removeTempDirs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type LogLine, type Proc } from "./harness.js";
+import { accountAddress, deployedChain, ETH, expectedOutput, feesPaid, flakyProxy, increaseTime, keyEnv, sleepMs, removeTempDirs, taskWasm, tempDir, truewasm, truewasmRun, type HardhatNode, type LogLine, type Proc } from "./harness.js";
 
 const WINDOW = 120;
 const REWARD = ETH;
@@ -35,22 +31,8 @@ let dir: string;
 let deploymentPath: string;
 let contracts: Contracts;
 
-const address = (i: number) => new Wallet(hardhatKey(i)).address;
-const wasmPath = (name: string) => join(ROOT, "wasm-tasks/build", `${name}.wasm`);
-
-function expectedOutput(task: string, input: Uint8Array): string {
-  const m = Machine.forTask(compile(new Uint8Array(readFileSync(wasmPath(task)))), input, {});
-  m.run();
-  return hexlify(m.output());
-}
-
 beforeAll(async () => {
-  hh = await startHardhatNode();
-  dir = tempDir("e2e");
-  deploymentPath = join(dir, "deployment.json");
-  const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deploymentPath, "--k", "4", "--clock", "600"], keyEnv(0));
-  expect(r.code, r.stderr).toBe(0);
-  contracts = new Contracts(hh.provider, readDeployment(deploymentPath));
+  ({ hh, dir, deploymentPath, contracts } = await deployedChain("e2e"));
 }, 120_000);
 
 afterAll(async () => {
@@ -82,13 +64,13 @@ function nodeArgs(role: "solver" | "challenger", dataDir: string, extra: string[
 async function begin(name: string, roles: Roles, task: string, input: Uint8Array, solverArgs: string[], challengerArgs: string[], rpc = hh.url): Promise<Run> {
   const dataDir = tempDir(name);
   const startBlock = await hh.provider.getBlockNumber();
-  const before = await Promise.all([roles.poster, roles.solver, roles.challenger].map((i) => hh.provider.getBalance(address(i))));
+  const before = await Promise.all([roles.poster, roles.solver, roles.challenger].map((i) => hh.provider.getBalance(accountAddress(i))));
   const solver = truewasm(`${name}/solver`, nodeArgs("solver", dataDir, solverArgs, rpc), keyEnv(roles.solver));
   const challenger = truewasm(`${name}/challenger`, nodeArgs("challenger", dataDir, challengerArgs, rpc), keyEnv(roles.challenger));
   await Promise.all([solver.waitLog((l) => l.msg === "started"), challenger.waitLog((l) => l.msg === "started")]);
   const post = truewasm(
     `${name}/post`,
-    ["post", "--rpc", hh.url, "--deployment", deploymentPath, "--program", wasmPath(task), "--input-hex", hexlify(input), "--reward", "1", "--solver-bond", "0.5", "--challenger-bond", "0.25", "--window", String(WINDOW), "--deadline", "3600", "--wait", "--poll-ms", "200", "--timeout", "150"],
+    ["post", "--rpc", hh.url, "--deployment", deploymentPath, "--program", taskWasm(task), "--input-hex", hexlify(input), "--reward", "1", "--solver-bond", "0.5", "--challenger-bond", "0.25", "--window", String(WINDOW), "--deadline", "3600", "--wait", "--poll-ms", "200", "--timeout", "150"],
     keyEnv(roles.poster),
   );
   const posted = await post.waitLog((l) => l.msg === "task posted");
@@ -104,11 +86,11 @@ async function finish(r: Run, task: string, input: Uint8Array, expected: { solve
   expect(result.result.stage).toBe("finalized");
   expect(result.result.status).toBe("halted");
   expect(result.result.output).toBe(expectedOutput(task, input));
-  expect(result.result.solver).toBe(address(r.roles.solver));
+  expect(result.result.solver).toBe(accountAddress(r.roles.solver));
   // nobody is owed anything once the nodes have withdrawn
   const until = Date.now() + 30_000;
   for (;;) {
-    const owed = await Promise.all([r.roles.solver, r.roles.challenger].map((i) => contracts.balanceOf(address(i))));
+    const owed = await Promise.all([r.roles.solver, r.roles.challenger].map((i) => contracts.balanceOf(accountAddress(i))));
     if (owed.every((x) => x === 0n)) break;
     if (Date.now() > until) throw new Error(`still owed: ${owed}`);
     await sleepMs(200);
@@ -116,7 +98,7 @@ async function finish(r: Run, task: string, input: Uint8Array, expected: { solve
   expect(await r.solver.stop()).toBe(0);
   expect(await r.challenger.stop()).toBe(0);
   const end = await hh.provider.getBlockNumber();
-  const accounts = [r.roles.poster, r.roles.solver, r.roles.challenger].map(address);
+  const accounts = [r.roles.poster, r.roles.solver, r.roles.challenger].map(accountAddress);
   const fees = await feesPaid(hh.provider, accounts, r.startBlock, end);
   const after = await Promise.all(accounts.map((a) => hh.provider.getBalance(a)));
   const fee = (i: number) => fees.get(accounts[i].toLowerCase())!;
@@ -208,7 +190,7 @@ describe("solver and challenger nodes (Hardhat node, separate processes)", () =>
     try {
       const input = Uint8Array.from({ length: 48 }, (_, i) => (i * 29 + 5) & 255);
       const roles = { poster: 13, solver: 14, challenger: 15 };
-      const nonces = await Promise.all([roles.solver, roles.challenger].map((i) => hh.provider.getTransactionCount(address(i))));
+      const nonces = await Promise.all([roles.solver, roles.challenger].map((i) => hh.provider.getTransactionCount(accountAddress(i))));
       const r = await begin("e", roles, "sort", input, ["--lie-from-step", "900"], [], proxy.url);
       await r.challenger.waitLog((l) => l.msg === "game won", 120_000);
       await r.challenger.waitLog(forTask(r, "solution verified"), 60_000);
@@ -219,7 +201,7 @@ describe("solver and challenger nodes (Hardhat node, separate processes)", () =>
       // every transaction on chain is one of the store's intents: nothing was sent twice
       for (const [i, role] of [[0, "solver"], [1, "challenger"]] as const) {
         const records = readdirSync(join(r.dataDir, role, "txs")).map((f) => JSON.parse(readFileSync(join(r.dataDir, role, "txs", f), "utf8")));
-        const sent = (await hh.provider.getTransactionCount(address([roles.solver, roles.challenger][i]))) - nonces[i];
+        const sent = (await hh.provider.getTransactionCount(accountAddress([roles.solver, roles.challenger][i]))) - nonces[i];
         // (a record may still say "sent" when the node stopped while waiting for an answer: its
         // receipt decides; the next start would settle it the same way)
         for (const x of records) expect((await hh.provider.getTransactionReceipt(x.hash))?.status, x.intent).toBe(1);

@@ -24,7 +24,7 @@ import { hardhatKey } from "../../client/inprocess.js";
 import { compileProgram } from "../../client/tasks.js";
 import { DEFAULT_LIMITS } from "../../interpreter/isa.js";
 import { parseTranscript, transcriptGas } from "../../client/transcript.js";
-import { flakyProxy, increaseTime, keyEnv, removeTempDirs, ROOT, sleepMs, startHardhatNode, tempDir, truewasm, truewasmRun, type HardhatNode, type Proc } from "../e2e/harness.js";
+import { deployedChain, flakyProxy, increaseTime, keyEnv, removeTempDirs, ROOT, sleepMs, tempDir, truewasm, type HardhatNode, type Proc } from "../e2e/harness.js";
 import { JsonRpcProvider, Network } from "ethers";
 import { ChainIndex } from "../../explorer/chain.js";
 import type { GameResponse, StateResponse, TaskResponse, TaskRow } from "../../explorer/model.js";
@@ -116,12 +116,7 @@ describe.skipIf(!hasChromium)("explorer in Chromium", () => {
     let url: string;
 
     beforeAll(async () => {
-      hh = await startHardhatNode();
-      const dir = tempDir("explorer");
-      deploymentPath = join(dir, "deployment.json");
-      const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deploymentPath, "--k", "4", "--clock", "600"], keyEnv(0));
-      expect(r.code, r.stderr).toBe(0);
-      contracts = new Contracts(hh.provider, readDeployment(deploymentPath));
+      ({ hh, deploymentPath, contracts } = await deployedChain("explorer"));
       url = (await explorer("explorer-chain", ["--rpc", hh.url, "--deployment", deploymentPath, "--poll-ms", "250"])).url;
     }, 120_000);
 

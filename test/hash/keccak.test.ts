@@ -21,7 +21,7 @@ import {
 } from "../../interpreter/hash/keccak.js";
 import { MerkleTree, zeroHashesFlat } from "../../interpreter/hash/merkle.js";
 import { NATIVE_ADDON, marksAbove, marksAboveJs, nativeHasher, nativeStatus } from "../../interpreter/hash/native.js";
-import { bytes, rng } from "./deterministic.js";
+import { bytes, rng } from "../deterministic.js";
 
 // Two references: the `keccak256` package (native `keccak` addon where its prebuild loads) and the
 // pure-JS implementation of the same `keccak` package, so a bug shared with one native build cannot

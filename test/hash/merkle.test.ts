@@ -8,7 +8,7 @@ import {
   merkleRootOfBytes,
   zeroHashes,
 } from "../../interpreter/hash/merkle.js";
-import { bytes, rng } from "./deterministic.js";
+import { bytes, rng } from "../deterministic.js";
 
 // Everything this file compares against is built from the `keccak256` npm package and merkletreejs,
 // never from interpreter/hash.

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { compile, type CompileOptions } from "../../interpreter/lower.js";
 import { Op, Trap } from "../../interpreter/isa.js";
 import { WasmError, type Program } from "../../interpreter/program.js";
+import { bin, leb, section } from "../wasm-bytes.js";
 
 type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
 let wabt: Wabt;
@@ -81,24 +82,7 @@ function err(f: () => unknown): WasmError {
   throw new Error("expected a WasmError, compile succeeded");
 }
 
-// Hand-made binaries.
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-function section(id: number, content: number[]): number[] {
-  return [id, ...leb(content.length), ...content];
-}
-function bin(...parts: number[][]): Uint8Array {
-  return new Uint8Array([...HEADER, ...parts.flat()]);
-}
+// Hand-made binaries (test/wasm-bytes.ts).
 const TYPE_V_V = section(1, [1, 0x60, 0, 0]);
 const FUNC_1 = section(3, [1, 0]);
 /** Code section with one body (given as its bytes after the local declarations, incl. end). */

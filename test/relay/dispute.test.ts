@@ -22,11 +22,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getBytes, type Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { feesPaid, gameEvents, taskEvents, type EventOf } from "../../client/chain.js";
+import { gameEvents, taskEvents, type EventOf } from "../../client/chain.js";
 import {
   compileProgram,
   Contracts,
-  createLogger,
   deploy,
   ensureRegistered,
   inProcessNetwork,
@@ -44,6 +43,7 @@ import {
 import { BTC_HEADERS_WASM, DEFAULT_RELAY_CONFIG, embeddedBatch, RelayClient } from "../../relayer/relay.js";
 import { type BtcResult, decodeOutput, headerFields, Rule, type RuleName } from "../../wasm-tasks/btc-headers/encoding.js";
 import { medianTime, validateHeaders, validateInput } from "../../wasm-tasks/btc-headers/reference.js";
+import { balances, NodeLogs, payoutsSince } from "../client/nodes.js";
 
 // The lying solver claims "valid": its false output is the true one with valid = 1, rule = 0 and
 // failed index 0xffffffff (see the header comment). Applies to every falseClaim in this file's
@@ -86,16 +86,6 @@ const VARIANTS: [RuleName, number, Uint8Array][] = (() => {
   ];
 })();
 
-interface LogLine {
-  level: string;
-  node?: string;
-  msg: string;
-  taskId?: string;
-  [k: string]: unknown;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe("BtcRelay: invalid batches rejected with the right rule after a game against a lying solver (in-process nodes)", () => {
   let net: InProcessNetwork;
   let d: Deployment;
@@ -106,7 +96,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
   let solver: NodeHandle<SolverNode>;
   let challenger: NodeHandle<ChallengerNode>;
   let dirs: string;
-  const logs: LogLine[] = [];
+  const logs = new NodeLogs();
 
   beforeAll(async () => {
     net = await inProcessNetwork();
@@ -118,8 +108,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     const program = compileProgram(new Uint8Array(readFileSync(BTC_HEADERS_WASM)));
     await ensureRegistered(submitterTxs, contracts, program);
     ({ relay } = await RelayClient.deploy(submitterW, d.market, program.root, cp, config));
-    const log = createLogger({ level: "info", sink: (line: string) => logs.push(JSON.parse(line)) });
-    const common = { provider: net.provider, deployment: d, pollMs: 20, log };
+    const common = { provider: net.provider, deployment: d, pollMs: 20, log: logs.log };
     solver = startSolver({ ...common, wallet: solverW, dataDir: join(dirs, "solver"), acceptRoots: [program.root], lieOutput: true, falseOutput: claimValid });
     challenger = startChallenger({ ...common, wallet: challengerW, dataDir: join(dirs, "challenger") });
   });
@@ -130,18 +119,6 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     await net?.close();
     if (dirs) rmSync(dirs, { recursive: true, force: true });
   });
-
-  /** Polls `cond` (every 25 ms) until it holds; fails on a node error or after `ms`. */
-  async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const err = logs.find((l) => l.level === "error");
-      if (err) throw new Error(`a node failed: ${err.node}: ${err.msg} ${String(err.error ?? "")}`);
-      if (await cond()) return;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
-  }
 
   /** BtcRelay's events from `fromBlock` on. */
   async function relayEvents(fromBlock: number) {
@@ -162,17 +139,16 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     const tipsBefore = relay.tips.size;
     const accounts = [submitterW.address, solverW.address, challengerW.address];
     const startBlock = await net.provider.getBlockNumber();
-    const before = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
-    const mark = logs.length;
-    const seen = (node: string, msg: string, taskId: bigint) => logs.slice(mark).some((l) => l.node === node && l.msg === msg && l.taskId === taskId.toString());
+    const before = await balances(net.provider, accounts);
+    const seen = logs.since();
 
     // submit through the relay, which posts the btc-headers task
     const submitted = await relay.submitBatch(submitterTxs, 0n, headers, REWARD, { intent: `submitBatch:${rule}` });
     const taskId = submitted.taskId;
 
     // the game: the liar is beaten, the task reopens, the true result is committed and checked
-    await until(`the lying solver's defeat on task ${taskId}`, () => seen("solver", "solution defeated", taskId));
-    await until(`the true result of task ${taskId} verified`, () => seen("challenger", "solution verified", taskId));
+    await logs.until(`the lying solver's defeat on task ${taskId}`, () => seen("solver", "solution defeated", taskId));
+    await logs.until(`the true result of task ${taskId} verified`, () => seen("challenger", "solution verified", taskId));
     const v = await contracts.taskOf(taskId);
     expect([v.stage, v.solver, v.openGames]).toEqual([Stage.Open, solverW.address, 0]);
 
@@ -180,10 +156,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     await net.send("evm_increaseTime", [config.window + 1]);
     await net.send("evm_mine", []);
     const result = await waitForResult(net.provider, contracts, d, taskId, { pollMs: 25, timeoutMs: 30_000 });
-    await until("both nodes' withdrawals", async () => {
-      const owed = await Promise.all([contracts.balanceOf(solverW.address), contracts.balanceOf(challengerW.address)]);
-      return owed[0] === 0n && owed[1] === 0n && solver.node.txs.pending().length === 0 && challenger.node.txs.pending().length === 0;
-    });
+    await logs.withdrawn(contracts, [solver.node, challenger.node]);
 
     // --- the game, from the chain: one challenge, the challenger won by the one-step proof
     const events = await taskEvents(net.provider, contracts, taskId, d.block);
@@ -199,7 +172,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     expect([last.hi - last.lo, last.hi]).toEqual([1n, commits[0].steps]);
     expect(events.filter((e) => e.kind === "SolutionDefeated").map((e) => (e as EventOf<"SolutionDefeated">).solver)).toEqual([solverW.address]);
     expect(events.filter((e) => e.kind === "Finalized").map((e) => (e as EventOf<"Finalized">).status)).toEqual([1]); // halted
-    expect(logs.slice(mark).some((l) => l.node === "challenger" && l.msg === "step proven wrong")).toBe(true);
+    expect(seen("challenger", "step proven wrong")).toBe(true);
 
     // the lie: "the batch is valid" (its valid prefix as a tip heavier than the best one)
     const lie = decodeOutput(getBytes(commits[0].output));
@@ -225,10 +198,7 @@ describe("BtcRelay: invalid batches rejected with the right rule after a game ag
     expect(await relay.bestTip()).toEqual(bestBefore);
 
     // --- the money: the liar lost its bond (the challenger's gas refunded from it, the rest burnt)
-    const end = await net.provider.getBlockNumber();
-    const fees = await feesPaid(net.provider, accounts, startBlock, end);
-    const after = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
-    const payouts = accounts.map((a, i) => after[i] - before[i] + (fees.get(a.toLowerCase()) ?? 0n));
+    const payouts = await payoutsSince(net.provider, accounts, startBlock, before);
     const refunds = events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
     expect(refunds).toBeGreaterThan(0n);
     expect(payouts).toEqual([-REWARD, REWARD - config.solverBond, refunds]);

@@ -42,6 +42,7 @@ export const BTC_WASM = resolve(ROOT, "wasm-tasks/build/btc-headers.wasm");
 export const ETH = 10n ** 18n;
 
 export { DEFAULT_RELAY_CONFIG, type RelayConfig, checkpointStruct } from "../../relayer/relay.js";
+export { expectRevert } from "../contracts/helpers.js";
 
 export interface Market {
   ethers: Any;

@@ -22,31 +22,10 @@ import { hexlify, Interface, type Signer } from "ethers";
 import { errorMessage } from "../../client/log.js";
 import { hashToHex } from "../../wasm-tasks/btc-headers/encoding.js";
 import { merkleBranch, merkleLevel, parseTx, txProof, type ParsedBlock } from "../../relayer/bitcoin.js";
-import { type Any, ETH, type Market, type Relay, block100000, block413567, checkpoint413566, checkpoint99999, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "./helpers.js";
+import { type Any, ETH, expectRevert, type Market, type Relay, block100000, block413567, checkpoint413566, checkpoint99999, deployMarket, deployRelay, solveAndFinalize, submitBatch } from "./helpers.js";
 
 const FEE = 10n ** 14n; // 0.0001 ETH per proof
 const MAX_FEE = 10n ** 15n;
-
-/** Asserts that `p` reverts with custom error `name` of one of `ifaces` (and optionally its arguments). */
-async function expectRevert(ifaces: Interface[], p: Promise<unknown>, name: string, args?: unknown[]): Promise<void> {
-  let err: Any;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  if (!err) throw new Error(`expected ${name}, but it did not revert`);
-  let data: string | undefined;
-  for (let x = err; x && !data; x = x.error ?? x.info?.error ?? x.cause) {
-    if (typeof x.data === "string" && x.data.startsWith("0x")) data = x.data;
-    else if (typeof x.data?.data === "string") data = x.data.data;
-    if (x === x.error) break;
-  }
-  const parsed = data ? ifaces.map((i) => i.parseError(data!)).find((x) => x) : null;
-  if (!parsed) throw new Error(`expected ${name}, got ${err.message}`);
-  expect(parsed.name).toBe(name);
-  if (args) expect([...parsed.args]).toEqual(args);
-}
 
 interface Case {
   name: string;

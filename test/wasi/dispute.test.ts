@@ -16,11 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { feesPaid, gameEvents, taskEvents, type EventOf } from "../../client/chain.js";
+import { gameEvents, taskEvents, type EventOf } from "../../client/chain.js";
 import {
   compileProgram,
   Contracts,
-  createLogger,
   DEFAULT_TERMS,
   deploy,
   ensureRegistered,
@@ -41,6 +40,7 @@ import type { CompiledProgram } from "../../client/tasks.js";
 import { Op, Status } from "../../interpreter/isa.js";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
+import { balances, NodeLogs, payoutsSince } from "../client/nodes.js";
 import { traceSteps } from "../contracts/prover-helpers.js";
 import { taskFromWat } from "../state/util.js";
 import { buildC, noToolchain } from "./helpers.js";
@@ -48,7 +48,6 @@ import { buildC, noToolchain } from "./helpers.js";
 const REWARD = 10n ** 18n / 20n;
 const WINDOW = 600;
 const enc = (s: string) => new TextEncoder().encode(s);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const isFloatOp = (op: number) => (op >= 0x5b && op <= 0x66) || (op >= 0x8b && op <= 0xa6) || (op >= 0xa8 && op <= 0xbb && op !== 0xac && op !== 0xad && op !== 0xa7);
 
@@ -62,14 +61,6 @@ async function floatsProvable(): Promise<boolean> {
   }
 }
 
-interface LogLine {
-  level: string;
-  node?: string;
-  msg: string;
-  taskId?: string;
-  [k: string]: unknown;
-}
-
 describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver is slashed, the true output and exit code finalized (in-process nodes)", () => {
   let net: InProcessNetwork;
   let d: Deployment;
@@ -81,8 +72,7 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
   let challenger: NodeHandle<ChallengerNode>;
   let dirs: string;
   let floats = false;
-  const logs: LogLine[] = [];
-  const log = createLogger({ level: "info", sink: (line: string) => logs.push(JSON.parse(line)) });
+  const logs = new NodeLogs();
 
   beforeAll(async () => {
     floats = await floatsProvable();
@@ -94,7 +84,7 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
     posterTxs = new TxManager(net.provider, posterW, null, { contracts, pollMs: 10 });
     program = compileProgram(buildC("wasm-tasks/stats/stats.c"));
     await ensureRegistered(posterTxs, contracts, program);
-    challenger = startChallenger({ provider: net.provider, deployment: d, pollMs: 20, log, wallet: challengerW, dataDir: join(dirs, "challenger") });
+    challenger = startChallenger({ provider: net.provider, deployment: d, pollMs: 20, log: logs.log, wallet: challengerW, dataDir: join(dirs, "challenger") });
   });
 
   afterAll(async () => {
@@ -104,38 +94,23 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
     if (dirs) rmSync(dirs, { recursive: true, force: true });
   });
 
-  async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const err = logs.find((l) => l.level === "error");
-      if (err) throw new Error(`a node failed: ${err.node}: ${err.msg} ${String(err.error ?? "")}`);
-      if (await cond()) return;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
-  }
-
   /** Posts stats on `input` against a solver that lies as `lie` says; returns the game's facts. */
   async function dispute(input: Uint8Array, lie: Pick<SolverOptions, "lieOutput" | "lieFromStep">) {
     await solver?.stop();
-    solver = startSolver({ provider: net.provider, deployment: d, pollMs: 20, log, wallet: solverW, dataDir: join(dirs, `solver-${Date.now()}`), acceptRoots: [program.root], ...lie });
+    solver = startSolver({ provider: net.provider, deployment: d, pollMs: 20, log: logs.log, wallet: solverW, dataDir: join(dirs, `solver-${Date.now()}`), acceptRoots: [program.root], ...lie });
     const accounts = [posterW.address, solverW.address, challengerW.address];
     const startBlock = await net.provider.getBlockNumber();
-    const before = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
-    const mark = logs.length;
-    const seen = (node: string, msg: string, taskId: bigint) => logs.slice(mark).some((l) => l.node === node && l.msg === msg && l.taskId === taskId.toString());
+    const before = await balances(net.provider, accounts);
+    const seen = logs.since();
 
     const terms = { ...DEFAULT_TERMS, window: WINDOW, reward: REWARD };
     const { taskId } = await postTask(posterTxs, contracts, net.provider, program.root as `0x${string}`, input, terms);
-    await until(`the lying solver's defeat on task ${taskId}`, () => seen("solver", "solution defeated", taskId));
-    await until(`the true result of task ${taskId} verified`, () => seen("challenger", "solution verified", taskId));
+    await logs.until(`the lying solver's defeat on task ${taskId}`, () => seen("solver", "solution defeated", taskId), 120_000);
+    await logs.until(`the true result of task ${taskId} verified`, () => seen("challenger", "solution verified", taskId), 120_000);
     await net.send("evm_increaseTime", [WINDOW + 1]);
     await net.send("evm_mine", []);
     const result = await waitForResult(net.provider, contracts, d, taskId, { pollMs: 25, timeoutMs: 60_000 });
-    await until("both nodes' withdrawals", async () => {
-      const owed = await Promise.all([contracts.balanceOf(solverW.address), contracts.balanceOf(challengerW.address)]);
-      return owed[0] === 0n && owed[1] === 0n && solver!.node.txs.pending().length === 0 && challenger.node.txs.pending().length === 0;
-    });
+    await logs.withdrawn(contracts, [solver.node, challenger.node]);
 
     const events = await taskEvents(net.provider, contracts, taskId, d.block);
     const challenges = events.filter((e): e is EventOf<"Challenged"> => e.kind === "Challenged");
@@ -143,14 +118,11 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
     const game = await gameEvents(net.provider, contracts, challenges[0].gameId, d.block);
     expect(game.filter((e) => e.kind === "GameResolved")).toMatchObject([{ solverWon: false, timeout: false }]);
     expect(events.filter((e) => e.kind === "SolutionDefeated").map((e) => (e as EventOf<"SolutionDefeated">).solver)).toEqual([solverW.address]);
-    expect(logs.slice(mark).some((l) => l.node === "challenger" && l.msg === "step proven wrong")).toBe(true);
+    expect(seen("challenger", "step proven wrong")).toBe(true);
     const last = game.filter((e): e is EventOf<"Selected"> => e.kind === "Selected").at(-1)!;
 
     // the money: the liar lost its bond (the challenger's bond back and its gas refunded from it)
-    const end = await net.provider.getBlockNumber();
-    const fees = await feesPaid(net.provider, accounts, startBlock, end);
-    const after = await Promise.all(accounts.map((a) => net.provider.getBalance(a)));
-    const payouts = accounts.map((a, i) => after[i] - before[i] + (fees.get(a.toLowerCase()) ?? 0n));
+    const payouts = await payoutsSince(net.provider, accounts, startBlock, before);
     const refunds = events.filter((e): e is EventOf<"ChallengerPaid"> => e.kind === "ChallengerPaid").reduce((a, e) => a + e.refund, 0n);
     expect(refunds).toBeGreaterThan(0n);
     expect(payouts).toEqual([-REWARD, REWARD - terms.solverBond, refunds]);
