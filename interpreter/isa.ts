@@ -128,7 +128,7 @@ export const Trap = {
   Abort: 11, // the program called its abort import (AssemblyScript's env.abort)
   InputOutOfBounds: 12, // input_read past the end of the input
   OutputLimit: 13, // output_write past the output limit
-  // 14: unused (was FloatUnsupported, when floats were outside the machine)
+  // 14: retired (never produced)
   HostError: 15, // embedding only: a host function threw
   OutOfBoundsTable: 16, // table.get/set/fill/copy/init past a table's or an element segment's end
   InvalidConversion: 17, // float-to-integer truncation of NaN (out-of-range results are IntegerOverflow)

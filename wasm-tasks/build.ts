@@ -33,8 +33,7 @@ const CLIB = join(ROOT, "clib");
 
 /**
  * Compiler flags. -O3 (speed): the machine's cost is the number of executed instructions, which is
- * what binaryen's speed passes minimise. Stub runtime: a bump allocator, no GC, no floats, no extra
- * imports. Asserts stay on (they trap through env.abort, which the machine supports).
+ * what binaryen's speed passes minimise. Stub runtime: a bump allocator, no GC, no extra imports. Asserts stay on (they trap through env.abort, which the machine supports).
  */
 export const ASC_FLAGS = ["-O3", "--runtime", "stub", "--noColors"];
 

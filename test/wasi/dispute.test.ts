@@ -6,8 +6,8 @@
  * prover; the liar's bond is taken, the task reopens, the true result (output and exit code) is
  * committed, finalized and read back.
  *
- * - the lie starts at a float instruction (scanf's strtod, the statistics) when the verifier proves
- *   floats; until then (`float`'s unit in #17) at the WASI adapter's OutputWrite (fd_write);
+ * - the lie starts at a float instruction (inside scanf's strtod), which the challenger proves with
+ *   the prover's float unit;
  * - a lie in the output only: the game ends at the last step, the adapter's Exit (proc_exit(1):
  *   the input has a token that is not a number), and the finalized exit code is 1.
  */
@@ -37,29 +37,16 @@ import {
   type SolverOptions,
 } from "../../client/index.js";
 import type { CompiledProgram } from "../../client/tasks.js";
+import { IS_FLOAT_NUMERIC } from "../../interpreter/float.js";
 import { Op, Status } from "../../interpreter/isa.js";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
 import { balances, NodeLogs, payoutsSince } from "../client/nodes.js";
-import { traceSteps } from "../contracts/prover-helpers.js";
-import { taskFromWat } from "../state/util.js";
 import { buildC, noToolchain } from "./helpers.js";
 
 const REWARD = 10n ** 18n / 20n;
 const WINDOW = 600;
 const enc = (s: string) => new TextEncoder().encode(s);
-
-const isFloatOp = (op: number) => (op >= 0x5b && op <= 0x66) || (op >= 0x8b && op <= 0xa6) || (op >= 0xa8 && op <= 0xbb && op !== 0xac && op !== 0xad && op !== 0xa7);
-
-async function floatsProvable(): Promise<boolean> {
-  const program = await taskFromWat(`(module (memory (export "memory") 1) (func (export "main") (drop (f64.mul (f64.const 1.5) (f64.const 2)))))`);
-  try {
-    traceSteps(Machine.forTask(program, new Uint8Array(0), {}));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver is slashed, the true output and exit code finalized (in-process nodes)", () => {
   let net: InProcessNetwork;
@@ -71,11 +58,9 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
   let solver: NodeHandle<SolverNode> | undefined;
   let challenger: NodeHandle<ChallengerNode>;
   let dirs: string;
-  let floats = false;
   const logs = new NodeLogs();
 
   beforeAll(async () => {
-    floats = await floatsProvable();
     net = await inProcessNetwork();
     dirs = mkdtempSync(join(tmpdir(), "truewasm-wasi-dispute-"));
     [posterW, solverW, challengerW] = [net.wallet(0), net.wallet(1), net.wallet(2)];
@@ -141,10 +126,10 @@ describe.skipIf(noToolchain)("a C float task (WASI) disputed: the lying solver i
     return { found, exitCode: m.exitCode, output: new TextDecoder().decode(m.output()), steps: m.steps };
   }
 
-  it("a lie from a float step (or, until floats are provable, from fd_write's OutputWrite): the game proves that very step", async () => {
+  it("a lie from a float step: the game proves that very step", async () => {
     const input = enc("3.5 -2 7.25 1e3 0.125\n");
-    // the 200th float instruction (inside scanf's strtod), or the first OutputWrite
-    const local = floats ? locally(input, isFloatOp, 200) : locally(input, (op) => op === Op.OutputWrite);
+    // the 200th float instruction (inside scanf's strtod)
+    const local = locally(input, (op) => IS_FLOAT_NUMERIC[op] === 1, 200);
     expect(local.found).toBeGreaterThan(0);
     expect(local.exitCode).toBe(0);
     const { result, provenStep, width } = await dispute(input, { lieFromStep: BigInt(local.found + 1) });

@@ -12,24 +12,7 @@ import { Machine } from "../../interpreter/machine.js";
 import { link } from "../../interpreter/wasi.js";
 import { expectProven, traceSteps } from "../contracts/prover-helpers.js";
 import { Rng } from "../contracts/prover-programs.js";
-import { taskFromWat } from "../state/util.js";
 import { buildC, noToolchain } from "./helpers.js";
-
-/**
- * Whether the step verifier proves float instructions yet (the float unit, `float`'s work in
- * #17). Until it does, the sampled steps leave float instructions out, and the test says so.
- */
-async function floatsProvable(): Promise<boolean> {
-  const program = await taskFromWat(`(module (memory (export "memory") 1) (func (export "main") (drop (f64.add (f64.const 1) (f64.const 2)))))`);
-  try {
-    traceSteps(Machine.forTask(program, new Uint8Array(0), {}));
-    return true;
-  } catch {
-    return false;
-  }
-}
-const FLOATS = await floatsProvable();
-const isFloatOp = (op: number) => (op >= 0x5b && op <= 0x66) || (op >= 0x8b && op <= 0xbf && op !== 0xa7 && op !== 0xac && op !== 0xad) || op === 0x2a || op === 0x2b || op === 0x38 || op === 0x39 || op === 0x43 || op === 0x44 || (op >= 0xc5 && op <= 0xcc);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -49,10 +32,10 @@ function wasiRun(wasm: Uint8Array, input: Uint8Array, samples: number, seed: num
   const m = Machine.forTask(program, input, {});
   let wasiSteps = 0;
   const cases = traceSteps(m, {
-    keep: (i, op) => {
+    keep: (i) => {
       const inAdapter = m.pc >= adapterFrom;
       if (inAdapter) wasiSteps++;
-      return inAdapter || (keep.has(i) && (FLOATS || !isFloatOp(op)));
+      return inAdapter || keep.has(i);
     },
     label: "wasi",
   });
@@ -66,7 +49,7 @@ describe.skipIf(noToolchain)("WASI calls proven on-chain", () => {
     ["files", "files", "abc", 0], // the failing calls: fd_prestat_get, path_open, fd_close, fd_read/fd_write on bad fds
     ["exitcode", "exitcode", "exit 300", 300],
     ["calls", "calls", "stdio", 0], // every preview 1 function but proc_exit, on bad fds and on the streams
-  ])(`%s: every step of every WASI call, and 150 sampled steps${FLOATS ? "" : " (float instructions left out: the verifier does not prove them yet)"}`, async (_name, src, input, code) => {
+  ])("%s: every step of every WASI call, and 150 sampled steps", async (_name, src, input, code) => {
     const { cases, wasiSteps, exitCode } = wasiRun(buildC(src), enc(input), 150, 3);
     expect(exitCode).toBe(code);
     expect(wasiSteps).toBeGreaterThan(50);
