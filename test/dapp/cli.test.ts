@@ -13,6 +13,8 @@ import { freePort, keyEnv, removeTempDirs, ROOT, startHardhatNode, tempDir, true
 import { isTransient, nodeMessage } from "../../client/rpc.js";
 import { Transaction, Wallet } from "ethers";
 import { calldataGas, signEip1559, TX_GAS_CAP } from "../../client/txs.js";
+import { Contracts } from "../../client/contracts.js";
+import { readDeployment } from "../../client/deployment.js";
 import { taskWithData } from "../wasm-bytes.js";
 
 const SHA256 = join(ROOT, "wasm-tasks/build/sha256.wasm");
@@ -93,7 +95,7 @@ describe("failures end within seconds and name their cause", () => {
     hh = await startHardhatNode();
     dir = tempDir("dapp-cli");
     deployment = join(dir, "deployment.json");
-    const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deployment], keyEnv(0));
+    const r = await truewasmRun(["deploy", "--rpc", hh.url, "--deployment", deployment, "--tip-cap", "2.5"], keyEnv(0));
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
@@ -110,6 +112,15 @@ describe("failures end within seconds and name their cause", () => {
     expect(r.err).toMatch(/register cannot fit in one transaction: 500,\d{3} bytes \(489 KiB\) of calldata need 19,9\d\d,\d{3} gas, above the cap of 16,777,216 gas per transaction/);
     expect(r.err).not.toMatch(/tx sent/);
     expect(r.ms).toBeLessThan(SECONDS);
+  });
+
+  it("deploy --tip-cap reaches the market (in gwei); a value out of range is refused, naming the option", async () => {
+    const d = readDeployment(deployment);
+    expect(d.parameters.tipCap).toBe(2_500_000_000);
+    expect(await new Contracts(hh.provider, d).market.tipCap()).toBe(2_500_000_000n);
+    const r = await timed(["deploy", "--rpc", hh.url, "--deployment", join(dir, "unused.json"), "--tip-cap", "2000000"], keyEnv(0));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--tip-cap must be an amount of gwei from 0 to 1,000,000, got "2000000"/);
   });
 
   it("an unreachable endpoint: given up within seconds, its URL named", async () => {
