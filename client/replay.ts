@@ -3,8 +3,10 @@
  * an in-process Hardhat network and reports whether the recorded outcome holds.
  *
  * The program is registered from the transcript's bytes (whose lowering must give the recorded
- * program root), the task posted with the recorded input, limits and terms (its initial root must be
- * the recorded one), the recorded claim committed, revealed and challenged, and every move sent by the party
+ * program root), the task posted with the recorded input, limits and terms as `truewasm post` would
+ * (in one transaction, or uploaded in chunks when the input does not fit one: postAny; its initial
+ * root must be the recorded one), the recorded claim committed, revealed and challenged, and every
+ * move sent by the party
  * that made it, each at the same time after the game's opening as recorded (so clocks and timeouts
  * replay too). The outcome holds when the game ends exactly as recorded: same winner, same way
  * (proof or timeout).
@@ -15,9 +17,10 @@ import { errorMessage } from "./log.js";
 import { afterBisect, afterSelect, openingPosition, type Position } from "./game.js";
 import { inProcessNetwork, type InProcessNetwork } from "./inprocess.js";
 import { compileProgram } from "./tasks.js";
-import { revertData } from "./txs.js";
+import { postAny } from "./inputs.js";
+import { revertData, TxManager } from "./txs.js";
 import type { Transcript } from "./transcript.js";
-import { commitmentOf, descriptorStruct, limitsStruct, type Hex } from "./encoding.js";
+import { commitmentOf, descriptorStruct, type Hex } from "./encoding.js";
 
 export interface ReplayReport {
   /** The recorded outcome holds on fresh contracts. */
@@ -27,6 +30,8 @@ export interface ReplayReport {
   moves: number;
   movesReplayed: number;
   steps: string;
+  /** Transactions of the input's chunked upload (0: the input went in the post itself). */
+  inputChunks: number;
   gas: { challenge: number; moves: number; proveStep: number | null };
   problems: string[];
 }
@@ -39,7 +44,7 @@ export interface ReplayOptions {
 export async function replayTranscript(t: Transcript, opts: ReplayOptions = {}): Promise<ReplayReport> {
   const net = opts.net ?? (await inProcessNetwork());
   const problems: string[] = [];
-  const report: ReplayReport = { holds: false, recorded: t.outcome, replayed: null, moves: t.moves.length, movesReplayed: 0, steps: t.claim.steps, gas: { challenge: 0, moves: 0, proveStep: null }, problems };
+  const report: ReplayReport = { holds: false, recorded: t.outcome, replayed: null, moves: t.moves.length, movesReplayed: 0, steps: t.claim.steps, inputChunks: 0, gas: { challenge: 0, moves: 0, proveStep: null }, problems };
   try {
     if ("aborted" in t.outcome) {
       problems.push("the recorded game was aborted (its solution lost another game): nothing to replay");
@@ -68,14 +73,20 @@ export async function replayTranscript(t: Transcript, opts: ReplayOptions = {}):
     };
 
     await send(poster, market, "register", [program.wasm, descriptorStruct(program.descriptor)]);
-    const now = (await net.provider.getBlock("latest"))!.timestamp;
-    const deadlineIn = Math.max(t.task.deadline - t.task.postedAt, 1);
-    const window = t.task.window;
-    const posted = await send(poster, market, "post", [program.root, getBytes(t.task.input), limitsStruct(t.task.limits), window, BigInt(t.task.solverBond), BigInt(t.task.challengerBond), now + deadlineIn + 1], BigInt(t.task.reward));
-    const ev = posted.logs.map((l) => c.marketIface.parseLog({ topics: [...l.topics], data: l.data })).find((x) => x?.name === "TaskPosted")!;
-    const taskId: bigint = ev.args.taskId;
-    if ((ev.args.initialRoot as string).toLowerCase() !== t.task.initialRoot.toLowerCase()) {
-      problems.push(`initial root ${ev.args.initialRoot} differs from the recorded ${t.task.initialRoot}`);
+    const terms = {
+      reward: BigInt(t.task.reward),
+      solverBond: BigInt(t.task.solverBond),
+      challengerBond: BigInt(t.task.challengerBond),
+      window: t.task.window,
+      deadlineIn: Math.max(t.task.deadline - t.task.postedAt, 1) + 1,
+      limits: t.task.limits,
+    };
+    const posterTxs = new TxManager(net.provider, poster, null, { contracts: c, pollMs: 10 });
+    const posted = await postAny(posterTxs, c, net.provider, program.root, getBytes(t.task.input), terms);
+    report.inputChunks = posted.upload?.chunks ?? 0;
+    const taskId = posted.taskId;
+    if (posted.initialRoot.toLowerCase() !== t.task.initialRoot.toLowerCase()) {
+      problems.push(`initial root ${posted.initialRoot} differs from the recorded ${t.task.initialRoot}`);
       return report;
     }
     // the claim is committed (bound to this network's solver account) and revealed
