@@ -11,7 +11,7 @@ import { intOption, parse, UsageError, type Command } from "./command.js";
 import { connect, logger, LOG_OPTIONS, LOG_USAGE, rpcUrl, RPC_OPTIONS, RPC_USAGE } from "./chain.js";
 
 const command: Command = {
-  summary: "truewasm explorer: a web page of the tasks and their verification games, live.",
+  summary: "truewasm explorer: serve a web page of the tasks and their verification games, live (or of a game transcript).",
   usage: `usage: truewasm explorer --rpc URL [options]
        truewasm explorer --transcript FILE [--transcript FILE …] [options]
 
