@@ -91,6 +91,7 @@ function relayer(name: string): Proc {
     "--fee", "0.0001",
     "--poll-ms", "200",
     "--data-dir", join(dir, "relayer"),
+    "--metrics", "127.0.0.1:0",
   ], keyEnv(RELAYER_KEY));
   procs.push(p);
   return p;
@@ -147,6 +148,26 @@ describe("truewasm relayer against Bitcoin Core's JSON-RPC (real processes)", ()
     expect([reorg.fromHeight, reorg.fromHash, reorg.forkHeight, reorg.toHeight]).toEqual([829_613, hashOf(stale), 829_608, 829_616]);
     expect(submitted(r2).map(range2).slice(3)).toEqual(["829609..829616"]);
     expect(submitted(r2).at(-1)!.reason).toBe("reorg");
+
+    // its metrics and health, as a scraper sees them (this process's counts)
+    const served = await r2.waitLog((l) => l.msg === "metrics served");
+    const base = String(served.url).replace(/\/metrics$/, "");
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
+    let text = "";
+    for (const until = Date.now() + 30_000; ; ) {
+      text = await (await fetch(`${base}/metrics`)).text();
+      if (metric(text, "truewasm_relayer_relay_height") === 829_616 || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(metric(text, "truewasm_relayer_relay_height")).toBe(829_616);
+    expect(metric(text, "truewasm_relayer_source_height")).toBe(829_616);
+    expect(metric(text, "truewasm_relayer_lag_blocks")).toBe(0);
+    expect(metric(text, "truewasm_relayer_batches_submitted_total")).toBe(submitted(r2).length);
+    expect(metric(text, "truewasm_relayer_headers_submitted_total")).toBe(2 + 8 + 5 + 8);
+    expect(metric(text, "truewasm_relayer_reorgs_total")).toBe(1);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).ok).toBe(true);
     r2.signal("SIGTERM");
     expect(await r2.exit).toBe(0);
 
