@@ -40,6 +40,8 @@ export interface RunResult {
   steps: bigint;
   status: number;
   trap: number;
+  /** Exit code when halted (0 otherwise; absent from results stored before it was recorded). */
+  exitCode?: number;
   finalRoot: Hex;
   output: Hex;
   opening: Hex;
@@ -190,6 +192,7 @@ export class TaskRun {
       steps,
       status: m.status,
       trap: m.trap,
+      exitCode: m.status === Status.Halted ? m.exitCode : 0,
       finalRoot: hexlify(c.root),
       output: m.status === Status.Halted ? hexlify(m.output()) : "0x",
       opening: hexlify(openingOfComponents(c)),

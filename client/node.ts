@@ -11,6 +11,7 @@
  * has an intent key, so a node killed at any point and started again neither misses nor repeats
  * anything.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import type { Limits } from "../interpreter/isa.js";
@@ -131,9 +132,31 @@ export interface TaskRecord {
   claims?: CommittedClaim[];
   /** The challenger's check of the solution held: null when its window closed before the check. */
   verdict?: { epoch: number; finalRoot: Hex; correct: boolean | null };
+  /** The task's true result, from this node's own run (the challenger's, ahead of any reveal when it can). */
+  truth?: TruthRecord;
   challenged?: number[];
   finalizeTried?: number;
 }
+
+/** A task's true result as this node's run computed it (for the initial root it was computed from). */
+export interface TruthRecord {
+  initialRoot: Hex;
+  finalRoot: Hex;
+  steps: bigint;
+  status: number;
+  exitCode: number;
+  trap: number;
+  /** keccak256 of the output. */
+  outputHash: Hex;
+  /** Computed before any solution was revealed ("prerun") or when checking one ("check"). */
+  by: "prerun" | "check";
+}
+
+/**
+ * Priority of background work (added to its deadline): below every activity with a real deadline
+ * (moves in live games, checks of revealed solutions, a solver's runs), ordered by deadline among itself.
+ */
+export const BACKGROUND_PRIORITY = 2 ** 40;
 
 export interface GameRecord {
   id: bigint;
@@ -155,7 +178,7 @@ export interface GameRecord {
 
 /** What the roles use of a task's machine run (client/execution.ts: TaskRun; or its worker proxy). */
 export interface RunHandle {
-  run(): Promise<{ steps: bigint; status: number; trap: number; finalRoot: Hex; output: Hex; opening: Hex }>;
+  run(): Promise<{ steps: bigint; status: number; trap: number; exitCode?: number; finalRoot: Hex; output: Hex; opening: Hex }>;
   rootsAt(points: readonly bigint[]): Promise<Hex[]>;
   rootAt(t: bigint): Promise<Hex>;
   witnessAt(t: bigint): Promise<Hex>;
@@ -164,7 +187,7 @@ export interface RunHandle {
 export { activity };
 
 /** Task record fields the node decides itself (kept by a rollback; the rest comes from events). */
-const TASK_DECISIONS = ["claims", "verdict", "challenged", "finalizeTried", "program", "refusal", "deadline", "window", "reward", "solverBond", "challengerBond"];
+const TASK_DECISIONS = ["claims", "verdict", "truth", "challenged", "finalizeTried", "program", "refusal", "deadline", "window", "reward", "solverBond", "challengerBond"];
 
 /** The store belongs to another chain or deployment (message says what to do). */
 export class ChainMismatchError extends Error {}
@@ -743,6 +766,27 @@ export abstract class Node {
     return this.inflight.has(key);
   }
 
+  /** Activities in progress whose key starts with `prefix`. */
+  protected activitiesOf(prefix: string): number {
+    let n = 0;
+    for (const k of this.inflight.keys()) if (k.startsWith(prefix)) n++;
+    return n;
+  }
+
+  /** The task's true result, when this node's run computed it (for the task's initial root). */
+  protected truthOf(t: TaskRecord): TruthRecord | null {
+    return t.truth && t.truth.initialRoot.toLowerCase() === t.initialRoot.toLowerCase() ? t.truth : null;
+  }
+
+  /** Records the result of the task's run as its truth (in the store: a restart keeps it). */
+  protected recordTruth(t: TaskRecord, r: Awaited<ReturnType<RunHandle["run"]>>, by: TruthRecord["by"]): TruthRecord {
+    const known = this.truthOf(t);
+    if (known) return known;
+    t.truth = { initialRoot: t.initialRoot, finalRoot: r.finalRoot, steps: r.steps, status: r.status, exitCode: r.exitCode ?? 0, trap: r.trap, outputHash: keccak256(r.output), by };
+    this.saveTask(t);
+    return t.truth;
+  }
+
   /** Deadlines learnt from state reads (game: the clock of the party to move). */
   protected readonly deadlines = new Map<string, number>();
 
@@ -853,14 +897,16 @@ export abstract class Node {
   /** Drops the runs of tasks this node has nothing more to do with; prunes round snapshots. */
   private pruneRuns(): void {
     for (const [key, run] of this.runs) {
-      if (this.inflight.has(`task:${key}`) || [...this.games.values()].some((g) => g.taskId?.toString() === key && this.inflight.has(`game:${g.id}`))) continue;
+      if (this.inflight.has(`task:${key}`) || this.inflight.has(`prerun:${key}`) || [...this.games.values()].some((g) => g.taskId?.toString() === key && this.inflight.has(`game:${g.id}`))) continue;
       const t = this.tasks.get(key);
       const active = [...this.games.values()].filter((g) => g.taskId?.toString() === key && g.result === null);
       if (!t || (active.length === 0 && (t.stage !== "open" || !this.needsRun(t)))) {
         this.runs.delete(key);
         // the task is over for this node: its snapshots go (an open task keeps them for a restart)
         // (queued behind the run's requests: not awaited, the loop goes on)
-        void run.close(!t || t.stage !== "open").catch(() => undefined);
+        const over = !t || t.stage !== "open";
+        void run.close(over).catch(() => undefined);
+        if (over) this.runDirGone.add(key);
         continue;
       }
       const segments = active.map((g) => [g.position.lo, g.position.hi] as const);
@@ -872,7 +918,21 @@ export abstract class Node {
         .then((kept) => this.log.debug("snapshots kept", { taskId: key, checkpoints: kept.checkpoints.length, rounds: kept.rounds.length, interval: kept.interval }))
         .catch(() => undefined);
     }
+    // the snapshots of a run closed while its task was open (parked on disk: a correct solution, a
+    // challenger's run ahead of the reveal) go once the task is over
+    if (this.opts.diskSnapshots === false) return;
+    let playing: Set<string> | null = null;
+    for (const [key, t] of this.tasks) {
+      if (t.stage === "open" || this.runDirGone.has(key) || this.runs.has(key) || this.opening.has(key)) continue;
+      playing ??= new Set([...this.games.values()].filter((g) => g.result === null && g.taskId !== null).map((g) => g.taskId!.toString()));
+      if (this.inflight.has(`task:${key}`) || this.inflight.has(`prerun:${key}`) || playing.has(key)) continue;
+      this.runDirGone.add(key);
+      rmSync(join(this.store.dir, "runs", key), { recursive: true, force: true });
+    }
   }
+
+  /** Tasks whose run directory is deleted (or being deleted by its run's close). */
+  private readonly runDirGone = new Set<string>();
 
   // ----------------------------------------------------------------------------------------------
   // Sending

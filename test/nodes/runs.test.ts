@@ -16,6 +16,7 @@ import { innerPoints } from "../../client/game.js";
 import { Scheduler } from "../../client/runs.js";
 import { RunStore } from "../../client/snapshots.js";
 import { activity, MachinePool } from "../../client/workers.js";
+import { BACKGROUND_PRIORITY } from "../../client/node.js";
 
 const dirs: string[] = [];
 const tmp = (p: string) => {
@@ -112,6 +113,32 @@ describe("scheduling", () => {
     const firstNear = order.indexOf("near");
     expect(order.slice(firstNear, firstNear + 3)).toEqual(["near", "near", "near"]);
     expect(order.filter((x) => x === "far")).toHaveLength(6);
+  });
+
+  it("a run ahead of the reveal (background) yields to a game's run, and a check of a revealed solution raises it", async () => {
+    const pool = new MachinePool({ workers: 0 });
+    try {
+      const d = programDescriptor(sha);
+      const open = async (key: string, n: number) =>
+        (await pool.open(key, { programRoot: hexlify(programRoot(d)), wasm: wasm("sha256d"), input: messages(n), limits, initialRoot: hexlify(initialStateRoot(d, messages(n), limits)), dir: null, options: { slice: 50_000 } })).handle!;
+      const chainNow = 1_700_000_000;
+      const [early, late, game] = await Promise.all([open("early", 60), open("late", 60), open("game", 20)]);
+      const done: string[] = [];
+      const track = (name: string, p: Promise<unknown>) => p.then(() => void done.push(name));
+      // two runs ahead of reveals (the one of the later deadline started second), then a game's move
+      const a = track("early", activity.run({ key: "prerun:early", priority: BACKGROUND_PRIORITY + chainNow + 1000 }, () => early.run()));
+      const b = track("late", activity.run({ key: "prerun:late", priority: BACKGROUND_PRIORITY + chainNow + 2000 }, () => late.run()));
+      await new Promise((r) => setTimeout(r, 20));
+      const g = track("game", activity.run({ key: "game:1", priority: chainNow + 86_400 }, () => game.rootsAt([100_000n])));
+      // the solution of the later task is revealed: its check (the window's end) waits for that run
+      const c = track("check", activity.run({ key: "task:late", priority: chainNow + 600 }, () => late.run()));
+      await Promise.all([a, b, g, c]);
+      expect(done.indexOf("game")).toBeLessThan(done.indexOf("early"));
+      expect(done.indexOf("late")).toBeLessThan(done.indexOf("early"));
+      expect(done.indexOf("check")).toBeLessThan(done.indexOf("early"));
+    } finally {
+      await pool.close();
+    }
   });
 
   it("worker threads: roots match, a long run does not delay an urgent one on another thread", async () => {
