@@ -96,6 +96,8 @@ interface Entry {
   tail: Promise<unknown>;
   /** Deadlines of the requests waiting or in progress. */
   pending: number[];
+  /** Steps of this run already reported (a run closed and opened again starts from 0). */
+  reported: number;
 }
 
 export interface HostHooks {
@@ -110,7 +112,6 @@ export class RunHost {
   readonly scheduler = new Scheduler();
   private readonly runs = new Map<string, Entry>();
   private readonly programs = new Map<string, VerifiedProgram | null>();
-  private readonly reported = new Map<string, number>();
 
   constructor(private readonly hooks: HostHooks) {}
 
@@ -154,11 +155,11 @@ export class RunHost {
   }
 
   private report(key: string, e: Entry): void {
-    const before = this.reported.get(key) ?? 0;
     const now = e.run.stepsExecuted;
-    if (now !== before) {
-      this.reported.set(key, now);
-      this.hooks.steps?.(key, now - before);
+    if (now !== e.reported) {
+      const delta = now - e.reported;
+      e.reported = now;
+      this.hooks.steps?.(key, delta);
     }
   }
 
@@ -174,7 +175,7 @@ export class RunHost {
     const bad = checkInitialRoot(p, spec.input, spec.limits, spec.initialRoot);
     if (bad) return { refused: bad, resumed: { snapshots: 0, result: false } };
     const store = spec.dir ? new RunStore<RunResult>(spec.dir, spec.initialRoot) : null;
-    const e: Entry = { run: null as unknown as TaskRun, store, tail: Promise.resolve(), pending: [] };
+    const e: Entry = { run: null as unknown as TaskRun, store, tail: Promise.resolve(), pending: [], reported: 0 };
     const urgency = () => (e.pending.length ? Math.min(...e.pending) : Infinity);
     let lastReport = 0;
     e.run = new TaskRun(p.program, spec.input, spec.limits, {

@@ -141,6 +141,27 @@ describe("scheduling", () => {
     }
   });
 
+  it("a run closed and opened again from its files reports its steps from zero (never a negative count)", async () => {
+    const pool = new MachinePool({ workers: 0 });
+    const deltas: number[] = [];
+    pool.onSteps = (d) => void deltas.push(d);
+    try {
+      const d = programDescriptor(sha);
+      const spec = { programRoot: hexlify(programRoot(d)), wasm: wasm("sha256d"), input: messages(20), limits, initialRoot: hexlify(initialStateRoot(d, messages(20), limits)), dir: join(tmp("reopen"), "run"), options: { slice: 50_000 } };
+      const first = (await pool.open("t", spec)).handle!;
+      const r = await first.run();
+      await first.close(false);
+      expect(pool.stepsExecuted).toBe(Number(r.steps));
+      const again = (await pool.open("t", spec)).handle!;
+      await again.rootsAt([r.steps / 2n]);
+      expect(deltas.every((x) => x > 0)).toBe(true);
+      expect(pool.stepsExecuted).toBeGreaterThan(Number(r.steps));
+      expect(pool.stepsExecuted).toBeLessThan(Number(r.steps) * 1.1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("worker threads: roots match, a long run does not delay an urgent one on another thread", async () => {
     const pool = new MachinePool({ workers: 2 });
     try {
