@@ -18,6 +18,17 @@ export interface NodeLogLine {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `f` (every 25 ms) until it returns a value, which it returns; fails after `ms`. */
+export async function until<T>(what: string, f: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const x = await f();
+    if (x) return x;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(25);
+  }
+}
+
 /** The log lines of the nodes given `log`. */
 export class NodeLogs {
   readonly lines: NodeLogLine[] = [];

@@ -28,6 +28,7 @@ import type { Hex } from "../../client/encoding.js";
 import type { TaskRecord } from "../../client/node.js";
 import { compile } from "../../interpreter/lower.js";
 import { Machine } from "../../interpreter/machine.js";
+import { sleep, until } from "../client/nodes.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const WINDOW = 600;
@@ -44,17 +45,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const x = await f();
-    if (x) return x;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(50);
-  }
-}
 
 describe("a solver's own commitment not revealed in time", () => {
   it("is forfeited by the node itself, which commits again and finalizes the task", async () => {

@@ -20,6 +20,7 @@ import { deploy } from "../../client/index.js";
 import type { TaskRecord } from "../../client/node.js";
 import { startSolver } from "../../solver/solver.js";
 import { startChallenger, type ChallengerOptions } from "../../verifier/challenger.js";
+import { sleep, until } from "../client/nodes.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 let net: InProcessNetwork;
@@ -35,19 +36,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Line = Record<string, unknown>;
 
-async function until<T>(what: string, f: () => T | null | undefined | false | Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const x = await f();
-    if (x) return x;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(25);
-  }
-}
 
 /** The task's steps (sha256d over 8 messages). */
 const STEPS = 137_079n;
