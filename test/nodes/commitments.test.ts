@@ -45,8 +45,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
-
 describe("a solver's own commitment not revealed in time", () => {
   it("is forfeited by the node itself, which commits again and finalizes the task", async () => {
     const d = await deploy(net.wallet(0), { k: 16, clock: 3600 });

@@ -36,9 +36,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 type Line = Record<string, unknown>;
-
 
 /** The task's steps (sha256d over 8 messages). */
 const STEPS = 137_079n;
