@@ -11,7 +11,8 @@
  * has an intent key, so a node killed at any point and started again neither misses nor repeats
  * anything.
  */
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import type { Limits } from "../interpreter/isa.js";
@@ -284,6 +285,8 @@ export abstract class Node {
     this.journalKeys = [...this.store.all<{ block: number }>("journal")].map(([k, x]) => [x.block, k] as [number, string]).sort((a, b) => a[0] - b[0]);
     for (const [key, t] of this.store.all<TaskRecord>("tasks")) this.tasks.set(key, t);
     for (const [key, g] of this.store.all<GameRecord>("games")) this.games.set(key, g);
+    // run directories left by an earlier process: deleted once their task is over (pruneRuns)
+    if (opts.diskSnapshots !== false && existsSync(this.runsDir)) for (const key of readdirSync(this.runsDir)) this.parked.add(key);
     this.pool = new MachinePool({ workers: opts.workers ?? 1, log: this.log });
     this.pool.onSteps = (d) => this.metrics.stepsExecuted.inc(d);
     this.txs.onSent = (r) => {
@@ -878,7 +881,7 @@ export abstract class Node {
       if (e instanceof AbortedError) throw e;
       return this.refuse(t, `input: ${errorMessage(e)}`);
     }
-    const dir = this.opts.diskSnapshots === false ? null : join(this.store.dir, "runs", key);
+    const dir = this.opts.diskSnapshots === false ? null : join(this.runsDir, key);
     const r = await this.pool.open(key, { programRoot: t.programRoot, wasm: p.wasm, input, limits: t.limits, initialRoot: t.initialRoot, dir, options: this.opts.run ?? {} });
     if (!r.handle) return this.refuse(t, r.refused ?? "refused");
     if (r.resumed.snapshots > 0) this.log.info("snapshots loaded", { taskId: t.id, snapshots: r.resumed.snapshots, resultStored: r.resumed.result });
@@ -906,7 +909,8 @@ export abstract class Node {
         // (queued behind the run's requests: not awaited, the loop goes on)
         const over = !t || t.stage !== "open";
         void run.close(over).catch(() => undefined);
-        if (over) this.runDirGone.add(key);
+        if (over) this.parked.delete(key);
+        else if (this.opts.diskSnapshots !== false) this.parked.add(key);
         continue;
       }
       const segments = active.map((g) => [g.position.lo, g.position.hi] as const);
@@ -918,21 +922,28 @@ export abstract class Node {
         .then((kept) => this.log.debug("snapshots kept", { taskId: key, checkpoints: kept.checkpoints.length, rounds: kept.rounds.length, interval: kept.interval }))
         .catch(() => undefined);
     }
-    // the snapshots of a run closed while its task was open (parked on disk: a correct solution, a
-    // challenger's run ahead of the reveal) go once the task is over
-    if (this.opts.diskSnapshots === false) return;
+    // the snapshots of a parked run go once its task is over (and no activity reopens it)
     let playing: Set<string> | null = null;
-    for (const [key, t] of this.tasks) {
-      if (t.stage === "open" || this.runDirGone.has(key) || this.runs.has(key) || this.opening.has(key)) continue;
+    for (const key of this.parked) {
+      const t = this.tasks.get(key);
+      if (!t || t.stage === "open" || this.runs.has(key) || this.opening.has(key)) continue;
       playing ??= new Set([...this.games.values()].filter((g) => g.result === null && g.taskId !== null).map((g) => g.taskId!.toString()));
       if (this.inflight.has(`task:${key}`) || this.inflight.has(`prerun:${key}`) || playing.has(key)) continue;
-      this.runDirGone.add(key);
-      rmSync(join(this.store.dir, "runs", key), { recursive: true, force: true });
+      this.parked.delete(key);
+      void rm(join(this.runsDir, key), { recursive: true, force: true }).catch((e) => this.log.warn("run directory not deleted", { taskId: key, error: errorMessage(e) }));
     }
   }
 
-  /** Tasks whose run directory is deleted (or being deleted by its run's close). */
-  private readonly runDirGone = new Set<string>();
+  /** Where the runs keep their snapshots on disk (`runs/<task>/`). */
+  private get runsDir(): string {
+    return join(this.store.dir, "runs");
+  }
+
+  /**
+   * Tasks whose run directory stays on disk with no run open: closed while the task was open (a
+   * correct solution, a challenger's run ahead of the reveal), or left by an earlier process.
+   */
+  private readonly parked = new Set<string>();
 
   // ----------------------------------------------------------------------------------------------
   // Sending

@@ -7,11 +7,11 @@
  * In-process Hardhat network, real contracts, a challenger node and a lying solver node (a false
  * output first, the truth after its defeat), both with their machines in the node's thread.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Contracts } from "../../client/contracts.js";
+import { Contracts, Stage } from "../../client/contracts.js";
 import { inProcessNetwork, type InProcessNetwork } from "../../client/inprocess.js";
 import { createLogger } from "../../client/log.js";
 import { compileProgram, DEFAULT_TERMS, ensureRegistered, postTask } from "../../client/tasks.js";
@@ -88,6 +88,14 @@ describe("the challenger runs a task ahead of its reveal", () => {
       const verified = await until("the recommitment verified", () => s.find("challenger", "solution verified"), 60_000);
       expect(verified.ranAhead).toBe(true);
       expect(s.lines.filter((l) => l.who === "challenger" && l.msg === "run done")).toHaveLength(1);
+
+      // 5. the task is finalized: the challenger's run directory (parked while the task was open) goes
+      const runDir = join(s.challenger.node.store.dir, "runs", s.taskId.toString());
+      expect(existsSync(runDir)).toBe(true);
+      await net.send("evm_increaseTime", [601]);
+      await net.send("evm_mine", []);
+      await until("the task finalized", async () => (await s.contracts.taskOf(s.taskId)).stage === Stage.Finalized, 60_000);
+      await until("the run directory deleted", () => !existsSync(runDir), 30_000);
     } finally {
       await liar?.stop();
       await s.challenger.stop();
