@@ -38,9 +38,11 @@ import { blockHash, validateHeaders } from "../wasm-tasks/btc-headers/reference.
 import { Contract } from "ethers";
 import { marketInterface } from "../client/contracts.js";
 import { createLogger, errorMessage, type Logger } from "../client/log.js";
+import { createRegistry, serveMetrics } from "../client/metrics.js";
 import { AbortedError, sleep, type RetryOptions } from "../client/rpc.js";
 import { Store } from "../client/store.js";
 import { TxManager, TxWouldRevert } from "../client/txs.js";
+import { RelayerExporter } from "./metrics.js";
 import { BTC_HEADERS_WASM, RelayClient, type RelayParams, type StoredTip } from "./relay.js";
 import { type AgreedChain, Sources } from "./sources.js";
 
@@ -73,8 +75,10 @@ export interface RelayerOptions {
   confirmations?: number;
   log?: Logger;
   retry?: RetryOptions;
-  /** Called after every round with the relayer's figures (for a metrics exporter). */
+  /** Called after every round with the relayer's figures. */
   onMetrics?: (m: RelayerMetrics) => void;
+  /** Serve Prometheus metrics at /metrics and a health check at /healthz (relayer/metrics.ts; port 0: any). */
+  metrics?: { host?: string; port: number } | null;
 }
 
 /** What the relayer reports after each round (logs, `onMetrics`). */
@@ -140,7 +144,7 @@ export class Relayer {
       throw new Error(`the store at ${opts.dataDir} belongs to the ${meta.role} ${meta.address} of relay ${meta.relay}`);
     this.store.putRoot("meta", { role: "relayer", address: this.address, relay: opts.relay });
     for (const r of this.store.all<SubmissionRecord>(COLLECTION).values()) this.records.set(r.intent, r);
-    const size = opts.batchSize ?? 144;
+    const size = this.batchSize;
     if (!Number.isInteger(size) || size < 1 || size > 2016) throw new RangeError(`batchSize must be 1..2016, got ${size}`);
   }
 
@@ -170,6 +174,18 @@ export class Relayer {
   }
 
   private async loop(): Promise<void> {
+    const pollMs = this.opts.pollMs ?? 10_000;
+    // unhealthy when no round completed for 3 polls + 60 s (a stuck loop)
+    const exporter = this.opts.metrics ? new RelayerExporter(createRegistry({ role: "relayer" }), 3 * pollMs + 60_000) : null;
+    const server = exporter && this.opts.metrics ? await serveMetrics({ ...this.opts.metrics, registry: exporter.registry, health: () => exporter.health(), log: this.log }) : null;
+    try {
+      await this.rounds(pollMs, exporter);
+    } finally {
+      await server?.close();
+    }
+  }
+
+  private async rounds(pollMs: number, exporter: RelayerExporter | null): Promise<void> {
     try {
       await this.init();
       this.log.info("started", {
@@ -198,9 +214,10 @@ export class Relayer {
         this.log.error("round failed", { error: errorMessage(e) });
       }
       this.metrics.rounds++;
+      exporter?.update(this.metrics);
       this.opts.onMetrics?.({ ...this.metrics });
       try {
-        await sleep(this.opts.pollMs ?? 10_000, this.signal);
+        await sleep(pollMs, this.signal);
       } catch {
         break;
       }

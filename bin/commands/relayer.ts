@@ -4,8 +4,7 @@
  * stop on SIGINT/SIGTERM (exit code 0; everything is persisted), and on restart it carries on from
  * its store and the chain.
  */
-import { createRegistry, parseListen, serveMetrics, type MetricsServer } from "../../client/metrics.js";
-import { RelayerExporter } from "../../relayer/metrics.js";
+import { parseListen } from "../../client/metrics.js";
 import { startRelayer, type RelayerMetrics } from "../../relayer/relayer.js";
 import { CoreRpcSource, EsploraSource, Sources, type BitcoinSource } from "../../relayer/sources.js";
 import { intOption, parse, UsageError, type Command } from "./command.js";
@@ -97,45 +96,37 @@ ${LOG_USAGE}`,
       throw new UsageError((e as Error).message);
     }
     for (const url of esploras) list.push(new EsploraSource({ url }));
-    const pollMs = intOption(values["poll-ms"], "poll-ms", 10_000);
     let listen: { host: string; port: number } | null = null;
     try {
       listen = values.metrics ? parseListen(values.metrics) : null;
     } catch (e) {
       throw new UsageError(`--metrics: ${(e as Error).message}`);
     }
-    const exporter = listen ? new RelayerExporter(createRegistry({ role: "relayer" }), 3 * pollMs + 60_000) : null;
-    let server: MetricsServer | null = null;
-    if (listen && exporter) server = await serveMetrics({ ...listen, registry: exporter.registry, health: () => exporter.health(), log });
-    try {
-      return await runDaemon(values, "relayer", log, (signal) => connectProvider(values, signal, log), (c, w, dataDir) => {
-        const base = logger(values);
-        return startRelayer({
-          provider: c.provider,
-          wallet: w,
-          relay: values.relay!,
-          sources: new Sources(list, log),
-          dataDir,
-          batchSize,
-          lag: intOption(values.lag, "lag", 6),
-          maxDelayMs: intOption(values["max-delay"], "max-delay", 3600) * 1000,
-          rewardBase: ether(values.reward, "reward", 10n ** 16n),
-          rewardPerHeader: ether(values["reward-per-header"], "reward-per-header", 0n),
-          fee: ether(values.fee, "fee", 0n),
-          withdrawAbove: ether(values["withdraw-above"], "withdraw-above", 10n ** 16n),
-          taskCheck: !values["no-task-check"],
-          pollMs,
-          confirmations: intOption(values.confirmations, "confirmations", 0),
-          log: base,
-          onMetrics: (m: RelayerMetrics) => {
-            exporter?.update(m);
-            if (m.rounds % 60 === 0) base.child({ node: "relayer" }).info("status", { ...m });
-          },
-        });
+    return runDaemon(values, "relayer", log, (signal) => connectProvider(values, signal, log), (c, w, dataDir) => {
+      const base = logger(values);
+      return startRelayer({
+        provider: c.provider,
+        wallet: w,
+        relay: values.relay!,
+        sources: new Sources(list, log),
+        dataDir,
+        batchSize,
+        lag: intOption(values.lag, "lag", 6),
+        maxDelayMs: intOption(values["max-delay"], "max-delay", 3600) * 1000,
+        rewardBase: ether(values.reward, "reward", 10n ** 16n),
+        rewardPerHeader: ether(values["reward-per-header"], "reward-per-header", 0n),
+        fee: ether(values.fee, "fee", 0n),
+        withdrawAbove: ether(values["withdraw-above"], "withdraw-above", 10n ** 16n),
+        taskCheck: !values["no-task-check"],
+        pollMs: intOption(values["poll-ms"], "poll-ms", 10_000),
+        confirmations: intOption(values.confirmations, "confirmations", 0),
+        log: base,
+        metrics: listen,
+        onMetrics: (m: RelayerMetrics) => {
+          if (m.rounds % 60 === 0) base.child({ node: "relayer" }).info("status", { ...m });
+        },
       });
-    } finally {
-      await server?.close();
-    }
+    });
   },
 };
 export default command;
