@@ -313,13 +313,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// within the task's window (`reveal`), or anyone may `forfeit` it and its bond is burnt. (It calls
     /// nothing and pays nothing: it needs no reentrancy lock, nor does reveal.)
     function commit(uint256 taskId, bytes32 commitment) external payable {
-        Task storage t = tasks[taskId];
-        ITaskMarket.Stage stage = t.stage;
-        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
-        uint256 slot3;
-        assembly ("memory-safe") {
-            slot3 := sload(add(t.slot, 3))
-        }
+        (Task storage t, uint256 slot3) = _openTask(taskId);
         if (slot3 & ~FLAGS != 0) revert AlreadyClaimed();
         if (block.timestamp > t.deadline) revert DeadlinePassed();
         if (msg.value != t.solverBond) revert WrongBond(t.solverBond, msg.value);
@@ -384,13 +378,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// Anyone, once the window after a commitment has passed without its reveal: the commitment is
     /// dropped and its bond burnt; the task is open again.
     function forfeit(uint256 taskId) external nonReentrant {
-        Task storage t = tasks[taskId];
-        ITaskMarket.Stage stage = t.stage;
-        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
-        uint256 slot3;
-        assembly ("memory-safe") {
-            slot3 := sload(add(t.slot, 3))
-        }
+        (Task storage t, uint256 slot3) = _openTask(taskId);
         if (slot3 & ~FLAGS == 0) revert NoClaim();
         if (slot3 & REVEALED != 0) revert AlreadyRevealed();
         if (block.timestamp <= slot3 & MASK32) revert RevealOpen();
@@ -416,13 +404,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     }
 
     function _challenge(uint256 taskId, bytes32 initialRoot, bytes32 finalRoot, bytes32 outputHash) private returns (uint256 gameId) {
-        Task storage t = tasks[taskId];
-        ITaskMarket.Stage stage = t.stage;
-        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
-        uint256 slot3;
-        assembly ("memory-safe") {
-            slot3 := sload(add(t.slot, 3))
-        }
+        (Task storage t, uint256 slot3) = _openTask(taskId);
         if (slot3 & REVEALED == 0) revert NoClaim();
         address solver = address(uint160(slot3));
         uint256 steps = (slot3 >> 192) & MASK48;
@@ -590,13 +572,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
     /// solver (reward + bond + winnings) and delivers the output to the poster. `initialRoot`,
     /// `finalRoot` and `output` as posted and revealed.
     function finalize(uint256 taskId, bytes32 initialRoot, bytes32 finalRoot, bytes calldata output) external nonReentrant {
-        Task storage t = tasks[taskId];
-        ITaskMarket.Stage stage = t.stage;
-        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
-        uint256 slot3;
-        assembly ("memory-safe") {
-            slot3 := sload(add(t.slot, 3))
-        }
+        (Task storage t, uint256 slot3) = _openTask(taskId);
         if (slot3 & REVEALED == 0) revert NoClaim();
         address solver = address(uint160(slot3));
         if (block.timestamp <= ((slot3 >> 160) & MASK32) + t.window) revert WindowOpen();
@@ -617,13 +593,7 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
 
     /// Anyone, after the deadline when no solution is held: refunds the reward to the poster.
     function expire(uint256 taskId) external nonReentrant {
-        Task storage t = tasks[taskId];
-        ITaskMarket.Stage stage = t.stage;
-        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
-        uint256 slot3;
-        assembly ("memory-safe") {
-            slot3 := sload(add(t.slot, 3))
-        }
+        (Task storage t, uint256 slot3) = _openTask(taskId);
         if (slot3 & ~FLAGS != 0) revert ClaimPending();
         if (block.timestamp <= t.deadline) revert DeadlineNotPassed();
         t.stage = ITaskMarket.Stage.Expired;
@@ -752,6 +722,16 @@ contract TaskMarket is ProgramRegistry, IGameOwner {
 
     // --------------------------------------------------------------------------------------------
     // Internals
+
+    /// The task, which must be open, and its slot 3 (the commitment or the revealed solution, flags).
+    function _openTask(uint256 taskId) private view returns (Task storage t, uint256 slot3) {
+        t = tasks[taskId];
+        ITaskMarket.Stage stage = t.stage;
+        if (stage != ITaskMarket.Stage.Open) _notOpen(taskId, stage);
+        assembly ("memory-safe") {
+            slot3 := sload(add(t.slot, 3))
+        }
+    }
 
     function _notOpen(uint256 taskId, ITaskMarket.Stage stage) private pure {
         if (stage == ITaskMarket.Stage.None) revert UnknownTask(taskId);
