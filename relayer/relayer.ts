@@ -156,6 +156,14 @@ export class Relayer {
     return this.opts.batchSize ?? 144;
   }
 
+  get lag(): number {
+    return this.opts.lag ?? 6;
+  }
+
+  get maxDelayMs(): number {
+    return this.opts.maxDelayMs ?? 3_600_000;
+  }
+
   start(): Promise<void> {
     this.stopped ??= this.loop();
     return this.stopped;
@@ -194,8 +202,8 @@ export class Relayer {
         market: this.params.market,
         sources: this.opts.sources.list.map((s) => s.name),
         batchSize: this.batchSize,
-        lag: this.opts.lag ?? 6,
-        maxDelayMs: this.opts.maxDelayMs ?? 3_600_000,
+        lag: this.lag,
+        maxDelayMs: this.maxDelayMs,
         fee: this.opts.fee ?? 0n,
         submissions: this.records.size,
       });
@@ -285,10 +293,9 @@ export class Relayer {
     const now = Date.now();
     if (!this.firstSeen.has(firstHash)) this.firstSeen.set(firstHash, now);
     const waited = now - this.firstSeen.get(firstHash)!;
-    const lag = this.opts.lag ?? 6;
-    const reason = reorg ? "reorg" : count >= this.batchSize ? "full batch" : chain.height - best.height > lag ? "lag" : waited >= (this.opts.maxDelayMs ?? 3_600_000) ? "delay" : null;
+    const reason = reorg ? "reorg" : count >= this.batchSize ? "full batch" : chain.height - best.height > this.lag ? "lag" : waited >= this.maxDelayMs ? "delay" : null;
     if (!reason) {
-      this.waiting(`${gap} header(s) after tip ${anchor.id} (${anchor.height}); the relay trails by ${chain.height - best.height} (lag ${lag}), the first waited ${Math.round(waited / 1000)} s`);
+      this.waiting(`${gap} header(s) after tip ${anchor.id} (${anchor.height}); the relay trails by ${chain.height - best.height} (lag ${this.lag}), the first waited ${Math.round(waited / 1000)} s`);
       return;
     }
 
